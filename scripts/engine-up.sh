@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Brings up hln's development and CI engine on Debian 12, idempotently:
+#   Docker 26.1.5 (Debian 13's docker.io .deb, unpacked with dpkg -x) on /var/run/docker.sock
+#   with the containerd image store, plus buildx 0.13.1 as the benchmark peer, plus the
+#   offline base images debian:bookworm-slim (mmdebstrap) and busybox (busybox-static).
+# Needs root. Safe to run again: every step checks before it acts.
+#
+# Environment:
+#   HLN_ENGINE_ROOT   where the engine lives (default /opt/hln-engine)
+#   HLN_ENGINE_SOCK   the Docker API socket it serves (default /var/run/docker.sock)
+set -euo pipefail
+
+ROOT=${HLN_ENGINE_ROOT:-/opt/hln-engine}
+SOCK=${HLN_ENGINE_SOCK:-/var/run/docker.sock}
+MIRROR=${HLN_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+DOCKER_VERSION=26.1.5
+BIN="$ROOT/docker/usr/bin"
+SBIN="$ROOT/docker/usr/sbin"
+STATE="$ROOT/state"
+LOG="$ROOT/dockerd.log"
+
+log() { printf '[engine-up] %s\n' "$*" >&2; }
+die() { printf '[engine-up] error: %s\n' "$*" >&2; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "needs root (it installs packages and starts dockerd)"
+grep -q 'VERSION_CODENAME=bookworm' /etc/os-release || log "warning: written for Debian 12 (bookworm); continuing"
+
+mkdir -p "$ROOT" "$STATE"
+
+# 1. Debian 12 packages the engine runs on, and the tools that seed images.
+need=()
+for pkg in containerd runc tini iptables mmdebstrap busybox-static ca-certificates; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  log "installing ${need[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# 2. Docker 26 and buildx from Debian 13, through an apt state of our own so the
+#    system's sources stay Debian 12.
+if [ ! -x "$SBIN/dockerd" ] || ! "$SBIN/dockerd" --version | grep -q "$DOCKER_VERSION"; then
+  APT="$ROOT/apt"
+  mkdir -p "$APT/lists/partial" "$APT/cache/archives/partial" "$APT/debs"
+  echo "deb $MIRROR trixie main" >"$APT/sources.list"
+  aptopts=(-o "Dir::State=$APT" -o "Dir::State::status=/var/lib/dpkg/status" -o "Dir::Cache=$APT/cache"
+    -o "Dir::Etc::SourceList=$APT/sources.list" -o "Dir::Etc::SourceParts=/dev/null" -o "APT::Get::List-Cleanup=0")
+  log "fetching docker.io $DOCKER_VERSION and docker-buildx from trixie"
+  apt-get "${aptopts[@]}" update -qq
+  (cd "$APT/debs" && apt-get "${aptopts[@]}" download docker.io docker-cli docker-buildx)
+  rm -rf "$ROOT/docker"
+  for deb in "$APT"/debs/*.deb; do dpkg -x "$deb" "$ROOT/docker"; done
+  "$SBIN/dockerd" --version | grep -q "$DOCKER_VERSION" || die "unpacked dockerd is not $DOCKER_VERSION"
+fi
+
+# The buildx plugin where the docker CLI looks for it; the CLI itself from the same release.
+mkdir -p /root/.docker/cli-plugins /usr/local/lib/docker/cli-plugins
+for p in "$ROOT"/docker/usr/libexec/docker/cli-plugins/docker-buildx; do
+  [ -e "$p" ] && ln -sf "$p" /usr/local/lib/docker/cli-plugins/docker-buildx
+done
+
+# 3. The daemon. The containerd image store is the default of current Docker and
+#    enables every BuildKit exporter.
+cat >"$ROOT/daemon.json" <<JSON
+{
+  "features": { "containerd-snapshotter": true },
+  "data-root": "$STATE/data",
+  "exec-root": "$STATE/exec",
+  "pidfile": "$STATE/dockerd.pid",
+  "hosts": ["unix://$SOCK"],
+  "log-level": "warn"
+}
+JSON
+
+export PATH="$SBIN:$BIN:$PATH"
+ping_ok() { curl -fsS --max-time 2 --unix-socket "$SOCK" http://docker/_ping >/dev/null 2>&1; }
+
+if ping_ok && [[ "$(curl -fsS --unix-socket "$SOCK" http://docker/version | sed -n 's/.*"Version":"\([^"]*\)".*/\1/p' | head -1)" = "$DOCKER_VERSION"* ]]; then
+  log "dockerd $DOCKER_VERSION already answers on $SOCK"
+else
+  if [ -f "$STATE/dockerd.pid" ] && kill -0 "$(cat "$STATE/dockerd.pid")" 2>/dev/null; then
+    log "stopping a dockerd that does not answer"
+    kill "$(cat "$STATE/dockerd.pid")" || true
+    for _ in $(seq 1 50); do kill -0 "$(cat "$STATE/dockerd.pid")" 2>/dev/null || break; sleep 0.2; done
+  fi
+  rm -f "$SOCK"
+  log "starting dockerd $DOCKER_VERSION on $SOCK (log: $LOG)"
+  setsid nohup "$SBIN/dockerd" --config-file "$ROOT/daemon.json" >>"$LOG" 2>&1 </dev/null &
+  for _ in $(seq 1 120); do ping_ok && break; sleep 0.5; done
+  ping_ok || { tail -n 30 "$LOG" >&2; die "dockerd did not answer on $SOCK within 60 s"; }
+fi
+
+# A daemon started over an earlier one may come up without its bridge; every networked
+# build step would then fail with "adding interface ... to bridge docker0 failed".
+ip link show docker0 >/dev/null 2>&1 || die "dockerd runs but the docker0 bridge is missing (see $LOG)"
+
+api() { curl -fsS --unix-socket "$SOCK" "$@"; }
+has_image() { api "http://docker/images/$1/json" >/dev/null 2>&1; }
+
+# 4. Offline base images: no registry is reachable, and BuildKit resolves these from
+#    the local image store.
+if ! has_image busybox:latest; then
+  log "seeding busybox:latest from busybox-static"
+  tmp=$(mktemp -d)
+  mkdir -p "$tmp/root/bin" "$tmp/root/tmp" "$tmp/root/etc"
+  cp /bin/busybox "$tmp/root/bin/busybox"
+  for a in sh ls cat echo sleep mkdir rm cp mv wc sha256sum date env head tail grep sed tr seq touch true false printf test expr; do
+    ln -sf busybox "$tmp/root/bin/$a"
+  done
+  echo 'root:x:0:0:root:/root:/bin/sh' >"$tmp/root/etc/passwd"
+  echo 'root:x:0:' >"$tmp/root/etc/group"
+  tar -C "$tmp/root" -cf "$tmp/rootfs.tar" .
+  api -X POST -H 'Content-Type: application/x-tar' --data-binary @"$tmp/rootfs.tar" \
+    'http://docker/images/create?fromSrc=-&repo=busybox&tag=latest&changes=ENV%20PATH%3D%2Fbin&changes=CMD%20%5B%22sh%22%5D' >/dev/null
+  rm -rf "$tmp"
+fi
+
+if ! has_image debian:bookworm-slim; then
+  log "seeding debian:bookworm-slim with mmdebstrap (about 20 s)"
+  tmp=$(mktemp -d)
+  mmdebstrap --quiet --variant=minbase bookworm "$tmp/rootfs.tar" "$MIRROR"
+  api -X POST -H 'Content-Type: application/x-tar' --data-binary @"$tmp/rootfs.tar" \
+    'http://docker/images/create?fromSrc=-&repo=debian&tag=bookworm-slim&changes=ENV%20PATH%3D%2Fusr%2Flocal%2Fsbin%3A%2Fusr%2Flocal%2Fbin%3A%2Fusr%2Fsbin%3A%2Fusr%2Fbin%3A%2Fsbin%3A%2Fbin&changes=CMD%20%5B%22bash%22%5D' >/dev/null
+  rm -rf "$tmp"
+fi
+
+for img in busybox:latest debian:bookworm-slim; do has_image "$img" || die "image $img missing after seeding"; done
+log "engine ready: DOCKER_HOST=unix://$SOCK ($(api http://docker/version | sed -n 's/.*"Version":"\([^"]*\)".*/\1/p' | head -1), containerd image store)"

@@ -1,0 +1,95 @@
+/**
+ * The one error hierarchy of hln. Every failure a user can meet carries a stable `code`
+ * (scripts match on it), a one-line message that names the file, field or endpoint at
+ * fault, and the underlying `cause`. The CLI maps codes to exit codes.
+ */
+
+export type HlnErrorCode =
+  /** No engine answered at the endpoint that was chosen. */
+  | "E_ENGINE_UNREACHABLE"
+  /** The engine answered but misbehaved, or dropped the connection. */
+  | "E_ENGINE_PROTOCOL"
+  /** The engine lacks a capability hln needs. */
+  | "E_ENGINE_CAPABILITY"
+  /** A build step exited non-zero. */
+  | "E_EXEC_FAILED"
+  /** The solve failed for any other reason (bad image ref, missing file...). */
+  | "E_SOLVE_FAILED"
+  /** The stack module could not be loaded or is malformed. */
+  | "E_STACK_INVALID"
+  /** An input value (--set, values file) is invalid. */
+  | "E_INPUT_INVALID"
+  /** The user asked for something that does not exist or makes no sense. */
+  | "E_USAGE"
+  /** The operation was cancelled by an AbortSignal (Ctrl-C). */
+  | "E_ABORTED"
+  /** A bug in hln. */
+  | "E_INTERNAL";
+
+export interface HlnErrorOptions {
+  cause?: unknown;
+  /** Extra lines that help the user act on the error (shown under the one-line message). */
+  hint?: string;
+}
+
+export class HlnError extends Error {
+  override readonly name: string = "HlnError";
+  readonly code: HlnErrorCode;
+  readonly hint: string | undefined;
+
+  constructor(code: HlnErrorCode, message: string, options: HlnErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.hint = options.hint;
+  }
+
+  /** Wraps anything thrown into an HlnError, keeping an HlnError as it is. */
+  static from(err: unknown, code: HlnErrorCode = "E_INTERNAL"): HlnError {
+    if (err instanceof HlnError) return err;
+    if (isAbortError(err)) return new HlnError("E_ABORTED", "cancelled", { cause: err });
+    const message = err instanceof Error ? err.message : String(err);
+    return new HlnError(code, message, { cause: err });
+  }
+}
+
+/** A step of the build exited with a code it was not allowed to exit with. */
+export class ExecError extends HlnError {
+  override readonly name = "ExecError";
+  /** The command line, as given to withExec. */
+  readonly args: readonly string[];
+  /** The process exit code, or undefined when BuildKit did not report one. */
+  readonly exitCode: number | undefined;
+  /** The last lines the step printed (stdout and stderr interleaved), secrets scrubbed. */
+  readonly output: string;
+  /** The LLB vertex digest of the failed step. */
+  readonly vertex: string | undefined;
+
+  constructor(fields: {
+    args: readonly string[];
+    exitCode: number | undefined;
+    output: string;
+    vertex?: string;
+    cause?: unknown;
+  }) {
+    const code = fields.exitCode === undefined ? "" : ` exited with code ${fields.exitCode}`;
+    super("E_EXEC_FAILED", `process ${JSON.stringify(fields.args.join(" "))}${code}`, {
+      cause: fields.cause,
+    });
+    this.args = fields.args;
+    this.exitCode = fields.exitCode;
+    this.output = fields.output;
+    this.vertex = fields.vertex;
+  }
+}
+
+export function isAbortError(err: unknown): boolean {
+  return (
+    err instanceof Error &&
+    (err.name === "AbortError" || (err as { code?: unknown }).code === "ABORT_ERR")
+  );
+}
+
+/** Throws the signal's reason as an E_ABORTED HlnError when the signal has fired. */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new HlnError("E_ABORTED", "cancelled", { cause: signal.reason });
+}
