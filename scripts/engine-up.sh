@@ -105,8 +105,8 @@ if ! has_image busybox:latest; then
   tmp=$(mktemp -d)
   mkdir -p "$tmp/root/bin" "$tmp/root/tmp" "$tmp/root/etc"
   cp /bin/busybox "$tmp/root/bin/busybox"
-  for a in sh ls cat echo sleep mkdir rm cp mv wc sha256sum date env head tail grep sed tr seq touch true false printf test expr; do
-    ln -sf busybox "$tmp/root/bin/$a"
+  for a in $(/bin/busybox --list); do
+    [ "$a" = busybox ] || ln -sf busybox "$tmp/root/bin/$a"
   done
   echo 'root:x:0:0:root:/root:/bin/sh' >"$tmp/root/etc/passwd"
   echo 'root:x:0:' >"$tmp/root/etc/group"
