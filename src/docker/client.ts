@@ -1,0 +1,102 @@
+/**
+ * A thin Docker Engine API client on node:http. It covers what hln uses and nothing
+ * more; each call is one HTTP request on a fresh connection from the dialer.
+ */
+import type { Duplex } from "node:stream";
+import { HlnError } from "../errors.js";
+import type { Dialer } from "../transport/dialer.js";
+import { httpRequest, httpUpgrade } from "../transport/http.js";
+
+export interface DockerVersion {
+  Version: string;
+  ApiVersion: string;
+  MinAPIVersion?: string;
+  Os: string;
+  Arch: string;
+  KernelVersion?: string;
+}
+
+export interface DockerInfo {
+  Name?: string;
+  Driver?: string;
+  DriverStatus?: [string, string][] | null;
+  ServerVersion?: string;
+  OperatingSystem?: string;
+  NCPU?: number;
+  MemTotal?: number;
+}
+
+export interface DockerClient {
+  readonly endpoint: string;
+  /** `GET /_ping`; resolves with the API version the daemon announces. */
+  ping(options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<string>;
+  version(options?: { signal?: AbortSignal }): Promise<DockerVersion>;
+  info(options?: { signal?: AbortSignal }): Promise<DockerInfo>;
+  /** A JSON API call; non-2xx answers become E_ENGINE_PROTOCOL errors with the daemon's message. */
+  json<T>(method: string, path: string, options?: { body?: unknown; signal?: AbortSignal }): Promise<T>;
+  /** Opens an upgraded connection (`/grpc`, `/session`, attach). */
+  upgrade(
+    path: string,
+    headers: Record<string, string | string[]>,
+    signal?: AbortSignal,
+  ): Promise<Duplex>;
+}
+
+export function createDockerClient(dialer: Dialer): DockerClient {
+  async function json<T>(
+    method: string,
+    path: string,
+    o: { body?: unknown; signal?: AbortSignal; timeoutMs?: number } = {},
+  ): Promise<T> {
+    const res = await httpRequest(dialer, {
+      method,
+      path,
+      signal: o.signal,
+      timeoutMs: o.timeoutMs,
+      headers: o.body === undefined ? {} : { "Content-Type": "application/json" },
+      body: o.body === undefined ? undefined : JSON.stringify(o.body),
+    });
+    const text = res.body.toString("utf8");
+    if (res.status < 200 || res.status > 299) {
+      let message = text.trim();
+      try {
+        message = (JSON.parse(text) as { message?: string }).message ?? message;
+      } catch {}
+      throw new HlnError(
+        "E_ENGINE_PROTOCOL",
+        `${dialer.endpoint}: ${method} ${path}: HTTP ${res.status}: ${message}`,
+      );
+    }
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  return {
+    endpoint: dialer.endpoint,
+    async ping(o = {}) {
+      const res = await httpRequest(dialer, {
+        path: "/_ping",
+        signal: o.signal,
+        timeoutMs: o.timeoutMs ?? 2000,
+      });
+      if (res.status !== 200) {
+        throw new HlnError(
+          "E_ENGINE_UNREACHABLE",
+          `${dialer.endpoint} is not a Docker engine: /_ping answered HTTP ${res.status}`,
+        );
+      }
+      return String(res.headers["api-version"] ?? "");
+    },
+    version: (o = {}) => json<DockerVersion>("GET", "/version", o),
+    info: (o = {}) => json<DockerInfo>("GET", "/info", o),
+    json: (method, path, o) => json(method, path, o),
+    upgrade: (path, headers, signal) =>
+      httpUpgrade(dialer, { path, headers, signal, protocol: "h2c" }),
+  };
+}
+
+/** True when the daemon keeps images in containerd (the "containerd image store"). */
+export function usesContainerdStore(info: DockerInfo): boolean {
+  return (info.DriverStatus ?? []).some(
+    ([k, v]) => k === "driver-type" && v.startsWith("io.containerd.snapshotter"),
+  );
+}

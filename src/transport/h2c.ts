@@ -1,0 +1,118 @@
+/**
+ * HTTP/2 with prior knowledge over any byte stream, in both directions: a client
+ * session for calling BuildKit, and a server for the session tunnel, where BuildKit is
+ * the HTTP/2 client and we serve its callbacks.
+ */
+import http2 from "node:http2";
+import type { Duplex } from "node:stream";
+import { debuglog } from "node:util";
+import { HlnError } from "../errors.js";
+
+const debug = debuglog("hln:transport");
+
+/**
+ * BuildKit sends and accepts messages up to 16 MiB (containerd's defaults); the large
+ * windows keep file transfers from stalling on flow control.
+ */
+const settings: http2.Settings = {
+  initialWindowSize: 4 << 20,
+  maxFrameSize: 1 << 20,
+  maxHeaderListSize: 1 << 20,
+};
+
+/**
+ * A lazily connected HTTP/2 client session over a stream the `connect` function opens.
+ * It has the shape connect-node expects of a session manager, so a gRPC transport can
+ * run on it; a closed session is replaced on the next request.
+ */
+export class H2cSessionManager {
+  readonly authority = "http://buildkit";
+  #session: http2.ClientHttp2Session | undefined;
+  #pending: Promise<http2.ClientHttp2Session> | undefined;
+  #closed = false;
+
+  constructor(
+    private readonly connect: () => Promise<Duplex>,
+    private readonly endpoint: string,
+  ) {}
+
+  async request(
+    method: string,
+    path: string,
+    headers: http2.OutgoingHttpHeaders,
+    options: Omit<http2.ClientSessionRequestOptions, "signal">,
+  ): Promise<http2.ClientHttp2Stream> {
+    const session = await this.#get();
+    return session.request({ ...headers, ":method": method, ":path": path }, options);
+  }
+
+  notifyResponseByteRead(_stream: http2.ClientHttp2Stream): void {}
+
+  /** Closes the connection; streams still open are reset. */
+  close(): void {
+    this.#closed = true;
+    this.#session?.destroy();
+    this.#session = undefined;
+  }
+
+  async #get(): Promise<http2.ClientHttp2Session> {
+    if (this.#closed) throw new HlnError("E_INTERNAL", `connection to ${this.endpoint} is closed`);
+    const s = this.#session;
+    if (s && !s.closed && !s.destroyed) return s;
+    this.#pending ??= this.#open().finally(() => {
+      this.#pending = undefined;
+    });
+    return this.#pending;
+  }
+
+  async #open(): Promise<http2.ClientHttp2Session> {
+    const stream = await this.connect();
+    const session = http2.connect(this.authority, {
+      createConnection: () => stream,
+      settings,
+      maxSessionMemory: 64,
+    });
+    session.setLocalWindowSize?.(16 << 20);
+    session.on("error", (err) => debug("client session %s: %s", this.endpoint, err.message));
+    session.once("close", () => {
+      if (this.#session === session) this.#session = undefined;
+    });
+    this.#session = session;
+    return session;
+  }
+}
+
+export type H2Handler = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void;
+
+export interface H2cServer {
+  /** Resolves when the peer or we closed the connection. */
+  readonly closed: Promise<void>;
+  close(): void;
+}
+
+/** Serves HTTP/2 with prior knowledge on an already-open stream. */
+export function serveH2c(stream: Duplex, handler: H2Handler): H2cServer {
+  const server = http2.createServer({ settings, maxSessionMemory: 64 }, handler);
+  let session: http2.ServerHttp2Session | undefined;
+  const closed = new Promise<void>((resolve) => {
+    server.on("session", (s) => {
+      session = s;
+      s.setLocalWindowSize?.(16 << 20);
+      s.on("error", (err) => debug("server session: %s", err.message));
+      s.once("close", () => resolve());
+    });
+    stream.once("close", () => resolve());
+  });
+  // Node wraps a non-socket Duplex itself when it is handed over as a connection.
+  server.emit("connection", stream);
+  return {
+    closed,
+    close() {
+      if (session && !session.destroyed) session.close();
+      setTimeout(() => {
+        session?.destroy();
+        stream.destroy();
+      }, 1000).unref();
+    },
+  };
+}
