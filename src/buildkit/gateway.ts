@@ -1,0 +1,122 @@
+/**
+ * A client-side frontend: a build started with no definition, inside which we solve
+ * graphs and read files straight out of their results (BuildKit control/gateway, as
+ * Go's client.Build and buildx drive it). This is how hln returns a step's stdout or a
+ * file's contents without exporting anything, cached steps included.
+ */
+import { HlnError } from "../errors.js";
+import type { Definition } from "../gen/buildkit/ops_pb.js";
+import type { APICap } from "../gen/buildkit/gateway_pb.js";
+import type { BuildkitConnection } from "./connection.js";
+import { newBuildRef, solve, type SolveOptions } from "./solve.js";
+import { Code, ConnectError } from "@connectrpc/connect";
+
+export interface GatewayBuild {
+  /** The build ref; its Status stream carries the progress of everything solved here. */
+  readonly ref: string;
+  /** Solves a graph and returns the ID of its result. */
+  solve(definition: Definition, options?: { evaluate?: boolean }): Promise<string>;
+  /** Reads a file from a result. */
+  readFile(resultId: string, path: string): Promise<Uint8Array>;
+  /** The LLB and gateway capabilities of the engine. */
+  ping(): Promise<{ llbCaps: APICap[]; frontendCaps: APICap[] }>;
+}
+
+export interface GatewayOptions extends Omit<SolveOptions, "definition" | "frontend" | "ref"> {}
+
+/**
+ * Runs `fn` inside a gateway build and ends the build when it settles. Errors from `fn`
+ * win over the error the build then reports.
+ */
+export async function withGateway<T>(
+  conn: BuildkitConnection,
+  options: GatewayOptions,
+  fn: (build: GatewayBuild) => Promise<T>,
+): Promise<T> {
+  const ref = newBuildRef();
+  const abort = new AbortController();
+  const onAbort = () => abort.abort(options.signal?.reason);
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  const control = solve(conn, { ...options, ref, signal: abort.signal });
+  let controlError: unknown;
+  control.catch((err) => {
+    controlError = err;
+  });
+
+  // The daemon waits briefly for the build to register before it answers these.
+  const headers = { "buildkit-controlapi-buildid": ref };
+  const call = { headers, signal: abort.signal };
+  const wrap = (err: unknown): unknown => {
+    if (options.signal?.aborted)
+      return new HlnError("E_ABORTED", "cancelled", { cause: options.signal.reason });
+    if (err instanceof HlnError) return err;
+    if (controlError) return controlError;
+    return new HlnError("E_SOLVE_FAILED", ConnectError.from(err).rawMessage, { cause: err });
+  };
+  let last: string | undefined;
+  const build: GatewayBuild = {
+    ref,
+    async solve(definition, o = {}) {
+      try {
+        const res = await conn.gateway.solve(
+          {
+            definition,
+            allowResultReturn: true,
+            allowResultArrayRef: true,
+            evaluate: o.evaluate ?? false,
+          },
+          call,
+        );
+        const r = res.result?.result;
+        const id =
+          r?.case === "ref" ? r.value.id : r?.case === "refDeprecated" ? r.value : undefined;
+        if (id === undefined) throw new HlnError("E_ENGINE_PROTOCOL", "gateway solve returned no result");
+        last = id;
+        return id;
+      } catch (err) {
+        throw wrap(err);
+      }
+    },
+    async readFile(resultId, path) {
+      try {
+        return (await conn.gateway.readFile({ ref: resultId, filePath: path }, call)).data;
+      } catch (err) {
+        throw wrap(err);
+      }
+    },
+    async ping() {
+      try {
+        const res = await conn.gateway.ping({}, call);
+        return { llbCaps: res.llbCaps, frontendCaps: res.frontendApiCaps };
+      } catch (err) {
+        throw wrap(err);
+      }
+    },
+  };
+
+  let value: T;
+  try {
+    value = await fn(build);
+  } catch (err) {
+    abort.abort();
+    await control.catch(() => {});
+    throw err;
+  } finally {
+    options.signal?.removeEventListener("abort", onAbort);
+  }
+  try {
+    await conn.gateway.return(
+      { result: last ? { result: { case: "ref", value: { id: last } } } : {} },
+      call,
+    );
+  } catch (err) {
+    // An engine that already ended the build has nothing left to return to.
+    if (ConnectError.from(err).code !== Code.NotFound) {
+      abort.abort();
+      await control.catch(() => {});
+      throw wrap(err);
+    }
+  }
+  await control;
+  return value;
+}

@@ -1,0 +1,104 @@
+/**
+ * The client side of a BuildKit session. Inside the tunnel the roles are reversed:
+ * BuildKit is the gRPC client and we serve the callbacks it makes (health checks now;
+ * file sync, file export, secrets and registry auth plug in as more services).
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+import type { ConnectRouter } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { debuglog } from "node:util";
+import { HealthCheckResponse_ServingStatus, Health } from "../gen/grpc/health_pb.js";
+import { HlnError } from "../errors.js";
+import { type H2cServer, serveH2c } from "../transport/h2c.js";
+import type { BuildkitConnection } from "./connection.js";
+
+const debug = debuglog("hln:session");
+
+/** A service the session offers BuildKit. */
+export interface SessionService {
+  /** Full gRPC paths this service answers, announced in the session headers. */
+  readonly methods: readonly string[];
+  register(router: ConnectRouter): void;
+}
+
+export interface SessionOptions {
+  /** Stable key BuildKit uses to reuse transferred local directories across runs. */
+  sharedKey?: string;
+  /** Shown by BuildKit in its session list. Defaults to "hln". */
+  name?: string;
+  services?: SessionService[];
+  signal?: AbortSignal;
+}
+
+export interface Session {
+  /** The session ID to put in SolveRequest.session. */
+  readonly id: string;
+  /** Closes the tunnel. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+const healthService: SessionService = {
+  methods: ["/grpc.health.v1.Health/Check"],
+  register(router) {
+    // BuildKit checks every 5 s and drops the session after two misses (session/grpc.go).
+    router.service(Health, {
+      check: () => ({ status: HealthCheckResponse_ServingStatus.SERVING }),
+    });
+  },
+};
+
+/**
+ * Opens a session on `conn` and serves it until closed. Solves that name `id` can use it
+ * as soon as this resolves; BuildKit waits a few seconds for a session to appear, so it
+ * is safe to start solving right away.
+ */
+export async function openSession(
+  conn: BuildkitConnection,
+  options: SessionOptions = {},
+): Promise<Session> {
+  const services = [healthService, ...(options.services ?? [])];
+  const id = randomUUID().replaceAll("-", "").slice(0, 25);
+  const abort = new AbortController();
+  const onAbort = () => abort.abort(options.signal?.reason);
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+
+  let tunnel: import("node:stream").Duplex;
+  try {
+    tunnel = await conn.openSessionTunnel(
+      {
+        uuid: id,
+        name: options.name ?? "hln",
+        sharedKey: options.sharedKey ?? randomBytes(8).toString("hex"),
+        methods: services.flatMap((s) => s.methods),
+      },
+      abort.signal,
+    );
+  } catch (err) {
+    options.signal?.removeEventListener("abort", onAbort);
+    throw HlnError.from(err, "E_ENGINE_PROTOCOL");
+  }
+  tunnel.on("error", (err) => debug("session %s tunnel: %s", id, err.message));
+  const handler = connectNodeAdapter({
+    routes: (router) => {
+      for (const s of services) s.register(router);
+    },
+    readMaxBytes: 16 << 20,
+    writeMaxBytes: 16 << 20,
+  });
+  const server: H2cServer = serveH2c(tunnel, handler);
+  let closing: Promise<void> | undefined;
+  return {
+    id,
+    close() {
+      closing ??= (async () => {
+        options.signal?.removeEventListener("abort", onAbort);
+        server.close();
+        abort.abort();
+        tunnel.end();
+        await Promise.race([server.closed, new Promise((r) => setTimeout(r, 1500).unref())]);
+        tunnel.destroy();
+      })();
+      return closing;
+    },
+  };
+}

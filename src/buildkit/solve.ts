@@ -1,0 +1,183 @@
+/**
+ * One Control.Solve with its Status stream. The two run side by side under the same
+ * build ref; cancelling the Solve RPC cancels the build on the engine.
+ */
+import { randomBytes } from "node:crypto";
+import { create } from "@bufbuild/protobuf";
+import { type Timestamp, timestampDate } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { debuglog } from "node:util";
+import {
+  type StatusResponse,
+  SolveRequestSchema,
+  type SolveRequest,
+} from "../gen/buildkit/control_pb.js";
+import type { Definition } from "../gen/buildkit/ops_pb.js";
+import { HlnError } from "../errors.js";
+import type { BuildkitConnection } from "./connection.js";
+import type { SolveStatus } from "./solve-status.js";
+
+const debug = debuglog("hln:solve");
+
+export interface ExporterSpec {
+  type: string;
+  attrs?: Record<string, string>;
+}
+
+export interface SolveOptions {
+  /** The graph to build; leave unset when a frontend builds it. */
+  definition?: Definition;
+  /** The session that serves this build's callbacks. */
+  sessionId: string;
+  frontend?: string;
+  frontendAttrs?: Record<string, string>;
+  exporters?: ExporterSpec[];
+  cacheImports?: ExporterSpec[];
+  cacheExports?: ExporterSpec[];
+  /** Build ref; a random one by default. */
+  ref?: string;
+  /** Receives every Status message as it arrives. */
+  onStatus?: (status: SolveStatus) => void;
+  signal?: AbortSignal;
+}
+
+export interface SolveResult {
+  ref: string;
+  exporterResponse: Record<string, string>;
+}
+
+/** A solve that BuildKit rejected or that failed in a step. */
+export class SolveError extends HlnError {
+  override readonly name = "SolveError";
+  constructor(
+    message: string,
+    readonly ref: string,
+    cause: unknown,
+  ) {
+    super("E_SOLVE_FAILED", message, { cause });
+  }
+}
+
+/** A random build ref, like the Go client's 25-character IDs. */
+export function newBuildRef(): string {
+  return randomBytes(16).toString("base64url").slice(0, 25).toLowerCase();
+}
+
+function sortedRecord(r: Record<string, string> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of Object.keys(r ?? {}).sort()) out[k] = r![k]!;
+  return out;
+}
+
+export async function solve(conn: BuildkitConnection, o: SolveOptions): Promise<SolveResult> {
+  const ref = o.ref ?? newBuildRef();
+  const exporters = o.exporters ?? [];
+  const first = exporters[0];
+  const req: SolveRequest = create(SolveRequestSchema, {
+    ref,
+    definition: o.definition,
+    session: o.sessionId,
+    frontend: o.frontend ?? "",
+    frontendAttrs: sortedRecord(o.frontendAttrs),
+    // BuildKit before 0.13 reads only the single legacy exporter; newer ones prefer the
+    // list and fall back to the legacy fields when it is empty (control/control.go).
+    exporterDeprecated: first?.type ?? "",
+    exporterAttrsDeprecated: sortedRecord(first?.attrs),
+    exporters: exporters.map((e) => ({ type: e.type, attrs: sortedRecord(e.attrs) })),
+    cache: {
+      imports: (o.cacheImports ?? []).map((e) => ({ type: e.type, attrs: sortedRecord(e.attrs) })),
+      exports: (o.cacheExports ?? []).map((e) => ({ type: e.type, attrs: sortedRecord(e.attrs) })),
+    },
+  });
+
+  // Status outlives Solve by a little: the last vertex updates arrive after Solve returns.
+  const statusAbort = new AbortController();
+  const onAbort = () => statusAbort.abort(o.signal?.reason);
+  o.signal?.addEventListener("abort", onAbort, { once: true });
+  const statusDone = (async () => {
+    try {
+      for await (const msg of conn.control.status({ ref }, { signal: statusAbort.signal })) {
+        o.onStatus?.(decodeStatus(msg));
+      }
+    } catch (err) {
+      if (!statusAbort.signal.aborted) debug("status %s: %s", ref, (err as Error).message);
+    }
+  })();
+
+  try {
+    const res = await conn.control.solve(req, { signal: o.signal });
+    return { ref, exporterResponse: { ...res.exporterResponse } };
+  } catch (err) {
+    throw solveFailure(conn, ref, err, o.signal);
+  } finally {
+    // Give the stream a moment to deliver the final updates, then stop it.
+    const timer = setTimeout(() => statusAbort.abort(), 2000);
+    await statusDone;
+    clearTimeout(timer);
+    o.signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+function solveFailure(
+  conn: BuildkitConnection,
+  ref: string,
+  err: unknown,
+  signal: AbortSignal | undefined,
+): HlnError {
+  if (signal?.aborted) return new HlnError("E_ABORTED", "cancelled", { cause: signal.reason });
+  if (err instanceof HlnError) return err;
+  const ce = ConnectError.from(err);
+  if (ce.code === Code.Unavailable || ce.code === Code.Internal) {
+    if (/ECONNRESET|EPIPE|stream closed|socket hang up|GOAWAY|session closed/i.test(ce.rawMessage)) {
+      return new HlnError(
+        "E_ENGINE_PROTOCOL",
+        `connection to ${conn.endpoint} dropped during the build: ${ce.rawMessage}`,
+        { cause: err },
+      );
+    }
+  }
+  return new SolveError(ce.rawMessage, ref, err);
+}
+
+function date(t: Timestamp | undefined): Date | undefined {
+  return t ? timestampDate(t) : undefined;
+}
+
+const decoder = new TextDecoder();
+
+export function decodeStatus(msg: StatusResponse): SolveStatus {
+  return {
+    vertexes: msg.vertexes.map((v) => ({
+      digest: v.digest,
+      name: v.name,
+      inputs: [...v.inputs],
+      cached: v.cached,
+      started: date(v.started),
+      completed: date(v.completed),
+      error: v.error || undefined,
+    })),
+    statuses: msg.statuses.map((s) => ({
+      id: s.id,
+      vertex: s.vertex,
+      name: s.name,
+      current: Number(s.current),
+      total: Number(s.total),
+      timestamp: date(s.timestamp) ?? new Date(0),
+      started: date(s.started),
+      completed: date(s.completed),
+    })),
+    logs: msg.logs.map((l) => ({
+      vertex: l.vertex,
+      timestamp: date(l.timestamp) ?? new Date(0),
+      stream: Number(l.stream),
+      data: l.msg,
+    })),
+    warnings: msg.warnings.map((w) => ({
+      vertex: w.vertex,
+      level: Number(w.level),
+      short: decoder.decode(w.short),
+      detail: w.detail.map((d) => decoder.decode(d)),
+      url: w.url || undefined,
+    })),
+  };
+}

@@ -1,0 +1,87 @@
+/**
+ * Which engine to use, and why. The answer is plain data so `hln engine info` can
+ * explain it and tests can check it without a daemon.
+ *
+ * Order (as the Docker CLI): DOCKER_HOST, else DOCKER_CONTEXT, else the current
+ * context in the Docker config, else the default socket. BUILDKIT_HOST and --engine
+ * take precedence over all of these once remote engines land.
+ */
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { HlnError } from "../errors.js";
+
+export interface EngineChoice {
+  /** `docker`: the built-in BuildKit of a Docker engine. */
+  kind: "docker";
+  /** The Docker host URL, e.g. `unix:///var/run/docker.sock`. */
+  host: string;
+  /** Where the choice came from, e.g. `DOCKER_HOST`, `docker context "ci" (~/.docker/config.json)`. */
+  source: string;
+}
+
+export interface ResolveOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Reads a file as text, or returns undefined when it does not exist. */
+  readFile?: (path: string) => string | undefined;
+  home?: string;
+}
+
+export const defaultDockerHost = "unix:///var/run/docker.sock";
+
+function readIfExists(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
+}
+
+export function resolveEngine(options: ResolveOptions = {}): EngineChoice {
+  const env = options.env ?? process.env;
+  const read = options.readFile ?? readIfExists;
+  const configDir = env.DOCKER_CONFIG || join(options.home ?? homedir(), ".docker");
+
+  if (env.DOCKER_HOST) return { kind: "docker", host: env.DOCKER_HOST, source: "DOCKER_HOST" };
+
+  let context = env.DOCKER_CONTEXT;
+  let source = "DOCKER_CONTEXT";
+  const configPath = join(configDir, "config.json");
+  if (!context) {
+    const text = read(configPath);
+    if (text !== undefined) {
+      try {
+        context = (JSON.parse(text) as { currentContext?: string }).currentContext;
+      } catch (err) {
+        throw new HlnError("E_INPUT_INVALID", `${configPath}: not valid JSON`, { cause: err });
+      }
+      source = `currentContext in ${configPath}`;
+    }
+  }
+  if (context && context !== "default") {
+    // The CLI stores each context under the sha256 of its name (docker/cli context/store).
+    const id = createHash("sha256").update(context).digest("hex");
+    const metaPath = join(configDir, "contexts", "meta", id, "meta.json");
+    const text = read(metaPath);
+    if (text === undefined) {
+      throw new HlnError(
+        "E_INPUT_INVALID",
+        `docker context "${context}" (from ${source}) does not exist: no ${metaPath}`,
+      );
+    }
+    let host: string | undefined;
+    try {
+      host = (JSON.parse(text) as { Endpoints?: { docker?: { Host?: string } } }).Endpoints?.docker
+        ?.Host;
+    } catch (err) {
+      throw new HlnError("E_INPUT_INVALID", `${metaPath}: not valid JSON`, { cause: err });
+    }
+    if (!host) {
+      throw new HlnError("E_INPUT_INVALID", `${metaPath}: Endpoints.docker.Host is missing`);
+    }
+    return { kind: "docker", host, source: `docker context "${context}" (${source})` };
+  }
+  return { kind: "docker", host: defaultDockerHost, source: "default socket" };
+}
