@@ -1,0 +1,145 @@
+import { posix } from "node:path";
+import { HlnError } from "../errors.js";
+import { type FileActionSpec, fileOp, type Output } from "../llb/index.js";
+import { File } from "./file.js";
+import { resolvePath } from "./paths.js";
+import type { Solver } from "./solver.js";
+
+export interface CopyFilter {
+  /** Only copy paths that match these patterns (.dockerignore syntax). */
+  include?: string[];
+  /** Skip paths that match these patterns (.dockerignore syntax). */
+  exclude?: string[];
+}
+
+/**
+ * A directory tree in a build result. Immutable and lazy: each `with*` returns a new
+ * Directory, and nothing runs until a result is asked for.
+ */
+export class Directory {
+  /** @internal */
+  constructor(
+    readonly solver: Solver,
+    /** @internal The result holding the tree; null is an empty filesystem. */
+    readonly output: Output | null,
+    /** @internal Where the tree sits inside that result. */
+    readonly path: string = "/",
+  ) {}
+
+  #apply(actions: FileActionSpec[], name: string): Directory {
+    return new Directory(
+      this.solver,
+      fileOp({ base: this.output, actions, customName: name }),
+      this.path,
+    );
+  }
+
+  #at(path: string): string {
+    return resolvePath(this.path, path);
+  }
+
+  /** A new directory with a file of the given contents added. */
+  withNewFile(
+    path: string,
+    contents: string | Uint8Array,
+    options: { permissions?: number } = {},
+  ): Directory {
+    const dest = this.#at(path);
+    return this.#apply(
+      [
+        { kind: "mkdir", path: posix.dirname(dest), mode: 0o755, makeParents: true },
+        {
+          kind: "mkfile",
+          path: dest,
+          data: typeof contents === "string" ? new TextEncoder().encode(contents) : contents,
+          mode: options.permissions ?? 0o644,
+        },
+      ],
+      `new file ${path}`,
+    );
+  }
+
+  /** A new directory with an empty directory added. */
+  withNewDirectory(path: string, options: { permissions?: number } = {}): Directory {
+    return this.#apply(
+      [
+        {
+          kind: "mkdir",
+          path: this.#at(path),
+          mode: options.permissions ?? 0o755,
+          makeParents: true,
+        },
+      ],
+      `new directory ${path}`,
+    );
+  }
+
+  /** A new directory with `file` copied to `path`. */
+  withFile(path: string, file: File, options: { permissions?: number } = {}): Directory {
+    return this.#apply(
+      [copyFile(file, this.#at(path), options.permissions)],
+      `copy ${file.path} to ${path}`,
+    );
+  }
+
+  /** A new directory with the contents of `dir` copied into `path`. */
+  withDirectory(path: string, dir: Directory, filter: CopyFilter = {}): Directory {
+    return this.#apply([copyDirectory(dir, this.#at(path), filter)], `copy ${dir.path} to ${path}`);
+  }
+
+  /** A new directory without `path`. */
+  withoutFile(path: string): Directory {
+    return this.#apply(
+      [{ kind: "rm", path: this.#at(path), allowNotFound: true }],
+      `remove ${path}`,
+    );
+  }
+
+  /** A file inside this directory. */
+  file(path: string): File {
+    return new File(this.solver, this.output, this.#at(path));
+  }
+
+  /** A subdirectory. */
+  directory(path: string): Directory {
+    return new Directory(this.solver, this.output, this.#at(path));
+  }
+
+  /** Builds the directory. */
+  async sync(): Promise<this> {
+    if (this.output) await this.solver.sync(this.output);
+    return this;
+  }
+}
+
+/** @internal */
+export function copyFile(file: File, dest: string, mode?: number): FileActionSpec {
+  if (!file.output)
+    throw new HlnError("E_USAGE", `copy ${file.path}: the source filesystem is empty`);
+  return {
+    kind: "copy",
+    src: file.output,
+    srcPath: file.path,
+    destPath: dest,
+    mode,
+    createDestPath: true,
+    followSymlink: true,
+  };
+}
+
+/** @internal */
+export function copyDirectory(dir: Directory, dest: string, filter: CopyFilter): FileActionSpec {
+  return {
+    kind: "copy",
+    src: dir.output,
+    srcPath: dir.path,
+    destPath: dest,
+    dirCopyContents: true,
+    createDestPath: true,
+    followSymlink: true,
+    allowWildcard: true,
+    allowEmptyWildcard: true,
+    includePatterns: filter.include,
+    excludePatterns: filter.exclude,
+  };
+}
