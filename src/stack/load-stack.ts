@@ -1,0 +1,103 @@
+/**
+ * Loads a stack module: a `.ts` file, or a directory holding `stack.ts`. TypeScript runs
+ * without a build step (tsx), and `import ... from "hln"` inside the stack resolves to
+ * the hln that is loading it, wherever the stack lives on disk.
+ */
+import { existsSync, statSync } from "node:fs";
+import { register } from "node:module";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { register as registerTsx } from "tsx/esm/api";
+import { HlnError } from "../errors.js";
+import { isStack, type Stack } from "./define-stack.js";
+
+let hooked = false;
+
+function installHooks(): void {
+  if (hooked) return;
+  hooked = true;
+  registerTsx();
+  const self = new URL("../index.ts", import.meta.url);
+  const target = existsSync(self) ? self : new URL("../index.js", import.meta.url);
+  // Stacks are ES modules wherever they live: a .ts file outside any package with
+  // "type": "module" would otherwise load as CommonJS and fail on its imports.
+  const hook = `export async function resolve(s, c, next) {
+    const r = await next(s === "hln" ? ${JSON.stringify(target.href)} : s, c);
+    if (r.url.startsWith("file:") && /\\.tsx?$/.test(r.url) && !r.url.includes("/node_modules/")) {
+      return { ...r, format: "module" };
+    }
+    return r;
+  }`;
+  register(`data:text/javascript,${encodeURIComponent(hook)}`);
+}
+
+/** The file a `--plan` path names: the path itself, or `stack.ts` inside a directory. */
+export function stackFile(path: string): string {
+  const abs = resolve(path);
+  let st: import("node:fs").Stats;
+  try {
+    st = statSync(abs);
+  } catch {
+    throw new HlnError("E_STACK_INVALID", `${path}: no such file or directory`);
+  }
+  if (!st.isDirectory()) return abs;
+  const file = resolve(abs, "stack.ts");
+  if (!existsSync(file))
+    throw new HlnError("E_STACK_INVALID", `${path}: directory has no stack.ts`);
+  return file;
+}
+
+export async function loadStack(path: string): Promise<{ file: string; stack: Stack }> {
+  const file = stackFile(path);
+  installHooks();
+  let mod: { default?: unknown };
+  try {
+    mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
+  } catch (err) {
+    const first = (err instanceof Error ? err.message : String(err)).split("\n")[0];
+    throw new HlnError("E_STACK_INVALID", `${file}: cannot load stack: ${first}`, { cause: err });
+  }
+  const stack = mod.default;
+  if (!isStack(stack)) {
+    throw new HlnError(
+      "E_STACK_INVALID",
+      `${file}: the default export is not a stack (export default defineStack({...}))`,
+    );
+  }
+  validateStack(file, stack);
+  return { file, stack };
+}
+
+function validateStack(file: string, stack: Stack): void {
+  if (typeof stack.name !== "string" || !/^[a-z0-9][a-z0-9-]*$/.test(stack.name)) {
+    throw new HlnError(
+      "E_STACK_INVALID",
+      `${file}: name must be lowercase letters, digits and dashes`,
+    );
+  }
+  if (typeof stack.version !== "string" || stack.version === "") {
+    throw new HlnError("E_STACK_INVALID", `${file}: version is missing`);
+  }
+  if (typeof stack.actions !== "object" || stack.actions === null) {
+    throw new HlnError("E_STACK_INVALID", `${file}: actions is missing`);
+  }
+  for (const [name, action] of Object.entries(stack.actions)) {
+    if (typeof action !== "function") {
+      throw new HlnError("E_STACK_INVALID", `${file}: actions.${name} is not a function`);
+    }
+  }
+  for (const [name, decl] of Object.entries(stack.inputs ?? {})) {
+    if (!["string", "number", "boolean"].includes((decl as { type?: string })?.type ?? "")) {
+      throw new HlnError(
+        "E_STACK_INVALID",
+        `${file}: inputs.${name}.type must be string, number or boolean`,
+      );
+    }
+    if (decl.default !== undefined && typeof decl.default !== decl.type) {
+      throw new HlnError(
+        "E_STACK_INVALID",
+        `${file}: inputs.${name}.default is not a ${decl.type}`,
+      );
+    }
+  }
+}
