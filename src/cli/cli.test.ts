@@ -1,0 +1,60 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { ExecError, HlnError } from "../errors.js";
+import { parseDuration } from "./duration.js";
+import { reportError } from "./errors.js";
+import { formatData } from "./output.js";
+
+describe("parseDuration", () => {
+  it("reads Go-style durations", () => {
+    assert.equal(parseDuration("90s", "--x"), 90_000);
+    assert.equal(parseDuration("1h30m", "--x"), 5_400_000);
+    assert.equal(parseDuration("7d", "--x"), 604_800_000);
+    assert.equal(parseDuration("250ms", "--x"), 250);
+  });
+  it("names the flag on bad input", () => {
+    for (const bad of ["", "10", "h", "10x", "5m junk"]) {
+      assert.throws(() => parseDuration(bad, "--keep-duration"), { code: "E_USAGE" });
+    }
+  });
+});
+
+describe("reportError", () => {
+  function report(err: unknown, debug = false) {
+    let out = "";
+    const code = reportError(err, { debug, write: (s) => (out += s) });
+    return { code, out };
+  }
+
+  it("prints one line and maps codes to exit codes", () => {
+    assert.deepEqual(report(new HlnError("E_INPUT_INVALID", "bad")), {
+      code: 2,
+      out: "hln: error: bad\n",
+    });
+    assert.equal(report(new HlnError("E_ENGINE_UNREACHABLE", "x")).code, 3);
+    assert.equal(report(new HlnError("E_ABORTED", "x")).code, 130);
+    assert.equal(report(new Error("boom")).code, 70);
+  });
+
+  it("shows a failed step's last output and hints, and stacks only with debug", () => {
+    const err = new ExecError({ args: ["sh", "-c", "exit 3"], exitCode: 3, output: "a\nb\n" });
+    const r = report(err);
+    assert.equal(r.code, 1);
+    assert.equal(
+      r.out,
+      'hln: error: process "sh -c exit 3" exited with code 3\n  last output of the step:\n  | a\n  | b\n',
+    );
+    const hinted = report(new HlnError("E_ENGINE_UNREACHABLE", "x", { hint: "start it" }));
+    assert.equal(hinted.out, "hln: error: x\n  hint: start it\n");
+    assert.match(report(new Error("boom"), true).out, /at /);
+  });
+});
+
+describe("formatData", () => {
+  it("prints YAML for people and JSON for scripts", () => {
+    assert.equal(formatData({ a: 1, b: ["x"] }, "yaml"), "a: 1\nb:\n  - x\n");
+    assert.equal(formatData({ a: 1 }, "json"), '{\n  "a": 1\n}\n');
+    assert.equal(formatData(undefined, "yaml"), "");
+    assert.equal(formatData(undefined, "json"), "null\n");
+  });
+});

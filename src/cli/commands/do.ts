@@ -1,0 +1,94 @@
+import type { Command } from "commander";
+import { openEngine } from "../../engine/engine.js";
+import { HlnError } from "../../errors.js";
+import { createDag } from "../../sdk/dag.js";
+import { resolveInputs } from "../../stack/inputs.js";
+import { loadStack } from "../../stack/load-stack.js";
+import { createProgress } from "../../ui/create-progress.js";
+import type { CliContext } from "../context.js";
+import { formatData, parseOutputFormat } from "../output.js";
+
+export interface DoOptions {
+  plan: string;
+  set: string[];
+  output: string;
+}
+
+export type LogFormat = "auto" | "tty" | "plain" | "json" | "quiet";
+
+export function parseLogFormat(value: string): LogFormat {
+  if (["auto", "tty", "plain", "json", "quiet"].includes(value)) return value as LogFormat;
+  throw new HlnError("E_USAGE", `--log-format ${value}: expected auto, tty, plain, json or quiet`);
+}
+
+/** Runs one action of a stack and prints what it returned. */
+export async function runDo(
+  action: string,
+  o: DoOptions,
+  logFormat: LogFormat,
+  ctx: CliContext,
+): Promise<void> {
+  const format = parseOutputFormat(o.output);
+  // Everything about the stack is checked before the engine is touched.
+  const { file, stack } = await loadStack(o.plan);
+  const run = stack.actions[action];
+  if (!run) {
+    const names = Object.keys(stack.actions).join(", ") || "none";
+    throw new HlnError(
+      "E_USAGE",
+      `${file}: stack "${stack.name}" has no action "${action}" (actions: ${names})`,
+    );
+  }
+  const inputs = resolveInputs(stack.inputs ?? {}, o.set, stack.name);
+
+  const engine = await openEngine({ env: ctx.env, signal: ctx.signal });
+  const progress = createProgress({
+    mode: logFormat,
+    stream: ctx.stderr,
+    env: ctx.env,
+    now: ctx.now,
+    isTTY: ctx.stderr.isTTY === true,
+  });
+  const dag = createDag({
+    connection: engine.buildkit,
+    onStatus: (s) => progress.update(s),
+    signal: ctx.signal,
+  });
+  let result: unknown;
+  let failed = true;
+  try {
+    result = await run({ dag, inputs: inputs as never, signal: ctx.signal });
+    failed = false;
+  } finally {
+    await dag.close();
+    engine.close();
+    progress.end({ error: failed });
+  }
+  ctx.stdout.write(formatData(result, format));
+}
+
+export function registerDo(program: Command, ctx: CliContext, logFormat: () => LogFormat): void {
+  program
+    .command("do")
+    .description("run one action of a stack")
+    .argument("<action>", "the action to run, e.g. up")
+    .requiredOption("-p, --plan <path>", "the stack: a .ts file, or a directory with stack.ts")
+    .option(
+      "-s, --set <key=value>",
+      "set an input (repeatable)",
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
+    .option("-o, --output <format>", "how to print the action's result: yaml or json", "yaml")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  hln do up --plan examples/hello
+  hln do up --plan examples/hello --set greeting=bonjour --output json
+  hln --log-format plain do up --plan ./stack.ts`,
+    )
+    .action(async (action: string, opts: DoOptions) => {
+      await runDo(action, opts, logFormat(), ctx);
+    });
+}

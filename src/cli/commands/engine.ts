@@ -1,0 +1,155 @@
+import type { Command } from "commander";
+import { diskUsage, prune } from "../../buildkit/usage.js";
+import { type EngineInfo, engineInfo, openEngine } from "../../engine/engine.js";
+import type { CliContext } from "../context.js";
+import { parseDuration } from "../duration.js";
+import { formatData, parseOutputFormat } from "../output.js";
+
+function bytes(n: number): string {
+  const u = ["B", "kB", "MB", "GB", "TB"];
+  let i = 0;
+  let v = n;
+  while (v >= 1000 && i < u.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${i === 0 ? v : v.toFixed(v < 10 ? 2 : 1)}${u[i]}`;
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  return `${rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join("  ")).join("\n")}\n`;
+}
+
+export function formatEngineInfo(info: EngineInfo): string {
+  const bk =
+    info.buildkit.version && !info.buildkit.version.startsWith("v0.0.0")
+      ? `${info.buildkit.version}${info.buildkit.revision ? ` (${info.buildkit.revision.slice(0, 12)})` : ""}`
+      : "unknown (this engine build does not report its BuildKit version)";
+  const rows: [string, string][] = [
+    ["engine", "Docker engine, built-in BuildKit"],
+    ["chosen by", info.choice.source],
+    ["endpoint", info.endpoint],
+    [
+      "docker",
+      `${info.docker.version} (API ${info.docker.apiVersion}, ${info.docker.os}/${info.docker.arch})`,
+    ],
+    ["buildkit", bk],
+    [
+      "image store",
+      info.imageStore === "containerd"
+        ? "containerd (all exporters)"
+        : "classic (moby, local and tar exporters only)",
+    ],
+  ];
+  for (const w of info.workers) {
+    const extra = [
+      w.executor && `executor ${w.executor}`,
+      w.snapshotter && `snapshotter ${w.snapshotter}`,
+    ]
+      .filter(Boolean)
+      .join(", ");
+    rows.push(["worker", `${w.id}${extra ? ` (${extra})` : ""}`]);
+    rows.push(["platforms", [...new Set(w.platforms)].join(", ")]);
+  }
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return `${rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join("\n")}\n`;
+}
+
+export function registerEngine(program: Command, ctx: CliContext): void {
+  const engine = program
+    .command("engine")
+    .description("inspect and maintain the build engine")
+    .addHelpText(
+      "after",
+      `
+The engine is the BuildKit hln builds on. By default it is the built-in BuildKit of the
+Docker engine named by DOCKER_HOST, else the current Docker context, else
+unix:///var/run/docker.sock.`,
+    );
+
+  engine
+    .command("info")
+    .description("show which engine hln uses, why, and what it can do")
+    .option("-o, --output <format>", "yaml or json (default: a table)")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  hln engine info\n  DOCKER_HOST=unix:///run/other.sock hln engine info --output json",
+    )
+    .action(async (opts: { output?: string }) => {
+      const e = await openEngine({ env: ctx.env, signal: ctx.signal });
+      try {
+        const info = await engineInfo(e, ctx.signal);
+        ctx.stdout.write(
+          opts.output ? formatData(info, parseOutputFormat(opts.output)) : formatEngineInfo(info),
+        );
+      } finally {
+        e.close();
+      }
+    });
+
+  engine
+    .command("du")
+    .description("show the engine's build cache usage")
+    .option("-v, --verbose", "list every cache record")
+    .option("-o, --output <format>", "yaml or json")
+    .action(async (opts: { verbose?: boolean; output?: string }) => {
+      const e = await openEngine({ env: ctx.env, signal: ctx.signal });
+      try {
+        const records = await diskUsage(e.buildkit, { signal: ctx.signal });
+        if (opts.output) {
+          ctx.stdout.write(formatData(records, parseOutputFormat(opts.output)));
+          return;
+        }
+        const total = records.reduce((a, r) => a + r.size, 0);
+        const reclaimable = records.filter((r) => !r.inUse).reduce((a, r) => a + r.size, 0);
+        if (opts.verbose && records.length > 0) {
+          const rows = [["ID", "TYPE", "SIZE", "IN USE", "LAST USED", "DESCRIPTION"]];
+          for (const r of [...records].sort((a, b) => b.size - a.size)) {
+            rows.push([
+              r.id.slice(0, 12),
+              r.type,
+              bytes(r.size),
+              r.inUse ? "yes" : "no",
+              r.lastUsedAt?.toISOString().slice(0, 19).replace("T", " ") ?? "-",
+              r.description.slice(0, 60),
+            ]);
+          }
+          ctx.stdout.write(table(rows));
+          ctx.stdout.write("\n");
+        }
+        ctx.stdout.write(
+          `${records.length} records, ${bytes(total)} total, ${bytes(reclaimable)} reclaimable\n`,
+        );
+      } finally {
+        e.close();
+      }
+    });
+
+  engine
+    .command("prune")
+    .description("remove build cache")
+    .option("-a, --all", "remove all unused cache, not only dangling records")
+    .option("--keep-duration <duration>", "keep cache used within this time (e.g. 24h, 7d)")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  hln engine prune\n  hln engine prune --all --keep-duration 24h",
+    )
+    .action(async (opts: { all?: boolean; keepDuration?: string }) => {
+      const keepDurationMs = opts.keepDuration
+        ? parseDuration(opts.keepDuration, "--keep-duration")
+        : 0;
+      const e = await openEngine({ env: ctx.env, signal: ctx.signal });
+      try {
+        const removed = await prune(e.buildkit, {
+          all: opts.all,
+          keepDurationMs,
+          signal: ctx.signal,
+        });
+        const total = removed.reduce((a, r) => a + r.size, 0);
+        ctx.stdout.write(`removed ${removed.length} records, reclaimed ${bytes(total)}\n`);
+      } finally {
+        e.close();
+      }
+    });
+}

@@ -1,0 +1,18 @@
+import { HlnError } from "../errors.js";
+
+const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Parses durations like `90s`, `30m`, `24h`, `7d`, `1h30m` into milliseconds. */
+export function parseDuration(text: string, flag: string): number {
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy;
+  let total = 0;
+  let matched = 0;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    total += Number(m[1]) * units[m[2]!]!;
+    matched = re.lastIndex;
+  }
+  if (text === "" || matched !== text.length) {
+    throw new HlnError("E_USAGE", `${flag} ${text}: expected a duration such as 30m, 24h or 7d`);
+  }
+  return total;
+}

@@ -1,0 +1,46 @@
+/**
+ * The CLI's one place for failure: every error becomes one line on stderr (plus a hint
+ * and, for failed steps, their last output) and an exit code scripts can rely on.
+ */
+import { ExecError, HlnError, type HlnErrorCode } from "../errors.js";
+
+export const exitCodes: Record<HlnErrorCode, number> = {
+  E_EXEC_FAILED: 1,
+  E_SOLVE_FAILED: 1,
+  E_USAGE: 2,
+  E_INPUT_INVALID: 2,
+  E_STACK_INVALID: 2,
+  E_ENGINE_UNREACHABLE: 3,
+  E_ENGINE_PROTOCOL: 3,
+  E_ENGINE_CAPABILITY: 3,
+  E_INTERNAL: 70,
+  E_ABORTED: 130,
+};
+
+export interface ReportOptions {
+  debug: boolean;
+  write: (text: string) => void;
+  /** Applied to every line printed, to keep secrets out. */
+  scrub?: (text: string) => string;
+}
+
+/** Prints `err` for a person and returns the process exit code. */
+export function reportError(err: unknown, o: ReportOptions): number {
+  const e = HlnError.from(err);
+  const scrub = o.scrub ?? ((s: string) => s);
+  const lines = [`hln: error: ${e.message}`];
+  if (e instanceof ExecError && e.output.trim() !== "") {
+    lines.push(`  last output of the step:`);
+    for (const l of e.output.trimEnd().split("\n")) lines.push(`  | ${l}`);
+  }
+  if (e.hint) lines.push(`  hint: ${e.hint}`);
+  if (o.debug) {
+    let c: unknown = e;
+    while (c instanceof Error) {
+      lines.push(c.stack ?? String(c));
+      c = c.cause;
+    }
+  }
+  o.write(`${lines.map(scrub).join("\n")}\n`);
+  return exitCodes[e.code] ?? 1;
+}

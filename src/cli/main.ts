@@ -1,0 +1,69 @@
+/**
+ * hln's command line. Commands only parse flags and call library functions; failures
+ * become one line and an exit code in one place (errors.ts).
+ */
+import { Command, CommanderError, Option } from "commander";
+import { HlnError } from "../errors.js";
+import { type LogFormat, parseLogFormat, registerDo } from "./commands/do.js";
+import { registerEngine } from "./commands/engine.js";
+import { hlnVersion, registerVersion } from "./commands/version.js";
+import type { CliContext } from "./context.js";
+import { reportError } from "./errors.js";
+import { interruptSignal } from "./signals.js";
+
+export async function main(
+  argv: string[],
+  base: Omit<CliContext, "signal"> = defaultContext(),
+): Promise<number> {
+  const interrupt = interruptSignal((s) => base.stderr.write(s));
+  const ctx: CliContext = { ...base, signal: interrupt.signal };
+  const program = new Command("hln")
+    .description("application stacks as code, built on BuildKit")
+    .version(hlnVersion(), "-V, --version")
+    .addOption(
+      new Option("--log-format <format>", "progress output: auto, tty, plain, json or quiet")
+        .default("auto")
+        .env("HLN_LOG_FORMAT"),
+    )
+    .option("--debug", "print stack traces with errors")
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => ctx.stdout.write(s),
+      writeErr: (s) => ctx.stderr.write(s),
+    });
+  const logFormat = (): LogFormat =>
+    parseLogFormat(program.opts<{ logFormat: string }>().logFormat);
+  registerVersion(program, ctx);
+  registerEngine(program, ctx);
+  registerDo(program, ctx, logFormat);
+
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version exit 0; usage errors were already printed by commander.
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    const debug = program.opts<{ debug?: boolean }>().debug === true || !!ctx.env.HLN_DEBUG;
+    return reportError(
+      err instanceof Error || err instanceof HlnError ? err : new Error(String(err)),
+      {
+        debug,
+        write: (s) => ctx.stderr.write(s),
+      },
+    );
+  } finally {
+    interrupt.dispose();
+  }
+}
+
+function defaultContext(): Omit<CliContext, "signal"> {
+  return {
+    env: process.env,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    now: () => Date.now(),
+  };
+}

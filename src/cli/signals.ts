@@ -1,0 +1,26 @@
+/**
+ * Ctrl-C cancels the work on the engine: the first SIGINT or SIGTERM aborts the run's
+ * signal (solves are cancelled, sessions closed); a second one exits at once.
+ */
+export function interruptSignal(write: (s: string) => void): {
+  signal: AbortSignal;
+  dispose(): void;
+} {
+  const controller = new AbortController();
+  const onSignal = (name: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(130);
+    write(
+      `\nhln: ${name === "SIGINT" ? "interrupted" : "terminated"}, cancelling (again to force)\n`,
+    );
+    controller.abort(new Error(`received ${name}`));
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  return {
+    signal: controller.signal,
+    dispose() {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+    },
+  };
+}
