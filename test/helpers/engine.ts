@@ -1,0 +1,52 @@
+/**
+ * Integration tests run against the real engine that `.ci/run` (or
+ * `sudo scripts/engine-up.sh`) starts. Without one they fail, loudly, with how to start it.
+ */
+import { randomBytes } from "node:crypto";
+import type { SolveStatus, VertexUpdate } from "../../src/buildkit/solve-status.js";
+import { type Engine, openEngine } from "../../src/engine/engine.js";
+
+export async function requireEngine(): Promise<Engine> {
+  try {
+    return await openEngine();
+  } catch (err) {
+    throw new Error(
+      `integration tests need a running engine: run \`sudo scripts/engine-up.sh\` first (${(err as Error).message})`,
+      { cause: err },
+    );
+  }
+}
+
+/** A value that makes a step's cache key new, so it really runs. */
+export function nonce(): string {
+  return randomBytes(6).toString("hex");
+}
+
+/** A vertex as the tests see it: merged across every update and solve. */
+export interface SeenVertex extends VertexUpdate {
+  /** Some update completed it without the cache: the step really ran. */
+  ran: boolean;
+}
+
+/** Collects Status messages and merges vertex updates by digest, as a renderer would. */
+export class StatusLog {
+  readonly vertexes = new Map<string, SeenVertex>();
+  readonly logs: string[] = [];
+  readonly onStatus = (s: SolveStatus): void => {
+    for (const v of s.vertexes) {
+      const prev = this.vertexes.get(v.digest);
+      this.vertexes.set(v.digest, {
+        ...v,
+        cached: v.cached || (prev?.cached ?? false),
+        ran: (prev?.ran ?? false) || (v.completed !== undefined && !v.cached),
+        started: prev?.started ?? v.started,
+        completed: v.completed ?? prev?.completed,
+      });
+    }
+    for (const l of s.logs) this.logs.push(Buffer.from(l.data).toString("utf8"));
+  };
+
+  byName(pattern: RegExp): SeenVertex[] {
+    return [...this.vertexes.values()].filter((v) => pattern.test(v.name));
+  }
+}
