@@ -5,9 +5,9 @@
  * in functions that open streams.
  */
 import { Duplex } from "node:stream";
+import { create } from "@bufbuild/protobuf";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { create } from "@bufbuild/protobuf";
 import { BytesMessageSchema, Control } from "../gen/buildkit/control_pb.js";
 import { LLBBridge } from "../gen/buildkit/gateway_pb.js";
 import { H2cSessionManager } from "../transport/h2c.js";

@@ -4,12 +4,13 @@
  * Go's client.Build and buildx drive it). This is how hln returns a step's stdout or a
  * file's contents without exporting anything, cached steps included.
  */
-import { HlnError } from "../errors.js";
-import type { Definition } from "../gen/buildkit/ops_pb.js";
-import type { APICap } from "../gen/buildkit/gateway_pb.js";
-import type { BuildkitConnection } from "./connection.js";
-import { newBuildRef, solve, type SolveOptions } from "./solve.js";
+
 import { Code, ConnectError } from "@connectrpc/connect";
+import { HlnError } from "../errors.js";
+import type { APICap } from "../gen/buildkit/gateway_pb.js";
+import type { Definition } from "../gen/buildkit/ops_pb.js";
+import type { BuildkitConnection } from "./connection.js";
+import { newBuildRef, type SolveOptions, solve } from "./solve.js";
 
 export interface GatewayBuild {
   /** The build ref; its Status stream carries the progress of everything solved here. */
@@ -70,7 +71,8 @@ export async function withGateway<T>(
         const r = res.result?.result;
         const id =
           r?.case === "ref" ? r.value.id : r?.case === "refDeprecated" ? r.value : undefined;
-        if (id === undefined) throw new HlnError("E_ENGINE_PROTOCOL", "gateway solve returned no result");
+        if (id === undefined)
+          throw new HlnError("E_ENGINE_PROTOCOL", "gateway solve returned no result");
         last = id;
         return id;
       } catch (err) {

@@ -4,11 +4,11 @@
  * file sync, file export, secrets and registry auth plug in as more services).
  */
 import { randomBytes, randomUUID } from "node:crypto";
+import { debuglog } from "node:util";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { debuglog } from "node:util";
-import { HealthCheckResponse_ServingStatus, Health } from "../gen/grpc/health_pb.js";
 import { HlnError } from "../errors.js";
+import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health_pb.js";
 import { type H2cServer, serveH2c } from "../transport/h2c.js";
 import type { BuildkitConnection } from "./connection.js";
 

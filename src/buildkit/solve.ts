@@ -3,17 +3,17 @@
  * build ref; cancelling the Solve RPC cancels the build on the engine.
  */
 import { randomBytes } from "node:crypto";
+import { debuglog } from "node:util";
 import { create } from "@bufbuild/protobuf";
 import { type Timestamp, timestampDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { debuglog } from "node:util";
+import { HlnError } from "../errors.js";
 import {
-  type StatusResponse,
-  SolveRequestSchema,
   type SolveRequest,
+  SolveRequestSchema,
+  type StatusResponse,
 } from "../gen/buildkit/control_pb.js";
 import type { Definition } from "../gen/buildkit/ops_pb.js";
-import { HlnError } from "../errors.js";
 import type { BuildkitConnection } from "./connection.js";
 import type { SolveStatus } from "./solve-status.js";
 
@@ -128,7 +128,9 @@ function solveFailure(
   if (err instanceof HlnError) return err;
   const ce = ConnectError.from(err);
   if (ce.code === Code.Unavailable || ce.code === Code.Internal) {
-    if (/ECONNRESET|EPIPE|stream closed|socket hang up|GOAWAY|session closed/i.test(ce.rawMessage)) {
+    if (
+      /ECONNRESET|EPIPE|stream closed|socket hang up|GOAWAY|session closed/i.test(ce.rawMessage)
+    ) {
       return new HlnError(
         "E_ENGINE_PROTOCOL",
         `connection to ${conn.endpoint} dropped during the build: ${ce.rawMessage}`,

@@ -49,7 +49,10 @@ export interface PruneOptions {
   onRecord?: (r: CacheRecord) => void;
 }
 
-export async function prune(conn: BuildkitConnection, options: PruneOptions = {}): Promise<CacheRecord[]> {
+export async function prune(
+  conn: BuildkitConnection,
+  options: PruneOptions = {},
+): Promise<CacheRecord[]> {
   const out: CacheRecord[] = [];
   const stream = conn.control.prune(
     {

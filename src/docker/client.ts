@@ -33,7 +33,11 @@ export interface DockerClient {
   version(options?: { signal?: AbortSignal }): Promise<DockerVersion>;
   info(options?: { signal?: AbortSignal }): Promise<DockerInfo>;
   /** A JSON API call; non-2xx answers become E_ENGINE_PROTOCOL errors with the daemon's message. */
-  json<T>(method: string, path: string, options?: { body?: unknown; signal?: AbortSignal }): Promise<T>;
+  json<T>(
+    method: string,
+    path: string,
+    options?: { body?: unknown; signal?: AbortSignal },
+  ): Promise<T>;
   /** Opens an upgraded connection (`/grpc`, `/session`, attach). */
   upgrade(
     path: string,

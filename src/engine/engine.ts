@@ -4,11 +4,11 @@
  * fast with a message that names the endpoint and how to start one.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
-import { createBuildkitConnection, type BuildkitConnection } from "../buildkit/connection.js";
-import { type DockerClient, createDockerClient, usesContainerdStore } from "../docker/client.js";
+import { type BuildkitConnection, createBuildkitConnection } from "../buildkit/connection.js";
+import { createDockerClient, type DockerClient, usesContainerdStore } from "../docker/client.js";
 import { HlnError } from "../errors.js";
 import { dialerForDockerHost } from "./dial-docker-host.js";
-import { type EngineChoice, resolveEngine, type ResolveOptions } from "./resolve.js";
+import { type EngineChoice, type ResolveOptions, resolveEngine } from "./resolve.js";
 
 export interface Engine {
   readonly choice: EngineChoice;

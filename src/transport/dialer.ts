@@ -56,9 +56,7 @@ function netDial(
     const socket = net.connect(target);
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(
-        unreachable(endpoint, Object.assign(new Error("timed out"), { code: "ETIMEDOUT" })),
-      );
+      reject(unreachable(endpoint, Object.assign(new Error("timed out"), { code: "ETIMEDOUT" })));
     }, timeoutMs);
     const onAbort = () => {
       socket.destroy();

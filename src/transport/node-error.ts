@@ -29,8 +29,12 @@ export function describeNodeError(err: unknown): string {
 /** Wraps a failure to reach `endpoint` into an E_ENGINE_UNREACHABLE HlnError. */
 export function unreachable(endpoint: string, err: unknown, hint?: string): HlnError {
   if (err instanceof HlnError) return err;
-  return new HlnError("E_ENGINE_UNREACHABLE", `cannot reach ${endpoint}: ${describeNodeError(err)}`, {
-    cause: err,
-    hint,
-  });
+  return new HlnError(
+    "E_ENGINE_UNREACHABLE",
+    `cannot reach ${endpoint}: ${describeNodeError(err)}`,
+    {
+      cause: err,
+      hint,
+    },
+  );
 }
