@@ -31,7 +31,7 @@ export function captureMount(): MountSpec {
         kind: "copy",
         src: fileOp({
           actions: [{ kind: "mkdir", path: "/out", mode: 0o777 }],
-          customName: "hln: capture dir",
+          customName: "hln: make capture dir",
         }),
         srcPath: "/out",
         destPath: "/out",
@@ -39,7 +39,7 @@ export function captureMount(): MountSpec {
         createDestPath: true,
       },
     ],
-    customName: "hln: capture dir",
+    customName: "hln: open capture dir to all users",
   });
   return { dest: captureDir, kind: "bind", source: base, selector: "/out" };
 }

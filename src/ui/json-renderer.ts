@@ -12,7 +12,7 @@ import type {
   WarningState,
 } from "./progress-model.js";
 import type { ProgressEndOptions, ProgressRenderer, RendererContext } from "./renderer.js";
-import { summarize } from "./summary.js";
+import { type ProgressSummary, summarize } from "./summary.js";
 
 /** The schema version written in every event's `v` field. */
 export const PROGRESS_JSON_VERSION = 1;
@@ -61,15 +61,10 @@ export interface WarningEvent {
   url: string | null;
 }
 
-export interface SummaryEvent {
+/** The end of the stream: the run's numbers, as the summary line gives them. */
+export interface SummaryEvent extends ProgressSummary {
   v: 1;
   type: "summary";
-  steps: number;
-  cached: number;
-  failed: number;
-  canceled: number;
-  error: boolean;
-  durationMs: number;
 }
 
 export type ProgressJsonEvent =
