@@ -31,6 +31,33 @@ function modelWith(...statuses: SolveStatus[]) {
 const noColor = createColors(false);
 
 describe("renderTtyFrame", () => {
+  test("lists steps in the order they started, not the order BuildKit announced them", () => {
+    const model = modelWith(
+      status({
+        vertexes: [vtx("sha256:c", "third"), vtx("sha256:b", "second"), vtx("sha256:a", "first")],
+      }),
+      status({
+        vertexes: [
+          vtx("sha256:c", "third", { started: at(300) }),
+          vtx("sha256:a", "first", { started: at(100), completed: at(200) }),
+          vtx("sha256:b", "second", { started: at(150) }),
+        ],
+      }),
+    );
+    const lines = renderTtyFrame(model, {
+      now: T0 + 400,
+      startedAt: T0,
+      width: 60,
+      height: 24,
+      colors: noColor,
+    });
+    const names = lines
+      .map(plainText)
+      .filter((l) => l.startsWith(" => "))
+      .map((l) => l.split(/\s+/)[2]);
+    assert.deepEqual(names, ["first", "second", "third"]);
+  });
+
   const build = status({
     vertexes: [
       vtx("a", "[internal] load build definition", { started: at(0), completed: at(30) }),

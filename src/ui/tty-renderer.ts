@@ -96,9 +96,13 @@ export function renderTtyFrame(model: ProgressModel, opts: TtyFrameOptions): str
   if (final && counts.total > 0 && counts.completed === counts.total) header += " FINISHED";
 
   let jobs: Job[] = [];
-  for (const v of model.vertices()) {
-    // Like progressui, a step appears once it has started.
-    if (v.started === undefined) continue;
+  // Like progressui, a step appears once it has started, in the order steps started:
+  // BuildKit announces pending vertices in no useful order.
+  const started = model
+    .vertices()
+    .filter((v) => v.started !== undefined)
+    .sort((a, b) => a.started! - b.started! || a.index - b.index);
+  for (const v of started) {
     const done = v.completed !== undefined;
     let prefix = "";
     let color: Job["color"] = done ? colors.blue : undefined;
