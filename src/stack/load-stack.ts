@@ -7,15 +7,16 @@ import { existsSync, statSync } from "node:fs";
 import { register } from "node:module";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { register as registerTsx } from "tsx/esm/api";
 import { HlnError } from "../errors.js";
 import { isStack, type Stack } from "./define-stack.js";
 
 let hooked = false;
 
-function installHooks(): void {
+async function installHooks(): Promise<void> {
   if (hooked) return;
   hooked = true;
+  // Loaded here, not at start-up: only stacks need a TypeScript loader.
+  const { register: registerTsx } = await import("tsx/esm/api");
   registerTsx();
   const self = new URL("../index.ts", import.meta.url);
   const target = existsSync(self) ? self : new URL("../index.js", import.meta.url);
@@ -49,7 +50,7 @@ export function stackFile(path: string): string {
 
 export async function loadStack(path: string): Promise<{ file: string; stack: Stack }> {
   const file = stackFile(path);
-  installHooks();
+  await installHooks();
   let mod: { default?: unknown };
   try {
     mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
