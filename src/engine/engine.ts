@@ -27,7 +27,7 @@ export interface OpenEngineOptions extends ResolveOptions {
 }
 
 const startHint =
-  "start one with `sudo scripts/engine-up.sh` (Docker 26 with BuildKit), or point DOCKER_HOST at a running Docker engine";
+  "start one with `bash scripts/engine-up.sh` as root (Docker 26 with BuildKit), or point DOCKER_HOST at a running Docker engine";
 
 export async function openEngine(options: OpenEngineOptions = {}): Promise<Engine> {
   const choice = options.choice ?? resolveEngine(options);

@@ -29,7 +29,7 @@ describe("hln engine", () => {
       first,
       `hln: error: cannot reach unix://${sock}: no such socket (engine from DOCKER_HOST)`,
     );
-    assert.match(r.stderr, /hint: start one with `sudo scripts\/engine-up\.sh`/);
+    assert.match(r.stderr, /hint: start one with `bash scripts\/engine-up\.sh` as root/);
     assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/, "no stack trace without --debug");
   });
 

@@ -1,6 +1,6 @@
 /**
  * Integration tests run against the real engine that `.ci/run` (or
- * `sudo scripts/engine-up.sh`) starts. Without one they fail, loudly, with how to start it.
+ * `bash scripts/engine-up.sh` as root) starts. Without one they fail, loudly, with how to start it.
  */
 import { randomBytes } from "node:crypto";
 import type { SolveStatus, VertexUpdate } from "../../src/buildkit/solve-status.js";
@@ -11,7 +11,7 @@ export async function requireEngine(): Promise<Engine> {
     return await openEngine();
   } catch (err) {
     throw new Error(
-      `integration tests need a running engine: run \`sudo scripts/engine-up.sh\` first (${(err as Error).message})`,
+      `integration tests need a running engine: run \`bash scripts/engine-up.sh\` as root first (${(err as Error).message})`,
       { cause: err },
     );
   }
