@@ -2,9 +2,10 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { HlnError } from "../errors.js";
 import { type ExecOp, MountType, NetMode } from "../gen/buildkit/ops_pb.js";
+import { Cap } from "./caps.js";
 import { type ExecOptions, exec } from "./exec.js";
 import { imageSource } from "./source.js";
-import type { Output } from "./vertex.js";
+import { type Output, toOp } from "./vertex.js";
 
 const platform = { os: "linux", architecture: "amd64" };
 const img = imageSource("alpine", { platform });
@@ -167,4 +168,26 @@ describe("exec", () => {
       );
     });
   }
+});
+
+describe("exec secret environment", () => {
+  it("sends secret env vars by id only, with the exec.secretenv cap", () => {
+    const platform = { os: "linux", architecture: "amd64" };
+    const run = exec({
+      root: null,
+      args: ["sh"],
+      env: [],
+      cwd: "/",
+      platform,
+      secretEnv: [{ id: "token", name: "TOKEN" }],
+    });
+    const op = toOp(run.root.vertex);
+    assert.equal(op.op.case, "exec");
+    if (op.op.case !== "exec") return;
+    assert.deepEqual(
+      op.op.value.secretenv.map((e) => [e.id, e.name, e.optional]),
+      [["token", "TOKEN", false]],
+    );
+    assert.ok(run.root.vertex.metadata.caps.includes(Cap.execSecretEnv));
+  });
 });

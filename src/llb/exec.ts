@@ -87,6 +87,12 @@ export interface ExecOptions {
   /** Exit codes that count as success; only 0 when absent. Needs BuildKit v0.17. */
   readonly validExitCodes?: readonly number[];
   readonly mounts?: readonly MountSpec[];
+  /** Environment variables whose values are secrets, fetched from the session at run time. */
+  readonly secretEnv?: readonly {
+    readonly id: string;
+    readonly name: string;
+    readonly optional?: boolean;
+  }[];
   readonly platform: Platform;
   readonly customName?: string;
   readonly ignoreCache?: boolean;
@@ -146,6 +152,7 @@ export function exec(opts: ExecOptions): ExecResult {
   // "exec.meta.removemountstubs.recursive" but never registers it, so a daemon would answer
   // "unknown API capability"; the Go client does not declare it either (client/llb/exec.go).
   const caps = new Set<string>([Cap.execMetaBase]);
+  if (opts.secretEnv?.length) caps.add(Cap.execSecretEnv);
   // Writable mounts take output indices in dest order, so "/" always gets 0.
   let outputs = 0n;
   const nextOutput = () => outputs++;
@@ -188,6 +195,11 @@ export function exec(opts: ExecOptions): ExecResult {
         },
         mounts,
         network: NETWORK[network],
+        secretenv: (opts.secretEnv ?? []).map((e) => ({
+          id: e.id,
+          name: e.name,
+          optional: e.optional ?? false,
+        })),
       }),
     },
     platform: opts.platform,
