@@ -1,0 +1,50 @@
+/** Translates Node file system errors into HlnErrors, in one place. */
+import { HlnError, isAbortError } from "../../errors.js";
+
+/** The errno code (`ENOENT`...) of a Node system error, if it is one. */
+export function errnoCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+export function isNotFound(err: unknown): boolean {
+  const code = errnoCode(err);
+  return code === "ENOENT" || code === "ENOTDIR";
+}
+
+export function isPermissionDenied(err: unknown): boolean {
+  const code = errnoCode(err);
+  return code === "EACCES" || code === "EPERM";
+}
+
+// Conditions the user can fix (a missing path, permissions, a full or read-only disk).
+const USER_FIXABLE = new Set([
+  "ENOENT",
+  "ENOTDIR",
+  "EISDIR",
+  "EACCES",
+  "EPERM",
+  "EEXIST",
+  "ENOTEMPTY",
+  "ELOOP",
+  "ENAMETOOLONG",
+  "ENOSPC",
+  "EDQUOT",
+  "EROFS",
+  "EXDEV",
+  "EMFILE",
+  "ENFILE",
+]);
+
+/** Wraps a file system failure as an HlnError whose message starts with `what`. */
+export function fsError(err: unknown, what: string): HlnError {
+  if (err instanceof HlnError) return err;
+  if (isAbortError(err)) return new HlnError("E_ABORTED", "cancelled", { cause: err });
+  const code = errnoCode(err);
+  const detail = err instanceof Error ? err.message : String(err);
+  return new HlnError(
+    code !== undefined && USER_FIXABLE.has(code) ? "E_USAGE" : "E_INTERNAL",
+    `${what}: ${detail}`,
+    { cause: err },
+  );
+}

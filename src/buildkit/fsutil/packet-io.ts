@@ -1,0 +1,111 @@
+/**
+ * Small helpers both ends of a DiffCopy use on a PacketStream: ordered sends from concurrent
+ * tasks, a reader that gives up when the transfer is aborted, and packet constructors.
+ */
+import { create } from "@bufbuild/protobuf";
+import { HlnError } from "../../errors.js";
+import { type Packet, PacketSchema, PacketType } from "../../gen/buildkit/fsutil_pb.js";
+import type { PacketStream } from "../packet-stream.js";
+
+export type { PacketStream };
+
+/** A `send` that queues calls, so packets go out one at a time and in call order. */
+export function serialSender(stream: PacketStream): (p: Packet) => Promise<void> {
+  let tail: Promise<void> = Promise.resolve();
+  return (p) => {
+    const next = tail.then(() => stream.send(p));
+    // A failed send must not wedge the ones after it; each caller still sees its own result.
+    tail = next.catch(() => undefined);
+    return next;
+  };
+}
+
+export interface PacketReader {
+  /** The next packet, undefined at the end of the stream; rejects once `signal` aborts. */
+  next(): Promise<Packet | undefined>;
+  /** Stops reading; a pending read is abandoned. */
+  close(): void;
+}
+
+export function packetReader(stream: PacketStream, signal: AbortSignal): PacketReader {
+  const it = stream.packets[Symbol.asyncIterator]();
+  const aborted = new Promise<never>((_, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+  });
+  aborted.catch(() => undefined);
+  let closed = false;
+  return {
+    async next() {
+      if (closed) return undefined;
+      const pending = it.next();
+      pending.catch(() => undefined);
+      const r = await Promise.race([pending, aborted]);
+      return r.done ? undefined : r.value;
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      it.return?.()?.catch(() => undefined);
+    },
+  };
+}
+
+const textEncoder = new TextEncoder();
+const textDecoder = new TextDecoder();
+
+export function statEndPacket(): Packet {
+  // Every field at its default: a zero-length message on the wire.
+  return create(PacketSchema, {});
+}
+
+export function reqPacket(id: number): Packet {
+  return create(PacketSchema, { type: PacketType.PACKET_REQ, id });
+}
+
+export function dataPacket(id: number, data?: Uint8Array): Packet {
+  return create(PacketSchema, {
+    type: PacketType.PACKET_DATA,
+    id,
+    ...(data === undefined ? {} : { data }),
+  });
+}
+
+export function finPacket(): Packet {
+  return create(PacketSchema, { type: PacketType.PACKET_FIN });
+}
+
+export function errPacket(message: string): Packet {
+  return create(PacketSchema, { type: PacketType.PACKET_ERR, data: textEncoder.encode(message) });
+}
+
+export function packetText(p: Packet): string {
+  return textDecoder.decode(p.data);
+}
+
+/** The peer broke the protocol (or reported its own failure). */
+export function protocolError(message: string, cause?: unknown): HlnError {
+  return new HlnError("E_ENGINE_PROTOCOL", message, { cause });
+}
+
+/** Links an optional outer signal to a controller the transfer aborts itself on failure. */
+export function linkedAbort(signal: AbortSignal | undefined): {
+  controller: AbortController;
+  fail(err: unknown): void;
+  dispose(): void;
+} {
+  const controller = new AbortController();
+  const onAbort = () =>
+    controller.abort(new HlnError("E_ABORTED", "cancelled", { cause: signal?.reason }));
+  signal?.addEventListener("abort", onAbort, { once: true });
+  return {
+    controller,
+    fail(err) {
+      if (!controller.signal.aborted) controller.abort(HlnError.from(err));
+    },
+    dispose() {
+      signal?.removeEventListener("abort", onAbort);
+    },
+  };
+}

@@ -1,0 +1,198 @@
+/**
+ * The fsutil sender (fsutil send.go): how hln serves a host directory when BuildKit pulls it
+ * through FileSync.DiffCopy.
+ *
+ * It announces every entry with a STAT packet, in walk order, then an empty packet. The
+ * receiver numbers the STATs the same way (0, 1, 2... over all of them) and asks for the
+ * contents of the regular files it lacks with REQ{id}; each requested file goes back as DATA
+ * chunks of at most 32 KiB and an empty DATA. The receiver ends the transfer with FIN, which is
+ * answered with FIN. Requests are served while the walk is still going, four files at a time.
+ */
+import { constants } from "node:fs";
+import { type FileHandle, open, realpath } from "node:fs/promises";
+import { join } from "node:path";
+import { debuglog } from "node:util";
+import { create } from "@bufbuild/protobuf";
+import { HlnError, throwIfAborted } from "../../errors.js";
+import { PacketSchema, PacketType } from "../../gen/buildkit/fsutil_pb.js";
+import { isRegularMode } from "./file-mode.js";
+import { fsError } from "./fs-error.js";
+import {
+  dataPacket,
+  errPacket,
+  finPacket,
+  linkedAbort,
+  type PacketStream,
+  packetReader,
+  packetText,
+  protocolError,
+  serialSender,
+  statEndPacket,
+} from "./packet-io.js";
+import { type WalkOptions, walkDirectory } from "./walk.js";
+
+const debug = debuglog("hln:fsutil");
+
+/** Chunk size of DATA packets (fsutil send.go uses a 32 KiB copy buffer). */
+export const DATA_CHUNK_SIZE = 32 * 1024;
+/** Files served at once (fsutil send.go runs four workers). */
+export const SEND_CONCURRENCY = 4;
+
+export type SendDirectoryOptions = WalkOptions;
+
+export interface SendResult {
+  /** Regular files announced (each could have been requested). */
+  files: number;
+  /** Content bytes sent in DATA packets. */
+  bytesSent: number;
+  /** Files the receiver requested and was sent. */
+  requested: number;
+  /** STAT packets sent: every directory, file, symlink and special file. */
+  entries: number;
+}
+
+interface FileJob {
+  id: number;
+  path: string;
+}
+
+/**
+ * Sends the directory `root` over `stream` as an fsutil sender, filtered by the options (the
+ * FileSync request's `include-patterns`, `exclude-patterns` and `followpaths`). Resolves when the
+ * receiver has finished (its FIN was answered); rejects with an HlnError if the walk fails (the
+ * receiver is told with an ERR packet), the receiver reports an error or breaks the protocol, or
+ * `signal` aborts.
+ *
+ * @example
+ * const stats = await sendDirectory(stream, "./context", { excludePatterns: ["node_modules"] });
+ */
+export async function sendDirectory(
+  stream: PacketStream,
+  root: string,
+  options: SendDirectoryOptions = {},
+): Promise<SendResult> {
+  throwIfAborted(options.signal);
+  let rootPath: string;
+  try {
+    rootPath = await realpath(root);
+  } catch (err) {
+    throw fsError(err, `cannot read directory ${root}`);
+  }
+
+  const abort = linkedAbort(options.signal);
+  const signal = abort.controller.signal;
+  const send = serialSender(stream);
+  const reader = packetReader(stream, signal);
+  const result: SendResult = { files: 0, bytesSent: 0, requested: 0, entries: 0 };
+  const files = new Map<number, string>();
+  const queue: FileJob[] = [];
+  const running = new Set<Promise<void>>();
+  let finished = false;
+
+  const walking = (async () => {
+    let id = 0;
+    try {
+      for await (const stat of walkDirectory(rootPath, { ...options, signal })) {
+        if (finished) return;
+        // Registered before the STAT goes out, so an immediate REQ finds it.
+        if (isRegularMode(stat.mode)) {
+          files.set(id, stat.path);
+          result.files++;
+        }
+        id++;
+        result.entries++;
+        await send(create(PacketSchema, { type: PacketType.PACKET_STAT, stat }));
+      }
+      if (!finished) await send(statEndPacket());
+    } catch (err) {
+      if (signal.aborted) return;
+      const e = HlnError.from(err);
+      debug("walk of %s failed: %s", rootPath, e.message);
+      await send(errPacket(e.message)).catch(() => undefined);
+      abort.fail(e);
+    }
+  })();
+
+  async function serveFile(job: FileJob): Promise<void> {
+    let handle: FileHandle | undefined;
+    try {
+      handle = await open(join(rootPath, job.path), constants.O_RDONLY | constants.O_NOFOLLOW);
+    } catch (err) {
+      // Like fsutil: a file that cannot be opened arrives empty rather than failing the build.
+      debug("cannot open %s, sending it empty: %s", job.path, (err as Error).message);
+    }
+    if (handle !== undefined) {
+      try {
+        for (;;) {
+          if (signal.aborted) return;
+          const chunk = Buffer.allocUnsafe(DATA_CHUNK_SIZE);
+          const { bytesRead } = await handle.read(chunk, 0, DATA_CHUNK_SIZE, null);
+          if (bytesRead === 0) break;
+          await send(dataPacket(job.id, chunk.subarray(0, bytesRead)));
+          result.bytesSent += bytesRead;
+        }
+      } catch (err) {
+        throw fsError(err, `cannot read ${join(rootPath, job.path)}`);
+      } finally {
+        await handle.close().catch(() => undefined);
+      }
+    }
+    await send(dataPacket(job.id));
+  }
+
+  function pump(): void {
+    while (running.size < SEND_CONCURRENCY && queue.length > 0 && !signal.aborted) {
+      const job = queue.shift()!;
+      const task: Promise<void> = serveFile(job)
+        .catch((err) => abort.fail(err))
+        .finally(() => {
+          running.delete(task);
+          pump();
+        });
+      running.add(task);
+    }
+  }
+
+  async function drainWorkers(): Promise<void> {
+    while (running.size > 0) await Promise.all([...running]);
+  }
+
+  try {
+    for (;;) {
+      const p = await reader.next();
+      if (p === undefined) {
+        throw protocolError("the receiver closed the file transfer before finishing it");
+      }
+      if (p.type === PacketType.PACKET_REQ) {
+        const path = files.get(p.id);
+        if (path === undefined)
+          throw protocolError(`the receiver asked for unknown file id ${p.id}`);
+        // Each file is sent once.
+        files.delete(p.id);
+        result.requested++;
+        queue.push({ id: p.id, path });
+        pump();
+      } else if (p.type === PacketType.PACKET_FIN) {
+        finished = true;
+        break;
+      } else if (p.type === PacketType.PACKET_ERR) {
+        throw protocolError(`error from receiver: ${packetText(p)}`);
+      }
+      // STAT and DATA mean nothing from a receiver; fsutil ignores them too.
+    }
+    await drainWorkers();
+    await walking;
+    if (signal.aborted) throw signal.reason;
+    await send(finPacket());
+    return result;
+  } catch (err) {
+    const reason = signal.aborted ? signal.reason : err;
+    abort.fail(reason);
+    await walking;
+    await drainWorkers();
+    throw HlnError.from(reason);
+  } finally {
+    abort.dispose();
+    reader.close();
+  }
+}
