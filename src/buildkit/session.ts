@@ -11,6 +11,7 @@ import { HlnError } from "../errors.js";
 import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health_pb.js";
 import { type H2cServer, serveH2c } from "../transport/h2c.js";
 import type { BuildkitConnection } from "./connection.js";
+import { groupRawHeaders, rawMetadataHeader } from "./session-metadata.js";
 
 const debug = debuglog("hln:session");
 
@@ -85,7 +86,10 @@ export async function openSession(
     readMaxBytes: 16 << 20,
     writeMaxBytes: 16 << 20,
   });
-  const server: H2cServer = serveH2c(tunnel, handler);
+  const server: H2cServer = serveH2c(tunnel, (req, res) => {
+    req.headers[rawMetadataHeader] = JSON.stringify(groupRawHeaders(req.rawHeaders));
+    handler(req, res);
+  });
   let closing: Promise<void> | undefined;
   return {
     id,
