@@ -21,9 +21,17 @@ export interface GatewayBuild {
   readFile(resultId: string, path: string): Promise<Uint8Array>;
   /** The LLB and gateway capabilities of the engine. */
   ping(): Promise<{ llbCaps: APICap[]; frontendCaps: APICap[] }>;
+  /**
+   * Makes `resultId` the build's result, with metadata the exporters read (for example
+   * `containerimage.config`, the image config JSON). By default the last solved result.
+   */
+  setResult(resultId: string, metadata?: Record<string, Uint8Array>): void;
 }
 
-export interface GatewayOptions extends Omit<SolveOptions, "definition" | "frontend" | "ref"> {}
+export interface GatewayOptions extends Omit<SolveOptions, "definition" | "frontend" | "ref"> {
+  /** Receives the exporters' response when the build ends. */
+  onResponse?: (exporterResponse: Record<string, string>) => void;
+}
 
 /**
  * Runs `fn` inside a gateway build and ends the build when it settles. Errors from `fn`
@@ -55,6 +63,7 @@ export async function withGateway<T>(
     return new HlnError("E_SOLVE_FAILED", ConnectError.from(err).rawMessage, { cause: err });
   };
   let last: string | undefined;
+  let resultMetadata: Record<string, Uint8Array> = {};
   const build: GatewayBuild = {
     ref,
     async solve(definition, o = {}) {
@@ -86,6 +95,10 @@ export async function withGateway<T>(
         throw wrap(err);
       }
     },
+    setResult(resultId, metadata = {}) {
+      last = resultId;
+      resultMetadata = metadata;
+    },
     async ping() {
       try {
         const res = await conn.gateway.ping({}, call);
@@ -108,7 +121,11 @@ export async function withGateway<T>(
   }
   try {
     await conn.gateway.return(
-      { result: last ? { result: { case: "ref", value: { id: last } } } : {} },
+      {
+        result: last
+          ? { result: { case: "ref", value: { id: last } }, metadata: resultMetadata }
+          : {},
+      },
       call,
     );
   } catch (err) {
@@ -119,6 +136,7 @@ export async function withGateway<T>(
       throw wrap(err);
     }
   }
-  await control;
+  const res = await control;
+  options.onResponse?.(res.exporterResponse);
   return value;
 }
