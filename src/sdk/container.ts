@@ -1,9 +1,11 @@
+import { resolve } from "node:path";
 import { HlnError } from "../errors.js";
 import {
   exec,
   fileOp,
   imageSource,
   type MountSpec,
+  normalizeImageRef,
   type Output,
   type Platform,
 } from "../llb/index.js";
@@ -12,6 +14,7 @@ import { type CopyFilter, copyDirectory, copyFile, Directory } from "./directory
 import { captureArgs, captureDir, capturedFile, captureMount } from "./exec-capture.js";
 import { File } from "./file.js";
 import { resolvePath } from "./paths.js";
+import type { Secret } from "./secret.js";
 import type { Solver } from "./solver.js";
 
 export interface ExecOptions {
@@ -35,6 +38,7 @@ interface ContainerState {
   readonly workdir: string;
   readonly user: string | undefined;
   readonly mounts: readonly MountSpec[];
+  readonly secretEnv: readonly { readonly id: string; readonly name: string }[];
   readonly lastExec: { args: readonly string[]; out: Output | undefined } | undefined;
 }
 
@@ -83,20 +87,22 @@ export class Container {
     const env = this.state.env.map(([k, v]) => `${k}=${v}`);
     const mounts: MountSpec[] = [...this.state.mounts];
     if (capture) mounts.push(captureMount());
+    const wireArgs = capture ? captureArgs(args) : args;
     const run = exec({
       root: this.state.rootfs,
-      args: capture ? captureArgs(args) : args,
+      args: wireArgs,
       env,
       cwd: this.state.workdir,
       user: this.state.user,
       network: options.network ?? "sandbox",
       validExitCodes: options.validExitCodes,
       mounts,
+      secretEnv: this.state.secretEnv,
       platform: this.state.platform,
       customName: stepName(args),
       ignoreCache: options.noCache,
     });
-    this.solver.registerExec(run.root, { args });
+    this.solver.registerExec(run.root, { args, wireArgs });
     return this.#with({
       rootfs: run.root,
       lastExec: { args, out: capture ? run.mounts.get(captureDir) : undefined },
@@ -187,6 +193,37 @@ export class Container {
     });
   }
 
+  /**
+   * Mounts a secret as a file at `path` for the steps that follow. The file exists only
+   * while a step runs: it is never part of the filesystem, the cache key or an image.
+   */
+  withMountedSecret(
+    path: string,
+    secret: Secret,
+    options: { mode?: number; uid?: number; gid?: number } = {},
+  ): Container {
+    return this.#mount({
+      dest: this.#path(path),
+      kind: "secret",
+      id: this.solver.addSecret(secret).name,
+      mode: options.mode ?? 0o400,
+      uid: options.uid ?? 0,
+      gid: options.gid ?? 0,
+    });
+  }
+
+  /** Sets an environment variable to a secret's value for the steps that follow. */
+  withSecretVariable(name: string, secret: Secret): Container {
+    if (!name || name.includes("=")) {
+      throw new HlnError("E_USAGE", `withSecretVariable: invalid name ${JSON.stringify(name)}`);
+    }
+    const id = this.solver.addSecret(secret).name;
+    return this.#with({
+      secretEnv: [...this.state.secretEnv.filter((e) => e.name !== name), { id, name }],
+      env: this.state.env.filter(([k]) => k !== name),
+    });
+  }
+
   /** Mounts an empty tmpfs at `path` for the steps that follow. */
   withMountedTemp(path: string, options: { size?: number } = {}): Container {
     return this.#mount({ dest: this.#path(path), kind: "tmpfs", size: options.size });
@@ -247,6 +284,79 @@ export class Container {
     return new TextDecoder().decode(bytes);
   }
 
+  /** The OCI image config of this container (environment, working directory, user). */
+  #imageConfig(): Record<string, Uint8Array> {
+    const p = this.state.platform;
+    const config = {
+      architecture: p.architecture,
+      os: p.os,
+      ...(p.variant ? { variant: p.variant } : {}),
+      config: {
+        Env: this.state.env.map(([k, v]) => `${k}=${v}`),
+        WorkingDir: this.state.workdir,
+        ...(this.state.user ? { User: this.state.user } : {}),
+      },
+    };
+    return { "containerimage.config": new TextEncoder().encode(JSON.stringify(config)) };
+  }
+
+  #rootfs(what: string): Output {
+    if (!this.state.rootfs)
+      throw new HlnError("E_USAGE", `${what}: the container has no filesystem; start with from()`);
+    return this.state.rootfs;
+  }
+
+  /**
+   * Writes the container as an image tarball to `path`: `docker` format (for `docker load`)
+   * or `oci`. The previous file stays in place until the new one has fully arrived.
+   */
+  async export(
+    path: string,
+    options: { format?: "docker" | "oci"; name?: string } = {},
+  ): Promise<string> {
+    const dest = resolve(path);
+    const attrs: Record<string, string> = {};
+    if (options.name) attrs.name = normalizeImageRef(options.name);
+    await this.solver.exportTo(
+      this.#rootfs("export"),
+      { type: options.format ?? "docker", attrs },
+      { target: { kind: "file", path: dest }, metadata: this.#imageConfig() },
+    );
+    return dest;
+  }
+
+  /**
+   * Pushes the container as an image to a registry and returns its reference by digest.
+   * Credentials come from the Docker config (`DOCKER_CONFIG`, `~/.docker/config.json`).
+   */
+  async publish(ref: string, options: { insecure?: boolean } = {}): Promise<string> {
+    const name = normalizeImageRef(ref);
+    const attrs: Record<string, string> = { name, push: "true" };
+    if (options.insecure) attrs["registry.insecure"] = "true";
+    const res = await this.solver.exportTo(
+      this.#rootfs("publish"),
+      { type: "image", attrs },
+      { metadata: this.#imageConfig() },
+    );
+    const digest = res["containerimage.digest"];
+    if (!digest)
+      throw new HlnError("E_ENGINE_PROTOCOL", `publish ${ref}: the engine reported no digest`);
+    return `${name.replace(/:[^/:@]+$/, "").replace(/@.*$/, "")}@${digest}`;
+  }
+
+  /**
+   * Stores the container as an image named `name` in the Docker engine that runs the
+   * build, ready for `docker run` or a deploy. Resolves with the image ID.
+   */
+  async asImage(name: string): Promise<string> {
+    const res = await this.solver.exportTo(
+      this.#rootfs("asImage"),
+      { type: "moby", attrs: { name: normalizeImageRef(name) } },
+      { metadata: this.#imageConfig() },
+    );
+    return res["containerimage.digest"] ?? "";
+  }
+
   /** Builds the container. */
   async sync(): Promise<this> {
     if (this.state.rootfs) await this.solver.sync(this.state.rootfs);
@@ -268,6 +378,7 @@ export function emptyContainer(solver: Solver, platform: Platform): Container {
     workdir: "/",
     user: undefined,
     mounts: [],
+    secretEnv: [],
     lastExec: undefined,
   });
 }

@@ -1,10 +1,19 @@
+import { basename } from "node:path";
 import type { BuildkitConnection } from "../buildkit/connection.js";
 import type { SolveStatus } from "../buildkit/solve-status.js";
 import type { Platform } from "../llb/index.js";
 import { CacheVolume } from "./cache-volume.js";
 import { type Container, emptyContainer } from "./container.js";
 import { Directory } from "./directory.js";
-import { Solver } from "./solver.js";
+import { Host } from "./host.js";
+import {
+  type Secret,
+  secretFromCommand,
+  secretFromEnv,
+  secretFromFile,
+  secretFromValue,
+} from "./secret.js";
+import { type Redactor, Solver } from "./solver.js";
 
 export interface DagOptions {
   /** The BuildKit to run on (see `openEngine`). */
@@ -15,6 +24,15 @@ export interface DagOptions {
   onStatus?: (status: SolveStatus) => void;
   /** Cancels every solve in flight on the engine. */
   signal?: AbortSignal;
+  /** Environment for secrets and registry credentials. Defaults to process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Learns secret values and redacts them; share it with whatever prints output. */
+  redactor?: Redactor;
+  /** Told what each host directory transfer sent: files and bytes. */
+  onTransfer?: (
+    hostPath: string,
+    stats: { files: number; bytesSent: number; requested: number },
+  ) => void;
 }
 
 /** The entry point of the SDK: creates the objects a stack builds its graph from. */
@@ -25,6 +43,16 @@ export interface Dag {
   directory(): Directory;
   /** A named cache volume for `withMountedCache`. */
   cacheVolume(name: string): CacheVolume;
+  /** Files and directories of the machine running hln. */
+  host(): Host;
+  /** A secret with a value given here. */
+  setSecret(name: string, value: string | Uint8Array): Secret;
+  /** A secret read from an environment variable; fails now if it is unset. */
+  secretFromEnv(variable: string, options?: { name?: string }): Secret;
+  /** A secret read from a file when a step first needs it. */
+  secretFromFile(path: string, options?: { name?: string }): Secret;
+  /** A secret printed by a command (e.g. a password manager), run when a step first needs it. */
+  secretFromCommand(argv: string[], options: { name: string }): Secret;
   /** Ends the session with the engine. */
   close(): Promise<void>;
 }
@@ -50,11 +78,22 @@ export function hostPlatform(): Platform {
  */
 export function createDag(options: DagOptions): Dag {
   const solver = new Solver(options);
+  // Values known up front are redacted from the start, even before a step asks for them.
+  const learn = (secret: Secret): Secret => {
+    void secret.value().then((v) => options.redactor?.add(v));
+    return secret;
+  };
   const platform = options.platform ?? hostPlatform();
   return {
     container: (o = {}) => emptyContainer(solver, o.platform ?? platform),
     directory: () => new Directory(solver, null),
     cacheVolume: (name) => new CacheVolume(name),
+    host: () => new Host(solver),
+    setSecret: (name, value) => learn(secretFromValue(name, value)),
+    secretFromEnv: (variable, o = {}) =>
+      learn(secretFromEnv(variable, solver.env, o.name ?? variable)),
+    secretFromFile: (path, o = {}) => secretFromFile(path, o.name ?? basename(path)),
+    secretFromCommand: (argv, o) => secretFromCommand(argv, o.name, options.signal),
     close: () => solver.close(),
   };
 }

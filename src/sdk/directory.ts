@@ -1,4 +1,5 @@
-import { posix } from "node:path";
+import { mkdir } from "node:fs/promises";
+import { posix, resolve } from "node:path";
 import { HlnError } from "../errors.js";
 import { type FileActionSpec, fileOp, type Output } from "../llb/index.js";
 import { File } from "./file.js";
@@ -103,6 +104,33 @@ export class Directory {
   /** A subdirectory. */
   directory(path: string): Directory {
     return new Directory(this.solver, this.output, this.#at(path));
+  }
+
+  /**
+   * Builds the directory and writes it to `path` on this machine, replacing what was
+   * there only once everything arrived; nothing is written outside `path`.
+   * Resolves with the absolute path written.
+   */
+  async export(path: string): Promise<string> {
+    const dest = resolve(path);
+    const root =
+      this.path === "/"
+        ? this.output
+        : fileOp({
+            base: null,
+            actions: [copyDirectory(this, "/", {})],
+            customName: `select ${this.path}`,
+          });
+    if (!root) {
+      await mkdir(dest, { recursive: true });
+      return dest;
+    }
+    await this.solver.exportTo(
+      root,
+      { type: "local" },
+      { target: { kind: "directory", path: dest } },
+    );
+    return dest;
   }
 
   /** Builds the directory. */

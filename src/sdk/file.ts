@@ -1,5 +1,7 @@
+import { mkdtemp, rename, rm } from "node:fs/promises";
+import { dirname, join, posix, resolve } from "node:path";
 import { HlnError } from "../errors.js";
-import type { Output } from "../llb/index.js";
+import { fileOp, type Output } from "../llb/index.js";
 import type { Solver } from "./solver.js";
 
 /** A file in a build result. Lazy: nothing runs until its contents are asked for. */
@@ -22,6 +24,41 @@ export class File {
   async bytes(): Promise<Uint8Array> {
     if (!this.output) throw new HlnError("E_USAGE", `file ${this.path}: the filesystem is empty`);
     return this.solver.readFile(this.output, this.path);
+  }
+
+  /**
+   * Builds the file and writes it to `path` on this machine. The previous file stays in
+   * place until the new one has fully arrived. Resolves with the absolute path written.
+   */
+  async export(path: string): Promise<string> {
+    if (!this.output) throw new HlnError("E_USAGE", `file ${this.path}: the filesystem is empty`);
+    const dest = resolve(path);
+    const name = posix.basename(this.path);
+    const single = fileOp({
+      base: null,
+      actions: [
+        {
+          kind: "copy",
+          src: this.output,
+          srcPath: this.path,
+          destPath: `/${name}`,
+          followSymlink: true,
+        },
+      ],
+      customName: `select ${this.path}`,
+    });
+    const staging = await mkdtemp(join(dirname(dest), ".hln-export-"));
+    try {
+      await this.solver.exportTo(
+        single,
+        { type: "local" },
+        { target: { kind: "directory", path: staging } },
+      );
+      await rename(join(staging, name), dest);
+    } finally {
+      await rm(staging, { recursive: true, force: true });
+    }
+    return dest;
   }
 
   /** Builds what the file comes from. */

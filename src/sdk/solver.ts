@@ -4,23 +4,48 @@
  * time share one solve; BuildKit merges vertices shared between different solves.
  */
 import { debuglog } from "node:util";
+import { createAuthService } from "../buildkit/auth-service.js";
 import type { BuildkitConnection } from "../buildkit/connection.js";
+import { createFileSendService, type ExportTarget } from "../buildkit/file-send-service.js";
+import { createFileSyncService, type FileSyncStats } from "../buildkit/file-sync-service.js";
 import { withGateway } from "../buildkit/gateway.js";
-import { openSession, type Session } from "../buildkit/session.js";
-import { solve } from "../buildkit/solve.js";
+import { createSecretsService } from "../buildkit/secrets-service.js";
+import { openSession, type Session, type SessionService } from "../buildkit/session.js";
+import { type ExporterSpec, solve } from "../buildkit/solve.js";
 import type { SolveStatus } from "../buildkit/solve-status.js";
 import { ExecError, HlnError } from "../errors.js";
 import { definition, type Output, vertexDigest } from "../llb/index.js";
+import { clientId } from "./client-id.js";
+import { exitCodeOf, quoteArgv, quotedArgvOf } from "./exec-failure.js";
+import type { Secret } from "./secret.js";
 
 const debug = debuglog("hln:sdk");
 
+/** Redacts secret values from text hln prints. */
+export interface Redactor {
+  add(value: Uint8Array | string): void;
+  scrub(text: string): string;
+}
+
 /** What the solver knows about an exec vertex, to explain its failure. */
 export interface ExecInfo {
+  /** The command as the stack wrote it. */
   args: readonly string[];
+  /** The argv BuildKit runs (with the capture wrapper), as its error messages quote it. */
+  wireArgs: readonly string[];
 }
 
 export interface SolverOptions {
   connection: BuildkitConnection;
+  /** Environment for registry credentials (DOCKER_CONFIG) and secrets from env. */
+  env?: NodeJS.ProcessEnv;
+  /**
+   * Learns every secret value before a step can see it, and redacts them from the output
+   * kept for error reports. The CLI shares it with the progress display.
+   */
+  redactor?: Redactor;
+  /** Told what each host directory transfer sent (files, bytes), as it completes. */
+  onTransfer?: (hostPath: string, stats: FileSyncStats) => void;
   /** Receives every Status message of every solve. */
   onStatus?: (status: SolveStatus) => void;
   signal?: AbortSignal;
@@ -36,18 +61,46 @@ export class Solver {
   readonly #inflight = new Map<string, Promise<unknown>>();
   /** Exec vertices by digest, registered as the graph is built. */
   readonly #execs = new Map<string, ExecInfo>();
+  /** Exec vertex digests by their argv as BuildKit quotes it in errors (Go %q of the joined argv). */
+  readonly #execsByArgv = new Map<string, string>();
   /** The last lines each vertex printed, for error reports. */
   readonly #tails = new Map<string, string[]>();
   readonly #partial = new Map<string, string>();
+  readonly #env: NodeJS.ProcessEnv;
+  readonly #redactor: Redactor | undefined;
+  readonly #onTransfer: SolverOptions["onTransfer"];
+  /** Host directories by their local name in LLB. */
+  readonly hostDirectories = new Map<string, string>();
+  /** Secrets by name. */
+  readonly secrets = new Map<string, Secret>();
 
   constructor(options: SolverOptions) {
     this.#conn = options.connection;
     this.#onStatus = options.onStatus;
     this.#signal = options.signal;
+    this.#env = options.env ?? process.env;
+    this.#redactor = options.redactor;
+    this.#onTransfer = options.onTransfer;
+  }
+
+  get signal(): AbortSignal | undefined {
+    return this.#signal;
+  }
+
+  get env(): NodeJS.ProcessEnv {
+    return this.#env;
+  }
+
+  /** Registers a secret, and tells the redactor its value as soon as it is known. */
+  addSecret(secret: Secret): Secret {
+    this.secrets.set(secret.name, secret);
+    return secret;
   }
 
   registerExec(output: Output, info: ExecInfo): void {
-    this.#execs.set(vertexDigest(output.vertex), info);
+    const digest = vertexDigest(output.vertex);
+    this.#execs.set(digest, info);
+    this.#execsByArgv.set(quoteArgv(info.wireArgs), digest);
   }
 
   /** Builds `output` and keeps nothing but the cache. */
@@ -101,8 +154,67 @@ export class Solver {
     return p;
   }
 
+  /**
+   * Builds `output` and hands it to an exporter. Each export has a session of its own:
+   * BuildKit tells exports apart only by their index in one solve, not across solves.
+   */
+  exportTo(
+    output: Output,
+    exporter: ExporterSpec,
+    options: { target?: ExportTarget; metadata?: Record<string, Uint8Array> } = {},
+  ): Promise<Record<string, string>> {
+    const def = definition(output);
+    return (async () => {
+      const extra = options.target ? [createFileSendService(options.target, this.#signal)] : [];
+      const session = await openSession(this.#conn, this.#sessionOptions(extra));
+      const failed = new Map<string, string>();
+      let response: Record<string, string> = {};
+      try {
+        // Through the gateway, so the result can carry metadata such as the image config.
+        await withGateway(
+          this.#conn,
+          {
+            sessionId: session.id,
+            exporters: [exporter],
+            onStatus: this.#tapInto(failed),
+            signal: this.#signal,
+            onResponse: (r) => {
+              response = r;
+            },
+          },
+          async (gw) => gw.setResult(await gw.solve(def), options.metadata),
+        );
+        return response;
+      } catch (err) {
+        throw this.#explain(err, failed);
+      } finally {
+        await session.close();
+      }
+    })();
+  }
+
+  #sessionOptions(extra: SessionService[] = []) {
+    const services: SessionService[] = [
+      createFileSyncService(this.hostDirectories, (name, stats) =>
+        this.#onTransfer?.(this.hostDirectories.get(name) ?? name, stats),
+      ),
+      createSecretsService({
+        get: async (id) => {
+          const secret = this.secrets.get(id);
+          if (!secret) return undefined;
+          const value = await secret.value();
+          this.#redactor?.add(value);
+          return value;
+        },
+      }),
+      createAuthService({ env: this.#env }),
+      ...extra,
+    ];
+    return { signal: this.#signal, sharedKey: clientId(), services };
+  }
+
   #openSession(): Promise<Session> {
-    this.#session ??= openSession(this.#conn, { signal: this.#signal });
+    this.#session ??= openSession(this.#conn, this.#sessionOptions());
     return this.#session;
   }
 
@@ -128,18 +240,24 @@ export class Solver {
   /** Turns a failed solve into an ExecError when an exec we know of failed. */
   #explain(err: unknown, failed: Map<string, string>): unknown {
     if (!(err instanceof HlnError) || err.code !== "E_SOLVE_FAILED") return err;
-    for (const [digest, message] of failed) {
+    const candidates = [...failed];
+    // A gateway solve can fail before the Status stream reports the vertex; the error
+    // message then names it by its quoted argv.
+    const quoted = quotedArgvOf(err.message);
+    const byArgv = quoted ? this.#execsByArgv.get(quoted) : undefined;
+    if (byArgv) candidates.push([byArgv, err.message]);
+    for (const [digest, message] of candidates) {
       const exec = this.#execs.get(digest);
       if (!exec) continue;
-      const m = /exit code: (\d+)/.exec(message) ?? /exit code: (\d+)/.exec(err.message);
+      const exitCode = exitCodeOf(message) ?? exitCodeOf(err.message);
       const tail = [...(this.#tails.get(digest) ?? [])];
       const partial = this.#partial.get(digest);
       if (partial) tail.push(partial);
       debug("exec %s failed: %s", digest, message);
       return new ExecError({
         args: exec.args,
-        exitCode: m ? Number(m[1]) : undefined,
-        output: tail.join("\n"),
+        exitCode,
+        output: this.#redactor ? this.#redactor.scrub(tail.join("\n")) : tail.join("\n"),
         vertex: digest,
         cause: err,
       });

@@ -1,0 +1,21 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { captureArgs } from "./exec-capture.js";
+import { exitCodeOf, quoteArgv, quotedArgvOf } from "./exec-failure.js";
+
+describe("exec failure messages", () => {
+  it("find the argv BuildKit quotes, newlines and quotes included", () => {
+    const argv = captureArgs(["sh", "-c", 'echo "$TOKEN"\tx; exit 9']);
+    // What Go prints with %q for that argv, as seen from a real engine.
+    const goQuoted = JSON.stringify(argv.join(" "));
+    const message = `process ${goQuoted} did not complete successfully: exit code: 9`;
+    assert.equal(quotedArgvOf(message), quoteArgv(argv));
+    assert.match(goQuoted, /\\n/);
+    assert.equal(exitCodeOf(message), 9);
+  });
+
+  it("find nothing in other errors", () => {
+    assert.equal(quotedArgvOf("failed to compute cache key: not found"), undefined);
+    assert.equal(exitCodeOf("failed to compute cache key"), undefined);
+  });
+});

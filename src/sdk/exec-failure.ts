@@ -1,0 +1,21 @@
+/**
+ * BuildKit's executor reports a failed step as `process %q did not complete successfully:
+ * exit code: N` (Go's %q of the argv joined by spaces). These helpers read that message,
+ * for when the error arrives before the Status stream names the failed vertex.
+ */
+
+/** The key `quotedArgvOf` returns for an argv: JSON escaping equals Go's %q for printable text, tabs and newlines. */
+export function quoteArgv(argv: readonly string[]): string {
+  return JSON.stringify(argv.join(" "));
+}
+
+/** The quoted argv in a BuildKit exec failure message, quotes included; undefined if absent. */
+export function quotedArgvOf(message: string): string | undefined {
+  return /process ("(?:[^"\\]|\\.)*") did not complete successfully/.exec(message)?.[1];
+}
+
+/** The exit code in a BuildKit exec failure message. */
+export function exitCodeOf(message: string): number | undefined {
+  const m = /exit code: (\d+)/.exec(message);
+  return m ? Number(m[1]) : undefined;
+}

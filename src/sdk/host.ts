@@ -1,0 +1,106 @@
+import { createHash } from "node:crypto";
+import { readFileSync, statSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
+import { parseIgnoreFile } from "../buildkit/fsutil/pattern-matcher.js";
+import { HlnError } from "../errors.js";
+import { localSource } from "../llb/index.js";
+import { clientId } from "./client-id.js";
+import type { CopyFilter } from "./directory.js";
+import { Directory } from "./directory.js";
+import type { File } from "./file.js";
+import type { Solver } from "./solver.js";
+
+/** Ignore files read at a host directory's root, first found wins. */
+export const ignoreFiles = [".hlnignore", ".dockerignore"] as const;
+
+function readIgnoreFile(root: string): string[] {
+  for (const name of ignoreFiles) {
+    let text: string;
+    try {
+      text = readFileSync(join(root, name), "utf8");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") continue;
+      throw new HlnError("E_INPUT_INVALID", `${join(root, name)}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    return parseIgnoreFile(text);
+  }
+  return [];
+}
+
+/** A pattern that matches exactly `name`, glob characters included. */
+function literal(name: string): string {
+  return name.replace(/[\\*?[\]]/g, "\\$&");
+}
+
+/** Files and directories on the machine running hln, sent to the engine on demand. */
+export class Host {
+  /** @internal */
+  constructor(private readonly solver: Solver) {}
+
+  /**
+   * A directory on this machine. `.hlnignore` at its root (or `.dockerignore` when there is
+   * none) excludes paths with .dockerignore syntax; `exclude` adds patterns and `include`
+   * keeps only what matches. Only files that changed since the last run travel again.
+   *
+   * @example
+   * const src = dag.host().directory(".", { exclude: ["node_modules"] });
+   */
+  directory(path: string, filter: CopyFilter = {}): Directory {
+    const root = resolve(path);
+    let st: import("node:fs").Stats;
+    try {
+      st = statSync(root);
+    } catch {
+      throw new HlnError("E_INPUT_INVALID", `host directory ${path}: no such directory`);
+    }
+    if (!st.isDirectory())
+      throw new HlnError("E_INPUT_INVALID", `host directory ${path}: not a directory`);
+    const exclude = [...readIgnoreFile(root), ...(filter.exclude ?? [])];
+    return this.#source(
+      root,
+      { includePatterns: filter.include, excludePatterns: exclude },
+      `host ${path}`,
+    );
+  }
+
+  /** A file on this machine. */
+  file(path: string): File {
+    const abs = resolve(path);
+    let st: import("node:fs").Stats;
+    try {
+      st = statSync(abs);
+    } catch {
+      throw new HlnError("E_INPUT_INVALID", `host file ${path}: no such file`);
+    }
+    if (st.isDirectory())
+      throw new HlnError("E_INPUT_INVALID", `host file ${path}: is a directory`);
+    const dir = this.#source(
+      dirname(abs),
+      { includePatterns: [literal(basename(abs))] },
+      `host ${path}`,
+    );
+    return dir.file(basename(abs));
+  }
+
+  #source(
+    root: string,
+    filter: { includePatterns?: string[]; excludePatterns?: string[] },
+    name: string,
+  ): Directory {
+    // One local name per host path: BuildKit keeps what it received under this name (plus
+    // the session's shared key), so the next run sends only what changed.
+    const id = createHash("sha256").update(root).digest("hex").slice(0, 16);
+    const localName = `host-${id}`;
+    this.solver.hostDirectories.set(localName, root);
+    const output = localSource(localName, {
+      includePatterns: filter.includePatterns?.length ? filter.includePatterns : undefined,
+      excludePatterns: filter.excludePatterns?.length ? filter.excludePatterns : undefined,
+      sharedKeyHint: root,
+      uniqueId: clientId(),
+      customName: name,
+    });
+    return new Directory(this.solver, output);
+  }
+}

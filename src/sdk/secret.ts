@@ -1,0 +1,109 @@
+import { spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { HlnError } from "../errors.js";
+
+/**
+ * A secret a step can read as a file (`withMountedSecret`) or an environment variable
+ * (`withSecretVariable`). Only its name enters the graph, so values never reach LLB,
+ * cache keys, logs or image layers; the engine fetches the value from the session when
+ * the step runs, and hln redacts it from everything it prints.
+ */
+export class Secret {
+  #value: Promise<Uint8Array> | undefined;
+
+  /** @internal */
+  constructor(
+    /** The name steps refer to it by; also its ID on the wire. */
+    readonly name: string,
+    private readonly load: () => Promise<Uint8Array>,
+  ) {}
+
+  /** @internal The value, loaded once. */
+  value(): Promise<Uint8Array> {
+    this.#value ??= this.load();
+    return this.#value;
+  }
+}
+
+const encoder = new TextEncoder();
+
+export function validSecretName(name: string): string {
+  if (!/^[A-Za-z0-9_.-]+$/.test(name)) {
+    throw new HlnError(
+      "E_USAGE",
+      `secret name ${JSON.stringify(name)}: use letters, digits, ".", "_" and "-"`,
+    );
+  }
+  return name;
+}
+
+export function secretFromValue(name: string, value: string | Uint8Array): Secret {
+  const bytes = typeof value === "string" ? encoder.encode(value) : value;
+  return new Secret(validSecretName(name), async () => bytes);
+}
+
+export function secretFromEnv(variable: string, env: NodeJS.ProcessEnv, name = variable): Secret {
+  const value = env[variable];
+  if (value === undefined) {
+    throw new HlnError(
+      "E_INPUT_INVALID",
+      `secret ${name}: environment variable ${variable} is not set`,
+    );
+  }
+  return secretFromValue(name, value);
+}
+
+export function secretFromFile(path: string, name: string): Secret {
+  return new Secret(validSecretName(name), async () => {
+    try {
+      return await readFile(path);
+    } catch (err) {
+      throw new HlnError(
+        "E_INPUT_INVALID",
+        `secret ${name}: cannot read ${path}: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
+    }
+  });
+}
+
+/** Runs `argv` once, when a step first needs the secret; its stdout is the value. */
+export function secretFromCommand(
+  argv: readonly string[],
+  name: string,
+  signal?: AbortSignal,
+): Secret {
+  if (argv.length === 0) throw new HlnError("E_USAGE", `secret ${name}: the command is empty`);
+  return new Secret(
+    validSecretName(name),
+    () =>
+      new Promise((resolve, reject) => {
+        const child = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "pipe", "pipe"], signal });
+        const out: Buffer[] = [];
+        const err: Buffer[] = [];
+        child.stdout.on("data", (d: Buffer) => out.push(d));
+        child.stderr.on("data", (d: Buffer) => err.push(d));
+        child.once("error", (e) =>
+          reject(
+            new HlnError("E_INPUT_INVALID", `secret ${name}: cannot run ${argv[0]}: ${e.message}`, {
+              cause: e,
+            }),
+          ),
+        );
+        child.once("close", (code) => {
+          if (code === 0) resolve(new Uint8Array(Buffer.concat(out)));
+          else {
+            // The command's stderr is not shown: it may hold the secret itself.
+            reject(
+              new HlnError(
+                "E_INPUT_INVALID",
+                `secret ${name}: ${argv[0]} exited with code ${code}`,
+              ),
+            );
+          }
+        });
+      }),
+  );
+}
