@@ -3,6 +3,7 @@
  * become one line and an exit code in one place (errors.ts).
  */
 import { Command, CommanderError, Option } from "commander";
+import { createScrubber } from "../buildkit/scrubber.js";
 import { HlnError } from "../errors.js";
 import { type LogFormat, parseLogFormat, registerDo } from "./commands/do.js";
 import { registerEngine } from "./commands/engine.js";
@@ -13,10 +14,10 @@ import { interruptSignal } from "./signals.js";
 
 export async function main(
   argv: string[],
-  base: Omit<CliContext, "signal"> = defaultContext(),
+  base: Omit<CliContext, "signal" | "redactor"> = defaultContext(),
 ): Promise<number> {
   const interrupt = interruptSignal((s) => base.stderr.write(s));
-  const ctx: CliContext = { ...base, signal: interrupt.signal };
+  const ctx: CliContext = { ...base, signal: interrupt.signal, redactor: createScrubber() };
   const program = new Command("hln")
     .description("application stacks as code, built on BuildKit")
     .version(hlnVersion(), "-V, --version")
@@ -59,7 +60,7 @@ export async function main(
   }
 }
 
-function defaultContext(): Omit<CliContext, "signal"> {
+function defaultContext(): Omit<CliContext, "signal" | "redactor"> {
   return {
     env: process.env,
     stdout: process.stdout,

@@ -210,7 +210,17 @@ describe("modes end to end", () => {
   });
 
   test("summary wall time comes from the injected clock; failure without a failed step", () => {
-    assert.equal(run({ mode: "plain" }, [], true), "hln: 0 steps, 0 cached, failed, 0.1s\n");
-    assert.equal(run({ mode: "plain" }, []), "hln: 0 steps, 0 cached, 0.1s\n");
+    const cached = [
+      status({ vertexes: [vtx("a", "a", { started: at(0), completed: at(0), cached: true })] }),
+    ];
+    assert.match(run({ mode: "plain" }, cached, true), /\nhln: 1 step, 1 cached, failed, 0\.3s\n$/);
+    assert.match(run({ mode: "plain" }, cached), /\nhln: 1 step, 1 cached, 0\.3s\n$/);
+  });
+
+  test("a run that fails before any step prints no summary, so its error stands alone", () => {
+    for (const mode of ["plain", "tty"] as const) {
+      const out = run({ mode }, [], true);
+      assert.doesNotMatch(out, /steps/, mode);
+    }
   });
 });

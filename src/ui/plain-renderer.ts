@@ -71,6 +71,8 @@ export class PlainRenderer implements ProgressRenderer {
     const { model, now, startedAt, colors, stream } = this.#ctx;
     this.#print({ vertices: [], logs: model.flush(), progress: [], warnings: [] });
     const s = summarize(model, now() - startedAt, summary.error === true);
+    // A run that failed before any step (a bad input, say) gets its error line alone.
+    if (s.steps === 0) return;
     stream.write(`${this.#printedAny ? "\n" : ""}${formatSummaryLine(s, colors)}\n`);
   }
 

@@ -308,10 +308,10 @@ export class TtyRenderer implements ProgressRenderer {
     for (const v of model.vertices()) {
       if (v.phase === "error") out.push(...formatErrorBlock(v, scrub, colors));
     }
-    out.push(
-      formatSummaryLine(summarize(model, now() - startedAt, summary.error === true), colors),
-    );
-    stream.write(`${frame}${CURSOR_SHOW}${out.join("\n")}\n`);
+    const s = summarize(model, now() - startedAt, summary.error === true);
+    // A run that failed before any step (a bad input, say) gets its error line alone.
+    if (s.steps > 0) out.push(formatSummaryLine(s, colors));
+    stream.write(`${frame}${CURSOR_SHOW}${out.length > 0 ? `${out.join("\n")}\n` : ""}`);
   }
 
   /** Whether the refresh timer is running (for tests). */

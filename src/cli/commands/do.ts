@@ -48,11 +48,14 @@ export async function runDo(
     env: ctx.env,
     now: ctx.now,
     isTTY: ctx.stderr.isTTY === true,
+    scrub: (t) => ctx.redactor.scrub(t),
   });
   const dag = createDag({
     connection: engine.buildkit,
     onStatus: (s) => progress.update(s),
     signal: ctx.signal,
+    env: ctx.env,
+    redactor: ctx.redactor,
   });
   let result: unknown;
   let failed = true;
@@ -64,7 +67,8 @@ export async function runDo(
     engine.close();
     progress.end({ error: failed });
   }
-  ctx.stdout.write(formatData(result, format));
+  // A stack may return what a step printed; secrets in it are redacted like any output.
+  ctx.stdout.write(ctx.redactor.scrub(formatData(result, format)));
 }
 
 export function registerDo(program: Command, ctx: CliContext, logFormat: () => LogFormat): void {
