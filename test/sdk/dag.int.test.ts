@@ -159,3 +159,27 @@ describe("SDK on the real engine", () => {
     assert.equal(value.split("\n")[0], "1234");
   });
 });
+
+describe("failures found through stdout()", () => {
+  it("are ExecErrors too, with the exit code and output", async () => {
+    const engine = await requireEngine();
+    const dag = createDag({ connection: engine.buildkit });
+    try {
+      const n = nonce();
+      const c = dag
+        .container()
+        .from("busybox")
+        .withExec(["sh", "-c", `echo seen-${n}; exit 4`]);
+      await assert.rejects(c.stdout(), (err: unknown) => {
+        assert.ok(err instanceof ExecError, `got ${err}`);
+        assert.equal(err.exitCode, 4);
+        assert.deepEqual(err.args, ["sh", "-c", `echo seen-${n}; exit 4`]);
+        assert.match(err.output, new RegExp(`seen-${n}`));
+        return true;
+      });
+    } finally {
+      await dag.close();
+      engine.close();
+    }
+  });
+});
