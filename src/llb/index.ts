@@ -14,6 +14,7 @@ export {
   fileOp,
   type UserRef,
 } from "./file-op.js";
+export { fromDefinition } from "./from-definition.js";
 export { formatImageRef, type ImageRef, normalizeImageRef, parseImageRef } from "./image-ref.js";
 export { type MarshaledOp, marshalOp, sha256Digest } from "./marshal.js";
 export {

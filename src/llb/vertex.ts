@@ -106,6 +106,16 @@ export function marshalVertex(v: Vertex): MarshaledOp {
   return marshaled.get(v)!;
 }
 
+/**
+ * Pins a vertex to op bytes made elsewhere (an engine's or frontend's Definition). Such
+ * bytes are used as they are: re-encoding could reorder fields we do not model and change
+ * the digest the engine knows them by.
+ */
+export function pinMarshaled(v: Vertex, m: MarshaledOp): Vertex {
+  marshaled.set(v, m);
+  return v;
+}
+
 /** `sha256:<hex>` of the vertex's marshaled op. */
 export function vertexDigest(v: Vertex): string {
   return marshalVertex(v).digest;
