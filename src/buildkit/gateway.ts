@@ -12,11 +12,30 @@ import type { Definition } from "../gen/buildkit/ops_pb.js";
 import type { BuildkitConnection } from "./connection.js";
 import { newBuildRef, type SolveOptions, solve } from "./solve.js";
 
+function sorted(r: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of Object.keys(r).sort()) out[k] = r[k]!;
+  return out;
+}
+
 export interface GatewayBuild {
   /** The build ref; its Status stream carries the progress of everything solved here. */
   readonly ref: string;
   /** Solves a graph and returns the ID of its result. */
   solve(definition: Definition, options?: { evaluate?: boolean }): Promise<string>;
+  /**
+   * Runs a frontend (e.g. `dockerfile.v0`) and returns its result: an ID for readFile,
+   * the result's LLB Definition when the engine returns one, and its metadata (such as
+   * `containerimage.config`).
+   */
+  solveFrontend(
+    frontend: string,
+    options: { opts?: Record<string, string>; inputs?: Record<string, Definition> },
+  ): Promise<{
+    id: string;
+    definition: Definition | undefined;
+    metadata: Record<string, Uint8Array>;
+  }>;
   /** Reads a file from a result. */
   readFile(resultId: string, path: string): Promise<Uint8Array>;
   /** The LLB and gateway capabilities of the engine. */
@@ -84,6 +103,33 @@ export async function withGateway<T>(
           throw new HlnError("E_ENGINE_PROTOCOL", "gateway solve returned no result");
         last = id;
         return id;
+      } catch (err) {
+        throw wrap(err);
+      }
+    },
+    async solveFrontend(frontend, o) {
+      try {
+        const res = await conn.gateway.solve(
+          {
+            frontend,
+            frontendOpt: sorted(o.opts ?? {}),
+            frontendInputs: o.inputs ?? {},
+            allowResultReturn: true,
+            allowResultArrayRef: true,
+          },
+          call,
+        );
+        const r = res.result?.result;
+        const id =
+          r?.case === "ref" ? r.value.id : r?.case === "refDeprecated" ? r.value : undefined;
+        if (id === undefined)
+          throw new HlnError("E_ENGINE_PROTOCOL", `${frontend} returned no result`);
+        last = id;
+        return {
+          id,
+          definition: r?.case === "ref" ? r.value.def : undefined,
+          metadata: { ...(res.result?.metadata ?? {}) },
+        };
       } catch (err) {
         throw wrap(err);
       }

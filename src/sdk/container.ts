@@ -364,6 +364,36 @@ export class Container {
   }
 }
 
+/** The parts of an OCI image config a Container takes over. */
+export interface ImageConfig {
+  Env?: string[];
+  WorkingDir?: string;
+  User?: string;
+}
+
+/** @internal A container on a built image's filesystem, with the image's settings. */
+export function containerFromImage(
+  solver: Solver,
+  rootfs: Output,
+  platform: Platform,
+  config: ImageConfig,
+): Container {
+  const env = (config.Env ?? []).map((e) => {
+    const i = e.indexOf("=");
+    return [i < 0 ? e : e.slice(0, i), i < 0 ? "" : e.slice(i + 1)] as const;
+  });
+  return new Container(solver, {
+    platform,
+    rootfs,
+    env,
+    workdir: config.WorkingDir || "/",
+    user: config.User || undefined,
+    mounts: [],
+    secretEnv: [],
+    lastExec: undefined,
+  });
+}
+
 /** A one-line display name for a command, as progress shows it. */
 function stepName(args: readonly string[]): string {
   return args.join(" ").replace(/\s*\n\s*/g, "; ");

@@ -77,13 +77,13 @@ export function hostPlatform(): Platform {
  * engine.close();
  */
 export function createDag(options: DagOptions): Dag {
-  const solver = new Solver(options);
+  const platform = options.platform ?? hostPlatform();
+  const solver = new Solver({ ...options, platform });
   // Values known up front are redacted from the start, even before a step asks for them.
   const learn = (secret: Secret): Secret => {
     void secret.value().then((v) => options.redactor?.add(v));
     return secret;
   };
-  const platform = options.platform ?? hostPlatform();
   return {
     container: (o = {}) => emptyContainer(solver, o.platform ?? platform),
     directory: () => new Directory(solver, null),

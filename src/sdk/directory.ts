@@ -1,7 +1,15 @@
 import { mkdir } from "node:fs/promises";
 import { posix, resolve } from "node:path";
 import { HlnError } from "../errors.js";
-import { type FileActionSpec, fileOp, type Output } from "../llb/index.js";
+import {
+  type FileActionSpec,
+  fileOp,
+  formatPlatform,
+  fromDefinition,
+  type Output,
+  type Platform,
+} from "../llb/index.js";
+import { type Container, containerFromImage, type ImageConfig } from "./container.js";
 import { File } from "./file.js";
 import { resolvePath } from "./paths.js";
 import type { Solver } from "./solver.js";
@@ -131,6 +139,58 @@ export class Directory {
       { target: { kind: "directory", path: dest } },
     );
     return dest;
+  }
+
+  /**
+   * Builds the Dockerfile in this directory (BuildKit's built-in Dockerfile frontend, the
+   * directory as its context) and returns the result as a Container on which the graph
+   * can go on. Environment, working directory and user come from the built image.
+   *
+   * @example
+   * const app = await dag.host().directory("./app").dockerBuild({ target: "runtime" });
+   * const out = await app.withExec(["app", "--version"]).stdout();
+   */
+  async dockerBuild(
+    options: {
+      /** Path of the Dockerfile inside the directory. Defaults to `Dockerfile`. */
+      dockerfile?: string;
+      target?: string;
+      buildArgs?: Record<string, string>;
+      /** Defaults to the dag's platform. */
+      platform?: Platform;
+    } = {},
+  ): Promise<Container> {
+    const root =
+      this.path === "/"
+        ? this.output
+        : fileOp({
+            base: null,
+            actions: [copyDirectory(this, "/", {})],
+            customName: `select ${this.path}`,
+          });
+    if (!root) throw new HlnError("E_USAGE", "dockerBuild: the directory is empty");
+    const platform = options.platform ?? this.solver.platform;
+    const opts: Record<string, string> = {
+      filename: options.dockerfile ?? "Dockerfile",
+      platform: formatPlatform(platform),
+    };
+    if (options.target) opts.target = options.target;
+    for (const [k, v] of Object.entries(options.buildArgs ?? {})) opts[`build-arg:${k}`] = v;
+    const res = await this.solver.frontend("dockerfile.v0", {
+      opts,
+      inputs: { context: root, dockerfile: root },
+    });
+    if (!res.definition) {
+      throw new HlnError(
+        "E_ENGINE_CAPABILITY",
+        "dockerBuild: the engine returned no definition for the result (BuildKit too old?)",
+      );
+    }
+    const raw = res.metadata["containerimage.config"];
+    const config = raw
+      ? ((JSON.parse(new TextDecoder().decode(raw)) as { config?: ImageConfig }).config ?? {})
+      : {};
+    return containerFromImage(this.solver, fromDefinition(res.definition), platform, config);
   }
 
   /** Builds the directory. */

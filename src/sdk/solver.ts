@@ -14,7 +14,8 @@ import { openSession, type Session, type SessionService } from "../buildkit/sess
 import { type ExporterSpec, solve } from "../buildkit/solve.js";
 import type { SolveStatus } from "../buildkit/solve-status.js";
 import { ExecError, HlnError } from "../errors.js";
-import { definition, type Output, vertexDigest } from "../llb/index.js";
+import type { Definition } from "../gen/buildkit/ops_pb.js";
+import { definition, type Output, type Platform, vertexDigest } from "../llb/index.js";
 import { clientId } from "./client-id.js";
 import { exitCodeOf, quoteArgv, quotedArgvOf } from "./exec-failure.js";
 import type { Secret } from "./secret.js";
@@ -37,6 +38,8 @@ export interface ExecInfo {
 
 export interface SolverOptions {
   connection: BuildkitConnection;
+  /** Platform of containers the graph creates. */
+  platform?: Platform;
   /** Environment for registry credentials (DOCKER_CONFIG) and secrets from env. */
   env?: NodeJS.ProcessEnv;
   /**
@@ -67,6 +70,7 @@ export class Solver {
   readonly #tails = new Map<string, string[]>();
   readonly #partial = new Map<string, string>();
   readonly #env: NodeJS.ProcessEnv;
+  readonly #platform: Platform;
   readonly #redactor: Redactor | undefined;
   readonly #onTransfer: SolverOptions["onTransfer"];
   /** Host directories by their local name in LLB. */
@@ -79,8 +83,13 @@ export class Solver {
     this.#onStatus = options.onStatus;
     this.#signal = options.signal;
     this.#env = options.env ?? process.env;
+    this.#platform = options.platform ?? { os: "linux", architecture: "amd64" };
     this.#redactor = options.redactor;
     this.#onTransfer = options.onTransfer;
+  }
+
+  get platform(): Platform {
+    return this.#platform;
   }
 
   get signal(): AbortSignal | undefined {
@@ -136,6 +145,26 @@ export class Solver {
         throw this.#explain(err, failed);
       });
     });
+  }
+
+  /** Runs a frontend on the shared session, as in `Directory.dockerBuild`. */
+  frontend(
+    name: string,
+    options: { opts?: Record<string, string>; inputs?: Record<string, Output> },
+  ): Promise<{ definition: Definition | undefined; metadata: Record<string, Uint8Array> }> {
+    const inputs: Record<string, Definition> = {};
+    for (const [k, o] of Object.entries(options.inputs ?? {})) inputs[k] = definition(o);
+    return (async () => {
+      const session = await this.#openSession();
+      const failed = new Map<string, string>();
+      return withGateway(
+        this.#conn,
+        { sessionId: session.id, onStatus: this.#tapInto(failed), signal: this.#signal },
+        (gw) => gw.solveFrontend(name, { opts: options.opts, inputs }),
+      ).catch((err) => {
+        throw this.#explain(err, failed);
+      });
+    })();
   }
 
   async close(): Promise<void> {

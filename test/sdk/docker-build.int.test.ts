@@ -1,0 +1,82 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import type { Engine } from "../../src/engine/engine.js";
+import { ExecError } from "../../src/errors.js";
+import { createDag } from "../../src/sdk/dag.js";
+import { nonce, requireEngine, StatusLog } from "../helpers/engine.js";
+
+describe("Directory.dockerBuild on the real engine", () => {
+  let engine: Engine;
+  before(async () => {
+    engine = await requireEngine();
+  });
+  after(() => engine?.close());
+
+  it("builds a Dockerfile and joins its result into the graph", async () => {
+    const n = nonce();
+    const ctx = mkdtempSync(join(tmpdir(), "hln-dockerfile-"));
+    writeFileSync(join(ctx, "greeting.txt"), `hello ${n}\n`);
+    writeFileSync(
+      join(ctx, "build.Dockerfile"),
+      `FROM busybox AS base
+ARG WHO=nobody
+ENV GREETED=$WHO
+WORKDIR /app
+COPY greeting.txt .
+RUN echo "built for $WHO" > built.txt
+
+FROM base AS extra
+RUN echo unused > /unused
+`,
+    );
+    const log = new StatusLog();
+    const dag = createDag({ connection: engine.buildkit, onStatus: log.onStatus });
+    try {
+      const app = await dag
+        .host()
+        .directory(ctx)
+        .dockerBuild({
+          dockerfile: "build.Dockerfile",
+          target: "base",
+          buildArgs: { WHO: `you-${n}` },
+        });
+      const out = await app
+        .withExec(["sh", "-c", 'pwd; cat greeting.txt built.txt; echo "$GREETED"'])
+        .stdout();
+      assert.equal(out, `/app\nhello ${n}\nbuilt for you-${n}\nyou-${n}\n`);
+      // The rest of the graph builds on the frontend's own vertices: they are not rebuilt.
+      const dockerfileSteps = log.byName(/RUN echo "built for/);
+      assert.equal(dockerfileSteps.length, 1);
+      assert.equal(log.byName(/unused/).length, 0, "other targets are not built");
+
+      // A file from the Dockerfile's result feeds another container.
+      const copied = await dag
+        .container()
+        .from("busybox")
+        .withFile("/g.txt", app.file("/app/greeting.txt"))
+        .withExec(["cat", "/g.txt"])
+        .stdout();
+      assert.equal(copied, `hello ${n}\n`);
+    } finally {
+      await dag.close();
+    }
+  });
+
+  it("reports a failing RUN with its exit code", async () => {
+    const ctx = mkdtempSync(join(tmpdir(), "hln-dockerfile-"));
+    writeFileSync(join(ctx, "Dockerfile"), `FROM busybox\nRUN echo fail-${nonce()} && exit 6\n`);
+    const dag = createDag({ connection: engine.buildkit });
+    try {
+      await assert.rejects(dag.host().directory(ctx).dockerBuild(), (err: unknown) => {
+        assert.ok(!(err instanceof ExecError) || err.exitCode === 6);
+        assert.match(String((err as Error).message), /exit code: 6|exited with code 6/);
+        return true;
+      });
+    } finally {
+      await dag.close();
+    }
+  });
+});
