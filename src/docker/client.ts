@@ -5,7 +5,7 @@
 import type { Duplex } from "node:stream";
 import { HlnError } from "../errors.js";
 import type { Dialer } from "../transport/dialer.js";
-import { httpRequest, httpUpgrade } from "../transport/http.js";
+import { httpRequest, httpStream, httpUpgrade } from "../transport/http.js";
 
 export interface DockerVersion {
   Version: string;
@@ -38,6 +38,15 @@ export interface DockerClient {
     path: string,
     options?: { body?: unknown; signal?: AbortSignal },
   ): Promise<T>;
+  /**
+   * A call whose answer is a stream (image save, push progress). Non-2xx answers become
+   * E_ENGINE_PROTOCOL errors with the daemon's message.
+   */
+  stream(
+    method: string,
+    path: string,
+    options?: { headers?: Record<string, string>; signal?: AbortSignal },
+  ): Promise<import("node:http").IncomingMessage>;
   /** Opens an upgraded connection (`/grpc`, `/session`, attach). */
   upgrade(
     path: string,
@@ -93,6 +102,22 @@ export function createDockerClient(dialer: Dialer): DockerClient {
     version: (o = {}) => json<DockerVersion>("GET", "/version", o),
     info: (o = {}) => json<DockerInfo>("GET", "/info", o),
     json: (method, path, o) => json(method, path, o),
+    async stream(method, path, o = {}) {
+      const res = await httpStream(dialer, { method, path, headers: o.headers, signal: o.signal });
+      const status = res.statusCode ?? 0;
+      if (status >= 200 && status <= 299) return res;
+      const chunks: Buffer[] = [];
+      for await (const c of res) chunks.push(c as Buffer);
+      const text = Buffer.concat(chunks).toString("utf8").trim();
+      let message = text;
+      try {
+        message = (JSON.parse(text) as { message?: string }).message ?? text;
+      } catch {}
+      throw new HlnError(
+        "E_ENGINE_PROTOCOL",
+        `${dialer.endpoint}: ${method} ${path}: HTTP ${status}: ${message}`,
+      );
+    },
     upgrade: (path, headers, signal) =>
       httpUpgrade(dialer, { path, headers, signal, protocol: "h2c" }),
   };
