@@ -14,6 +14,8 @@ export interface Engine {
   readonly choice: EngineChoice;
   readonly docker: DockerClient;
   readonly buildkit: BuildkitConnection;
+  /** Which image store the Docker engine uses; asked once, when first needed. */
+  imageStore(signal?: AbortSignal): Promise<"containerd" | "classic">;
   /** Closes every connection the engine holds. */
   close(): void;
 }
@@ -60,7 +62,19 @@ export async function openEngine(options: OpenEngineOptions = {}): Promise<Engin
         signal,
       ),
   });
-  return { choice, docker, buildkit, close: () => buildkit.close() };
+  let store: Promise<"containerd" | "classic"> | undefined;
+  return {
+    choice,
+    docker,
+    buildkit,
+    imageStore: (signal) => {
+      store ??= docker
+        .info({ signal })
+        .then((i) => (usesContainerdStore(i) ? "containerd" : "classic"));
+      return store;
+    },
+    close: () => buildkit.close(),
+  };
 }
 
 export interface EngineInfo {

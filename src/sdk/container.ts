@@ -1,4 +1,6 @@
+import { randomUUID } from "node:crypto";
 import { resolve } from "node:path";
+import { pushImage, saveImage, untagImage } from "../docker/images.js";
 import { HlnError } from "../errors.js";
 import {
   exec,
@@ -315,6 +317,15 @@ export class Container {
     options: { format?: "docker" | "oci"; name?: string } = {},
   ): Promise<string> {
     const dest = resolve(path);
+    const classic = await this.solver.classicDocker();
+    if (classic) {
+      // Only moby, local and tar exporters exist there: store the image, then save it.
+      const name = normalizeImageRef(options.name ?? `hln-export/${randomUUID()}:latest`);
+      await this.asImage(name);
+      await saveImage(classic, [name], dest, this.solver.signal);
+      if (!options.name) await untagImage(classic, name, this.solver.signal);
+      return dest;
+    }
     const attrs: Record<string, string> = {};
     if (options.name) attrs.name = normalizeImageRef(options.name);
     await this.solver.exportTo(
@@ -331,6 +342,15 @@ export class Container {
    */
   async publish(ref: string, options: { insecure?: boolean } = {}): Promise<string> {
     const name = normalizeImageRef(ref);
+    const repo = name.replace(/@.*$/, "").replace(/:[^/:]+$/, "");
+    const classic = await this.solver.classicDocker();
+    if (classic) {
+      // The classic store has no image exporter: store the image, then push it from there.
+      await this.asImage(name);
+      const host = name.slice(0, name.indexOf("/"));
+      const auth = await this.solver.registryAuth(host);
+      return `${repo}@${await pushImage(classic, name, auth, this.solver.signal)}`;
+    }
     const attrs: Record<string, string> = { name, push: "true" };
     if (options.insecure) attrs["registry.insecure"] = "true";
     const res = await this.solver.exportTo(
@@ -341,7 +361,7 @@ export class Container {
     const digest = res["containerimage.digest"];
     if (!digest)
       throw new HlnError("E_ENGINE_PROTOCOL", `publish ${ref}: the engine reported no digest`);
-    return `${name.replace(/:[^/:@]+$/, "").replace(/@.*$/, "")}@${digest}`;
+    return `${repo}@${digest}`;
   }
 
   /**

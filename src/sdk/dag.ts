@@ -13,7 +13,7 @@ import {
   secretFromFile,
   secretFromValue,
 } from "./secret.js";
-import { type Redactor, Solver } from "./solver.js";
+import { type DockerEngineAccess, type Redactor, Solver } from "./solver.js";
 
 export interface DagOptions {
   /** The BuildKit to run on (see `openEngine`). */
@@ -24,6 +24,12 @@ export interface DagOptions {
   onStatus?: (status: SolveStatus) => void;
   /** Cancels every solve in flight on the engine. */
   signal?: AbortSignal;
+  /**
+   * The Docker engine behind the BuildKit, when there is one. With Docker's classic image
+   * store BuildKit cannot write image tarballs or push, and hln does those through the
+   * Docker API instead.
+   */
+  docker?: DockerEngineAccess;
   /** Environment for secrets and registry credentials. Defaults to process.env. */
   env?: NodeJS.ProcessEnv;
   /** Learns secret values and redacts them; share it with whatever prints output. */

@@ -6,6 +6,12 @@
 import { debuglog } from "node:util";
 import { createAuthService } from "../buildkit/auth-service.js";
 import type { BuildkitConnection } from "../buildkit/connection.js";
+import {
+  dockerConfigPath,
+  loadDockerConfig,
+  lookupCredentials,
+  spawnCredentialHelper,
+} from "../buildkit/docker-config.js";
 import { createFileSendService, type ExportTarget } from "../buildkit/file-send-service.js";
 import { createFileSyncService, type FileSyncStats } from "../buildkit/file-sync-service.js";
 import { withGateway } from "../buildkit/gateway.js";
@@ -13,6 +19,7 @@ import { createSecretsService } from "../buildkit/secrets-service.js";
 import { openSession, type Session, type SessionService } from "../buildkit/session.js";
 import { type ExporterSpec, solve } from "../buildkit/solve.js";
 import type { SolveStatus } from "../buildkit/solve-status.js";
+import type { DockerClient } from "../docker/client.js";
 import { ExecError, HlnError } from "../errors.js";
 import type { Definition } from "../gen/buildkit/ops_pb.js";
 import { definition, type Output, type Platform, vertexDigest } from "../llb/index.js";
@@ -21,6 +28,12 @@ import { exitCodeOf, quoteArgv, quotedArgvOf } from "./exec-failure.js";
 import type { Secret } from "./secret.js";
 
 const debug = debuglog("hln:sdk");
+
+/** The Docker engine that runs the BuildKit, for what its classic image store lacks. */
+export interface DockerEngineAccess {
+  client: DockerClient;
+  imageStore(signal?: AbortSignal): Promise<"containerd" | "classic">;
+}
 
 /** Redacts secret values from text hln prints. */
 export interface Redactor {
@@ -40,6 +53,7 @@ export interface SolverOptions {
   connection: BuildkitConnection;
   /** Platform of containers the graph creates. */
   platform?: Platform;
+  docker?: DockerEngineAccess;
   /** Environment for registry credentials (DOCKER_CONFIG) and secrets from env. */
   env?: NodeJS.ProcessEnv;
   /**
@@ -71,6 +85,7 @@ export class Solver {
   readonly #partial = new Map<string, string>();
   readonly #env: NodeJS.ProcessEnv;
   readonly #platform: Platform;
+  readonly #docker: DockerEngineAccess | undefined;
   readonly #redactor: Redactor | undefined;
   readonly #onTransfer: SolverOptions["onTransfer"];
   /** Host directories by their local name in LLB. */
@@ -84,12 +99,38 @@ export class Solver {
     this.#signal = options.signal;
     this.#env = options.env ?? process.env;
     this.#platform = options.platform ?? { os: "linux", architecture: "amd64" };
+    this.#docker = options.docker;
     this.#redactor = options.redactor;
     this.#onTransfer = options.onTransfer;
   }
 
   get platform(): Platform {
     return this.#platform;
+  }
+
+  /** The Docker engine when it keeps images in the classic store, else undefined. */
+  async classicDocker(): Promise<DockerClient | undefined> {
+    if (!this.#docker) return undefined;
+    return (await this.#docker.imageStore(this.#signal)) === "classic"
+      ? this.#docker.client
+      : undefined;
+  }
+
+  /** The X-Registry-Auth value for pushing to `host`, from the Docker config. */
+  async registryAuth(host: string): Promise<string> {
+    const configPath = dockerConfigPath(this.#env);
+    const config = await loadDockerConfig(configPath);
+    const { credentials } = await lookupCredentials(config, host, {
+      configPath,
+      runHelper: spawnCredentialHelper({ env: this.#env }),
+      signal: this.#signal,
+    });
+    const body = credentials.username
+      ? { username: credentials.username, password: credentials.secret, serveraddress: host }
+      : credentials.secret
+        ? { identitytoken: credentials.secret, serveraddress: host }
+        : {};
+    return Buffer.from(JSON.stringify(body)).toString("base64url");
   }
 
   get signal(): AbortSignal | undefined {

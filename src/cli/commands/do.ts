@@ -56,6 +56,7 @@ export async function runDo(
     signal: ctx.signal,
     env: ctx.env,
     redactor: ctx.redactor,
+    docker: { client: engine.docker, imageStore: engine.imageStore },
   });
   let result: unknown;
   let failed = true;
