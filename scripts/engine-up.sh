@@ -76,6 +76,14 @@ JSON
 export PATH="$SBIN:$BIN:$PATH"
 ping_ok() { curl -fsS --max-time 2 --unix-socket "$SOCK" http://docker/_ping >/dev/null 2>&1; }
 
+# A running daemon without its docker0 bridge (another dockerd started with
+# "bridge": "none" deletes it) fails every networked step: restart it to get it back.
+if ping_ok && ! ip link show docker0 >/dev/null 2>&1; then
+  log "dockerd answers but its docker0 bridge is gone; restarting it"
+  kill "$(cat "$STATE/dockerd.pid")" 2>/dev/null || true
+  for _ in $(seq 1 60); do ping_ok || break; sleep 0.5; done
+fi
+
 if ping_ok && [[ "$(curl -fsS --unix-socket "$SOCK" http://docker/version | sed -n 's/.*"Version":"\([^"]*\)".*/\1/p' | head -1)" = "$DOCKER_VERSION"* ]]; then
   log "dockerd $DOCKER_VERSION already answers on $SOCK"
 else

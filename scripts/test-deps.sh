@@ -39,3 +39,6 @@ fi
 command -v docker-registry >/dev/null || die "docker-registry is not on PATH after install"
 command -v htpasswd >/dev/null || die "htpasswd is not on PATH after install"
 log "ready: $(command -v docker-registry), $(command -v htpasswd)"
+
+# A second engine with Docker's classic image store, for the tests of that mode.
+bash "$(dirname "$0")/engine-classic-up.sh"
