@@ -43,6 +43,16 @@ export class Directory {
     );
   }
 
+  /** The tree as a result of its own, rooted at "/": what exporters and frontends take. */
+  #asRoot(): Output | null {
+    if (this.path === "/") return this.output;
+    return fileOp({
+      base: null,
+      actions: [copyDirectory(this, "/", {})],
+      customName: `select ${this.path}`,
+    });
+  }
+
   #at(path: string): string {
     return resolvePath(this.path, path);
   }
@@ -121,14 +131,7 @@ export class Directory {
    */
   async export(path: string): Promise<string> {
     const dest = resolve(path);
-    const root =
-      this.path === "/"
-        ? this.output
-        : fileOp({
-            base: null,
-            actions: [copyDirectory(this, "/", {})],
-            customName: `select ${this.path}`,
-          });
+    const root = this.#asRoot();
     if (!root) {
       await mkdir(dest, { recursive: true });
       return dest;
@@ -160,14 +163,7 @@ export class Directory {
       platform?: Platform;
     } = {},
   ): Promise<Container> {
-    const root =
-      this.path === "/"
-        ? this.output
-        : fileOp({
-            base: null,
-            actions: [copyDirectory(this, "/", {})],
-            customName: `select ${this.path}`,
-          });
+    const root = this.#asRoot();
     if (!root) throw new HlnError("E_USAGE", "dockerBuild: the directory is empty");
     const platform = options.platform ?? this.solver.platform;
     const opts: Record<string, string> = {
