@@ -9,6 +9,8 @@
 #
 #   HLN_CLASSIC_SOCK   its Docker API socket (default /var/run/hln-classic.sock)
 set -euo pipefail
+# shellcheck source=lib/seed-busybox.sh
+. "$(dirname "$0")/lib/seed-busybox.sh"
 
 ROOT=${HLN_ENGINE_ROOT:-/opt/hln-engine}
 SOCK=${HLN_CLASSIC_SOCK:-/var/run/hln-classic.sock}
@@ -66,16 +68,7 @@ fi
 api() { curl -fsS --unix-socket "$SOCK" "$@"; }
 if ! api http://docker/images/busybox:latest/json >/dev/null 2>&1; then
   log "seeding busybox:latest"
-  tmp=$(mktemp -d)
-  mkdir -p "$tmp/root/bin" "$tmp/root/tmp" "$tmp/root/etc"
-  cp /bin/busybox "$tmp/root/bin/busybox"
-  for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$tmp/root/bin/$a"; done
-  echo 'root:x:0:0:root:/root:/bin/sh' >"$tmp/root/etc/passwd"
-  echo 'root:x:0:' >"$tmp/root/etc/group"
-  tar -C "$tmp/root" -cf "$tmp/rootfs.tar" .
-  api -X POST -H 'Content-Type: application/x-tar' --data-binary @"$tmp/rootfs.tar" \
-    'http://docker/images/create?fromSrc=-&repo=busybox&tag=latest&changes=ENV%20PATH%3D%2Fbin&changes=CMD%20%5B%22sh%22%5D' >/dev/null
-  rm -rf "$tmp"
+  seed_busybox "$SOCK"
 fi
 api http://docker/info | grep -q '"driver-type","io.containerd.snapshotter' && die "$SOCK uses the containerd store, expected classic"
 log "classic engine ready: DOCKER_HOST=unix://$SOCK"

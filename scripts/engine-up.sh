@@ -9,6 +9,8 @@
 #   HLN_ENGINE_ROOT   where the engine lives (default /opt/hln-engine)
 #   HLN_ENGINE_SOCK   the Docker API socket it serves (default /var/run/docker.sock)
 set -euo pipefail
+# shellcheck source=lib/seed-busybox.sh
+. "$(dirname "$0")/lib/seed-busybox.sh"
 
 ROOT=${HLN_ENGINE_ROOT:-/opt/hln-engine}
 SOCK=${HLN_ENGINE_SOCK:-/var/run/docker.sock}
@@ -110,18 +112,7 @@ has_image() { api "http://docker/images/$1/json" >/dev/null 2>&1; }
 #    the local image store.
 if ! has_image busybox:latest; then
   log "seeding busybox:latest from busybox-static"
-  tmp=$(mktemp -d)
-  mkdir -p "$tmp/root/bin" "$tmp/root/tmp" "$tmp/root/etc"
-  cp /bin/busybox "$tmp/root/bin/busybox"
-  for a in $(/bin/busybox --list); do
-    [ "$a" = busybox ] || ln -sf busybox "$tmp/root/bin/$a"
-  done
-  echo 'root:x:0:0:root:/root:/bin/sh' >"$tmp/root/etc/passwd"
-  echo 'root:x:0:' >"$tmp/root/etc/group"
-  tar -C "$tmp/root" -cf "$tmp/rootfs.tar" .
-  api -X POST -H 'Content-Type: application/x-tar' --data-binary @"$tmp/rootfs.tar" \
-    'http://docker/images/create?fromSrc=-&repo=busybox&tag=latest&changes=ENV%20PATH%3D%2Fbin&changes=CMD%20%5B%22sh%22%5D' >/dev/null
-  rm -rf "$tmp"
+  seed_busybox "$SOCK"
 fi
 
 if ! has_image debian:bookworm-slim; then
