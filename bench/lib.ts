@@ -1,0 +1,110 @@
+/**
+ * What the benchmarks share: running commands with their wall time, making the shared
+ * engine cold, checking that both sides can run, and summarising samples.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+
+export const root = fileURLToPath(new URL("..", import.meta.url));
+export const hlnBin = join(root, "bin", "hln.js");
+
+/** A failure to report in one line, without a stack trace. */
+export class BenchError extends Error {}
+
+export interface RunResult {
+  ms: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command to completion; resolves with its wall time and output, rejects with its last stderr line. */
+export function run(cmd: string, args: string[], cwd: string): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const start = performance.now();
+    const child = spawn(cmd, args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.on("error", reject);
+    child.on("close", (code) => {
+      const ms = performance.now() - start;
+      if (code === 0) return resolve({ ms, stdout, stderr });
+      const last = stderr.trim().split("\n").at(-1) ?? "";
+      reject(new BenchError(`${[cmd, ...args].join(" ")} exited ${code}: ${last}`));
+    });
+  });
+}
+
+/**
+ * Empties the engine's whole build cache, transferred contexts included. Both tools use
+ * this one BuildKit, so one prune makes both cold.
+ */
+export async function pruneEngine(): Promise<void> {
+  await run(process.execPath, [hlnBin, "engine", "prune", "--all"], root);
+}
+
+/** Fails early, in one line, when either side could not run at all. */
+export function preflight(): void {
+  const lastLine = (s: string) => s.trim().split("\n").at(-1) ?? "";
+  const server = spawnSync("docker", ["version", "--format", "{{.Server.Version}}"], {
+    encoding: "utf8",
+  });
+  if (server.error) throw new BenchError("docker CLI not found on PATH");
+  if (server.status !== 0) {
+    throw new BenchError(`docker engine not reachable: ${lastLine(server.stderr)}`);
+  }
+  const buildx = spawnSync("docker", ["buildx", "inspect"], { encoding: "utf8" });
+  if (buildx.status !== 0) {
+    throw new BenchError(`docker buildx not usable: ${lastLine(buildx.stderr)}`);
+  }
+  // Another driver (docker-container, remote) would run buildx on a different BuildKit,
+  // which hln's prune would not make cold.
+  const driver = /^Driver:[ \t]*(\S*)/m.exec(buildx.stdout)?.[1];
+  if (driver !== "docker") {
+    throw new BenchError(`buildx builder uses driver "${driver}"; select the docker driver`);
+  }
+  const engine = spawnSync(process.execPath, [hlnBin, "engine", "info"], {
+    cwd: root,
+    encoding: "utf8",
+  });
+  if (engine.status !== 0) {
+    throw new BenchError(`hln cannot reach the engine: ${lastLine(engine.stderr)}`);
+  }
+}
+
+/** Which hln the benchmark runs: bin/hln.js uses dist/ unless a .ts in src/ is newer. */
+export function hlnBuild(): "dist build" | "sources via tsx" {
+  const mtime = (path: string) => (existsSync(path) ? statSync(path).mtimeMs : -1);
+  const builtAt = mtime(join(root, "dist", "cli", "main.js"));
+  if (builtAt < 0) return "sources via tsx";
+  const src = join(root, "src");
+  const fresh = readdirSync(src, { recursive: true, encoding: "utf8" }).every(
+    (f) => !f.endsWith(".ts") || mtime(join(src, f)) <= builtAt,
+  );
+  return fresh ? "dist build" : "sources via tsx";
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** `--runs N` (default 3). */
+export function parseRuns(): number {
+  const { values } = parseArgs({ options: { runs: { type: "string", default: "3" } } });
+  const runs = Number(values.runs);
+  if (!Number.isInteger(runs) || runs < 1) {
+    throw new BenchError(`--runs ${values.runs}: expected a positive integer`);
+  }
+  return runs;
+}
