@@ -97,7 +97,11 @@ export function serveH2c(stream: Duplex, handler: H2Handler): H2cServer {
   const closed = new Promise<void>((resolve) => {
     server.on("session", (s) => {
       session = s;
-      s.setLocalWindowSize?.(16 << 20);
+      // The window can only be set once the session is up; a stream handed over while
+      // still connecting gets it on "connect".
+      const widen = () => s.setLocalWindowSize(16 << 20);
+      if (s.connecting) s.once("connect", widen);
+      else widen();
       s.on("error", (err) => debug("server session: %s", err.message));
       s.once("close", () => resolve());
     });
