@@ -85,6 +85,9 @@ export async function openSession(
     },
     readMaxBytes: 16 << 20,
     writeMaxBytes: 16 << 20,
+    // BuildKit advertises gzip, and connect would compress every answer over 1 KiB: file
+    // contents sent to a local engine gain nothing and cost most of the transfer time.
+    acceptCompression: [],
   });
   const server: H2cServer = serveH2c(tunnel, (req, res) => {
     req.headers[rawMetadataHeader] = JSON.stringify(groupRawHeaders(req.rawHeaders));
