@@ -32,6 +32,7 @@ import {
   parseRuns,
   preflight,
   pruneEngine,
+  report,
   root,
   run,
 } from "./lib.js";
@@ -343,15 +344,7 @@ async function main(): Promise<void> {
         formatBytes(result[c].buildx_bytes_reported),
       ]),
     ];
-    const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => r[col]!.length)));
-    const pad = (cell: string, col: number) =>
-      col === 0 ? cell.padEnd(widths[col]!) : cell.padStart(widths[col]!);
-    for (const r of rows) console.log(r.map(pad).join("  "));
-
-    const json = JSON.stringify(result);
-    console.log(json);
-    mkdirSync(join(root, "bench", "out"), { recursive: true });
-    writeFileSync(outFile, `${json}\n`);
+    report(rows, result, outFile);
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);

@@ -7,9 +7,18 @@
  * Prints a table of medians and a JSON line on stdout, progress on stderr, and writes
  * the JSON to bench/out/example-vs-bake.json. A ratio is hln/bake: below 1 means hln won.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { hlnBin, hlnBuild, median, parseRuns, preflight, pruneEngine, root, run } from "./lib.js";
+import {
+  hlnBin,
+  hlnBuild,
+  median,
+  parseRuns,
+  preflight,
+  pruneEngine,
+  report,
+  root,
+  run,
+} from "./lib.js";
 
 type Tool = "hln" | "bake";
 type Case = "cold" | "warm";
@@ -76,15 +85,7 @@ async function main(): Promise<void> {
       result[c].ratio.toFixed(2),
     ]),
   ];
-  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => r[col]!.length)));
-  const pad = (cell: string, col: number) =>
-    col === 0 ? cell.padEnd(widths[col]!) : cell.padStart(widths[col]!);
-  for (const r of rows) console.log(r.map(pad).join("  "));
-
-  const json = JSON.stringify(result);
-  console.log(json);
-  mkdirSync(join(root, "bench", "out"), { recursive: true });
-  writeFileSync(outFile, `${json}\n`);
+  report(rows, result, outFile);
 }
 
 try {

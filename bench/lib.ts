@@ -3,8 +3,8 @@
  * engine cold, checking that both sides can run, and summarising samples.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -107,4 +107,16 @@ export function parseRuns(): number {
     throw new BenchError(`--runs ${values.runs}: expected a positive integer`);
   }
   return runs;
+}
+
+/** Prints `rows` as an aligned table and `result` as a JSON line, and writes the JSON to `outFile`. */
+export function report(rows: string[][], result: unknown, outFile: string): void {
+  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => r[col]!.length)));
+  const pad = (cell: string, col: number) =>
+    col === 0 ? cell.padEnd(widths[col]!) : cell.padStart(widths[col]!);
+  for (const r of rows) console.log(r.map(pad).join("  "));
+  const json = JSON.stringify(result);
+  console.log(json);
+  mkdirSync(dirname(outFile), { recursive: true });
+  writeFileSync(outFile, `${json}\n`);
 }
