@@ -5,9 +5,14 @@
  * file's contents without exporting anything, cached steps included.
  */
 
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { HlnError } from "../errors.js";
-import type { APICap } from "../gen/buildkit/gateway_pb.js";
+import type {
+  APICap,
+  SolveRequestSchema as GatewaySolveRequestSchema,
+  Result,
+} from "../gen/buildkit/gateway_pb.js";
 import type { Definition } from "../gen/buildkit/ops_pb.js";
 import type { BuildkitConnection } from "./connection.js";
 import { newBuildRef, type SolveOptions, solve } from "./solve.js";
@@ -83,56 +88,47 @@ export async function withGateway<T>(
   };
   let last: string | undefined;
   let resultMetadata: Record<string, Uint8Array> = {};
+  /** One LLBBridge.Solve; its result becomes the build's result unless set otherwise. */
+  const solveResult = async (
+    request: MessageInitShape<typeof GatewaySolveRequestSchema>,
+    what: string,
+  ): Promise<{ id: string; result: Result }> => {
+    try {
+      const res = await conn.gateway.solve(
+        { ...request, allowResultReturn: true, allowResultArrayRef: true },
+        call,
+      );
+      const r = res.result?.result;
+      // Before the proto.refarray cap a result was a bare ID.
+      const id = r?.case === "ref" ? r.value.id : r?.case === "refDeprecated" ? r.value : undefined;
+      if (id === undefined || !res.result) {
+        throw new HlnError("E_ENGINE_PROTOCOL", `${what} returned no result`);
+      }
+      last = id;
+      return { id, result: res.result };
+    } catch (err) {
+      throw wrap(err);
+    }
+  };
   const build: GatewayBuild = {
     ref,
     async solve(definition, o = {}) {
-      try {
-        const res = await conn.gateway.solve(
-          {
-            definition,
-            allowResultReturn: true,
-            allowResultArrayRef: true,
-            evaluate: o.evaluate ?? false,
-          },
-          call,
-        );
-        const r = res.result?.result;
-        const id =
-          r?.case === "ref" ? r.value.id : r?.case === "refDeprecated" ? r.value : undefined;
-        if (id === undefined)
-          throw new HlnError("E_ENGINE_PROTOCOL", "gateway solve returned no result");
-        last = id;
-        return id;
-      } catch (err) {
-        throw wrap(err);
-      }
+      const { id } = await solveResult(
+        { definition, evaluate: o.evaluate ?? false },
+        "gateway solve",
+      );
+      return id;
     },
     async solveFrontend(frontend, o) {
-      try {
-        const res = await conn.gateway.solve(
-          {
-            frontend,
-            frontendOpt: sorted(o.opts ?? {}),
-            frontendInputs: o.inputs ?? {},
-            allowResultReturn: true,
-            allowResultArrayRef: true,
-          },
-          call,
-        );
-        const r = res.result?.result;
-        const id =
-          r?.case === "ref" ? r.value.id : r?.case === "refDeprecated" ? r.value : undefined;
-        if (id === undefined)
-          throw new HlnError("E_ENGINE_PROTOCOL", `${frontend} returned no result`);
-        last = id;
-        return {
-          id,
-          definition: r?.case === "ref" ? r.value.def : undefined,
-          metadata: { ...(res.result?.metadata ?? {}) },
-        };
-      } catch (err) {
-        throw wrap(err);
-      }
+      const { id, result } = await solveResult(
+        { frontend, frontendOpt: sorted(o.opts ?? {}), frontendInputs: o.inputs ?? {} },
+        frontend,
+      );
+      return {
+        id,
+        definition: result.result.case === "ref" ? result.result.value.def : undefined,
+        metadata: { ...result.metadata },
+      };
     },
     async readFile(resultId, path) {
       try {
