@@ -14,7 +14,7 @@ import {
 } from "../buildkit/docker-config.js";
 import { createFileSendService, type ExportTarget } from "../buildkit/file-send-service.js";
 import { createFileSyncService, type FileSyncStats } from "../buildkit/file-sync-service.js";
-import { withGateway } from "../buildkit/gateway.js";
+import { type GatewayBuild, withGateway } from "../buildkit/gateway.js";
 import { createSecretsService } from "../buildkit/secrets-service.js";
 import { openSession, type Session, type SessionService } from "../buildkit/session.js";
 import { type ExporterSpec, solve } from "../buildkit/solve.js";
@@ -175,17 +175,9 @@ export class Solver {
   readFile(output: Output, path: string): Promise<Uint8Array> {
     const def = definition(output);
     const key = `read:${vertexDigest(output.vertex)}:${output.index}:${path}`;
-    return this.#once(key, async () => {
-      const session = await this.#openSession();
-      const failed = new Map<string, string>();
-      return withGateway(
-        this.#conn,
-        { sessionId: session.id, onStatus: this.#tapInto(failed), signal: this.#signal },
-        async (gw) => gw.readFile(await gw.solve(def), path),
-      ).catch((err) => {
-        throw this.#explain(err, failed);
-      });
-    });
+    return this.#once(key, () =>
+      this.#inGateway(async (gw) => gw.readFile(await gw.solve(def), path)),
+    );
   }
 
   /** Runs a frontend on the shared session, as in `Directory.dockerBuild`. */
@@ -195,17 +187,20 @@ export class Solver {
   ): Promise<{ definition: Definition | undefined; metadata: Record<string, Uint8Array> }> {
     const inputs: Record<string, Definition> = {};
     for (const [k, o] of Object.entries(options.inputs ?? {})) inputs[k] = definition(o);
-    return (async () => {
-      const session = await this.#openSession();
-      const failed = new Map<string, string>();
-      return withGateway(
-        this.#conn,
-        { sessionId: session.id, onStatus: this.#tapInto(failed), signal: this.#signal },
-        (gw) => gw.solveFrontend(name, { opts: options.opts, inputs }),
-      ).catch((err) => {
-        throw this.#explain(err, failed);
-      });
-    })();
+    return this.#inGateway((gw) => gw.solveFrontend(name, { opts: options.opts, inputs }));
+  }
+
+  /** Runs `fn` in a gateway build on the shared session; failed steps become ExecErrors. */
+  async #inGateway<T>(fn: (gw: GatewayBuild) => Promise<T>): Promise<T> {
+    const session = await this.#openSession();
+    const failed = new Map<string, string>();
+    return withGateway(
+      this.#conn,
+      { sessionId: session.id, onStatus: this.#tapInto(failed), signal: this.#signal },
+      fn,
+    ).catch((err) => {
+      throw this.#explain(err, failed);
+    });
   }
 
   async close(): Promise<void> {
