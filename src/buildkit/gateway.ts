@@ -5,9 +5,10 @@
  * file's contents without exporting anything, cached steps included.
  */
 
-import type { MessageInitShape } from "@bufbuild/protobuf";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { HlnError } from "../errors.js";
+import { CacheOptionsEntrySchema } from "../gen/buildkit/control_pb.js";
 import type {
   APICap,
   SolveRequestSchema as GatewaySolveRequestSchema,
@@ -86,6 +87,9 @@ export async function withGateway<T>(
     if (controlError) return controlError;
     return new HlnError("E_SOLVE_FAILED", ConnectError.from(err).rawMessage, { cause: err });
   };
+  const cacheImports = (options.cacheImports ?? []).map((e) =>
+    create(CacheOptionsEntrySchema, { type: e.type, attrs: sorted(e.attrs ?? {}) }),
+  );
   let last: string | undefined;
   let resultMetadata: Record<string, Uint8Array> = {};
   /** One LLBBridge.Solve; its result becomes the build's result unless set otherwise. */
@@ -95,7 +99,7 @@ export async function withGateway<T>(
   ): Promise<{ id: string; result: Result }> => {
     try {
       const res = await conn.gateway.solve(
-        { ...request, allowResultReturn: true, allowResultArrayRef: true },
+        { ...request, allowResultReturn: true, allowResultArrayRef: true, cacheImports },
         call,
       );
       const r = res.result?.result;

@@ -34,6 +34,15 @@ export interface DagOptions {
   env?: NodeJS.ProcessEnv;
   /** Learns secret values and redacts them; share it with whatever prints output. */
   redactor?: Redactor;
+  /**
+   * Build cache to import (every solve) and export (once, when the dag closes), as
+   * BuildKit cache entries: `{ type: "registry", attrs: { ref, mode: "max" } }`,
+   * `{ type: "inline" }`.
+   */
+  cache?: {
+    imports?: { type: string; attrs?: Record<string, string> }[];
+    exports?: { type: string; attrs?: Record<string, string> }[];
+  };
   /** Told what each host directory transfer sent: files and bytes. */
   onTransfer?: (
     hostPath: string,
@@ -59,8 +68,11 @@ export interface Dag {
   secretFromFile(path: string, options?: { name?: string }): Secret;
   /** A secret printed by a command (e.g. a password manager), run when a step first needs it. */
   secretFromCommand(argv: string[], options: { name: string }): Secret;
-  /** Ends the session with the engine. */
-  close(): Promise<void>;
+  /**
+   * Ends the session with the engine, first exporting the build cache when the dag has
+   * cache exports (skip that with `{ exportCache: false }`, e.g. after a failure).
+   */
+  close(options?: { exportCache?: boolean }): Promise<void>;
 }
 
 export function hostPlatform(): Platform {
@@ -100,6 +112,12 @@ export function createDag(options: DagOptions): Dag {
       learn(secretFromEnv(variable, solver.env, o.name ?? variable)),
     secretFromFile: (path, o = {}) => secretFromFile(path, o.name ?? basename(path)),
     secretFromCommand: (argv, o) => secretFromCommand(argv, o.name, options.signal),
-    close: () => solver.close(),
+    close: async (o = {}) => {
+      try {
+        if (o.exportCache ?? true) await solver.exportCache();
+      } finally {
+        await solver.close();
+      }
+    },
   };
 }

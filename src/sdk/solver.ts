@@ -22,7 +22,7 @@ import type { SolveStatus } from "../buildkit/solve-status.js";
 import type { DockerClient } from "../docker/client.js";
 import { ExecError, HlnError } from "../errors.js";
 import type { Definition } from "../gen/buildkit/ops_pb.js";
-import { definition, type Output, type Platform, vertexDigest } from "../llb/index.js";
+import { definition, fileOp, type Output, type Platform, vertexDigest } from "../llb/index.js";
 import { clientId } from "./client-id.js";
 import { exitCodeOf, quoteArgv, quotedArgvOf } from "./exec-failure.js";
 import type { Secret } from "./secret.js";
@@ -49,11 +49,19 @@ export interface ExecInfo {
   wireArgs: readonly string[];
 }
 
+/** Exporters that produce an image, and so can carry inline cache. */
+const IMAGE_EXPORTERS = new Set(["image", "moby", "oci", "docker"]);
+
 export interface SolverOptions {
   connection: BuildkitConnection;
   /** Platform of containers the graph creates. */
   platform?: Platform;
   docker?: DockerEngineAccess;
+  /**
+   * Build cache to import into every solve, and to export once at the end of the run
+   * (`close()`), covering every result the run built.
+   */
+  cache?: { imports?: ExporterSpec[]; exports?: ExporterSpec[] };
   /** Environment for registry credentials (DOCKER_CONFIG) and secrets from env. */
   env?: NodeJS.ProcessEnv;
   /**
@@ -86,6 +94,10 @@ export class Solver {
   readonly #env: NodeJS.ProcessEnv;
   readonly #platform: Platform;
   readonly #docker: DockerEngineAccess | undefined;
+  readonly #cacheImports: ExporterSpec[];
+  readonly #cacheExports: ExporterSpec[];
+  /** Every result solved, for the cache export at the end. */
+  readonly #solved: Output[] = [];
   readonly #redactor: Redactor | undefined;
   readonly #onTransfer: SolverOptions["onTransfer"];
   /** Host directories by their local name in LLB. */
@@ -100,6 +112,8 @@ export class Solver {
     this.#env = options.env ?? process.env;
     this.#platform = options.platform ?? { os: "linux", architecture: "amd64" };
     this.#docker = options.docker;
+    this.#cacheImports = options.cache?.imports ?? [];
+    this.#cacheExports = options.cache?.exports ?? [];
     this.#redactor = options.redactor;
     this.#onTransfer = options.onTransfer;
   }
@@ -155,6 +169,7 @@ export class Solver {
 
   /** Builds `output` and keeps nothing but the cache. */
   sync(output: Output): Promise<void> {
+    this.#solved.push(output);
     const def = definition(output);
     const key = `sync:${vertexDigest(output.vertex)}:${output.index}`;
     return this.#once(key, async () => {
@@ -165,6 +180,7 @@ export class Solver {
         sessionId: session.id,
         onStatus: this.#tapInto(failed),
         signal: this.#signal,
+        cacheImports: this.#cacheImports,
       }).catch((err) => {
         throw this.#explain(err, failed);
       });
@@ -173,6 +189,7 @@ export class Solver {
 
   /** Builds `output` and reads one file out of the result. */
   readFile(output: Output, path: string): Promise<Uint8Array> {
+    this.#solved.push(output);
     const def = definition(output);
     const key = `read:${vertexDigest(output.vertex)}:${output.index}:${path}`;
     return this.#once(key, () =>
@@ -196,10 +213,49 @@ export class Solver {
     const failed = new Map<string, string>();
     return withGateway(
       this.#conn,
-      { sessionId: session.id, onStatus: this.#tapInto(failed), signal: this.#signal },
+      {
+        sessionId: session.id,
+        onStatus: this.#tapInto(failed),
+        signal: this.#signal,
+        cacheImports: this.#cacheImports,
+      },
       fn,
     ).catch((err) => {
       throw this.#explain(err, failed);
+    });
+  }
+
+  /**
+   * Exports the build cache of everything this run built, in one solve: one per result
+   * would leave a registry ref holding only the last. The solve depends on every result
+   * through copies that match nothing, so no data moves and every step is cached.
+   */
+  async exportCache(): Promise<void> {
+    const exports = this.#cacheExports.filter((e) => e.type !== "inline");
+    if (exports.length === 0 || this.#solved.length === 0) return;
+    const roots = [
+      ...new Map(this.#solved.map((o) => [`${vertexDigest(o.vertex)}:${o.index}`, o])).values(),
+    ];
+    const join = fileOp({
+      base: null,
+      actions: roots.map((src) => ({
+        kind: "copy" as const,
+        src,
+        srcPath: "/.hln-cache-export-matches-nothing*",
+        destPath: "/",
+        allowWildcard: true,
+        allowEmptyWildcard: true,
+      })),
+      customName: "hln: export build cache",
+    });
+    const session = await this.#openSession();
+    await solve(this.#conn, {
+      definition: definition(join),
+      sessionId: session.id,
+      onStatus: this.#tap,
+      signal: this.#signal,
+      cacheImports: this.#cacheImports,
+      cacheExports: exports,
     });
   }
 
@@ -228,6 +284,7 @@ export class Solver {
     exporter: ExporterSpec,
     options: { target?: ExportTarget; metadata?: Record<string, Uint8Array> } = {},
   ): Promise<Record<string, string>> {
+    this.#solved.push(output);
     const def = definition(output);
     return (async () => {
       const extra = options.target ? [createFileSendService(options.target, this.#signal)] : [];
@@ -243,6 +300,11 @@ export class Solver {
             exporters: [exporter],
             onStatus: this.#tapInto(failed),
             signal: this.#signal,
+            cacheImports: this.#cacheImports,
+            // Inline cache lives in the image's config, so it rides on image exports only.
+            cacheExports: IMAGE_EXPORTERS.has(exporter.type)
+              ? this.#cacheExports.filter((e) => e.type === "inline")
+              : [],
             onResponse: (r) => {
               response = r;
             },

@@ -44,6 +44,13 @@ export interface StackDefinition<I extends InputDeclarations> {
   description?: string;
   inputs?: I;
   actions: Record<string, Action<I>>;
+  /**
+   * Build cache every run imports (`from`) and exports (`to`), in buildx's syntax:
+   * `type=registry,ref=host/app:cache,mode=max`, `type=inline`, `type=local,dest=.cache`.
+   * Local directories are relative to the stack file. `--cache-from` and `--cache-to`
+   * replace the list of the same direction.
+   */
+  cache?: { from?: readonly string[]; to?: readonly string[] };
 }
 
 const brand = Symbol.for("hln.stack");

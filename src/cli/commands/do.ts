@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { openEngine } from "../../engine/engine.js";
 import { HlnError } from "../../errors.js";
 import { createDag } from "../../sdk/dag.js";
+import { resolveCache } from "../../stack/cache-spec.js";
 import { resolveInputs } from "../../stack/inputs.js";
 import { loadStack } from "../../stack/load-stack.js";
 import { createProgress } from "../../ui/create-progress.js";
@@ -12,6 +13,8 @@ export interface DoOptions {
   plan: string;
   set: string[];
   output: string;
+  cacheTo: string[];
+  cacheFrom: string[];
 }
 
 export type LogFormat = "auto" | "tty" | "plain" | "json" | "quiet";
@@ -40,6 +43,7 @@ export async function runDo(
     );
   }
   const inputs = resolveInputs(stack.inputs ?? {}, o.set, stack.name);
+  const cache = resolveCache(file, stack, { from: o.cacheFrom, to: o.cacheTo });
 
   const engine = await openEngine({ env: ctx.env, signal: ctx.signal });
   const progress = createProgress({
@@ -57,6 +61,7 @@ export async function runDo(
     env: ctx.env,
     redactor: ctx.redactor,
     docker: { client: engine.docker, imageStore: engine.imageStore },
+    cache,
   });
   let result: unknown;
   let failed = true;
@@ -64,7 +69,7 @@ export async function runDo(
     result = await run({ dag, inputs: inputs as never, signal: ctx.signal });
     failed = false;
   } finally {
-    await dag.close();
+    await dag.close({ exportCache: !failed });
     engine.close();
     progress.end({ error: failed });
   }
@@ -85,12 +90,26 @@ export function registerDo(program: Command, ctx: CliContext, logFormat: () => L
       [] as string[],
     )
     .option("-o, --output <format>", "how to print the action's result: yaml or json", "yaml")
+    .option(
+      "--cache-to <entry>",
+      "export build cache, e.g. type=registry,ref=host/app:cache,mode=max (repeatable)",
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
+    .option(
+      "--cache-from <entry>",
+      "import build cache, e.g. type=registry,ref=host/app:cache (repeatable)",
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
     .addHelpText(
       "after",
       `
 Examples:
   hln do up --plan examples/hello
   hln do up --plan examples/hello --set greeting=bonjour --output json
+  hln do up --plan . --cache-from type=registry,ref=registry.example/app:cache \\
+    --cache-to type=registry,ref=registry.example/app:cache,mode=max
   hln --log-format plain do up --plan ./stack.ts`,
     )
     .action(async (action: string, opts: DoOptions) => {
