@@ -8,6 +8,7 @@ import { Duplex } from "node:stream";
 import { create } from "@bufbuild/protobuf";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import { HlnError } from "../errors.js";
 import { BytesMessageSchema, Control } from "../gen/buildkit/control_pb.js";
 import { LLBBridge } from "../gen/buildkit/gateway_pb.js";
 import { H2cSessionManager } from "../transport/h2c.js";
@@ -42,6 +43,13 @@ export interface BuildkitConnection {
   /** The frontend gateway; every call needs the `buildkit-controlapi-buildid` header of a running build. */
   readonly gateway: GatewayClient;
   openSessionTunnel(headers: SessionHeaders, signal: AbortSignal): Promise<Duplex>;
+  /** Times the connection ended without `close()` (see `lostSince`). */
+  readonly drops: number;
+  /**
+   * An error naming the endpoint when the connection dropped since `drops` was `since`,
+   * for callers to report instead of whatever the interrupted call failed with.
+   */
+  lostSince(since: number): HlnError | undefined;
   close(): void;
 }
 
@@ -64,6 +72,16 @@ export function createBuildkitConnection(options: BuildkitConnectionOptions): Bu
     openSessionTunnel:
       options.openSessionTunnel ??
       ((headers, signal) => Promise.resolve(controlSessionTunnel(control, headers, signal))),
+    get drops() {
+      return manager.drops;
+    },
+    lostSince: (since) =>
+      manager.drops === since
+        ? undefined
+        : new HlnError(
+            "E_ENGINE_PROTOCOL",
+            `lost the connection to ${options.endpoint} during the build: ${manager.lastDrop}`,
+          ),
     close: () => manager.close(),
   };
 }

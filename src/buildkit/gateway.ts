@@ -80,9 +80,12 @@ export async function withGateway<T>(
   // The daemon waits briefly for the build to register before it answers these.
   const headers = { "buildkit-controlapi-buildid": ref };
   const call = { headers, signal: abort.signal };
+  const drops = conn.drops;
   const wrap = (err: unknown): unknown => {
     if (options.signal?.aborted)
       return new HlnError("E_ABORTED", "cancelled", { cause: options.signal.reason });
+    const lost = conn.lostSince(drops);
+    if (lost) return lost;
     if (err instanceof HlnError) return err;
     if (controlError) return controlError;
     return new HlnError("E_SOLVE_FAILED", ConnectError.from(err).rawMessage, { cause: err });
@@ -161,7 +164,8 @@ export async function withGateway<T>(
   } catch (err) {
     abort.abort();
     await control.catch(() => {});
-    throw err;
+    // A dropped connection fails every call at once; report the cause, not a symptom.
+    throw conn.lostSince(drops) ?? err;
   } finally {
     options.signal?.removeEventListener("abort", onAbort);
   }

@@ -104,10 +104,17 @@ export async function solve(conn: BuildkitConnection, o: SolveOptions): Promise<
     }
   })();
 
+  const drops = conn.drops;
   try {
     const res = await conn.control.solve(req, { signal: o.signal });
     return { ref, exporterResponse: { ...res.exporterResponse } };
   } catch (err) {
+    if (!o.signal?.aborted) {
+      // The call fails as soon as the stream breaks; the session may notice a moment later.
+      await new Promise((r) => setTimeout(r, 50));
+      const lost = conn.lostSince(drops);
+      if (lost) throw lost;
+    }
     throw solveFailure(conn, ref, err, o.signal);
   } finally {
     // Give the stream a moment to deliver the final updates, then stop it.

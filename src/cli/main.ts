@@ -27,12 +27,41 @@ export async function main(
         .env("HLN_LOG_FORMAT"),
     )
     .option("--debug", "print stack traces with errors")
+    .addOption(
+      new Option(
+        "--engine <address>",
+        "BuildKit to use: tcp://HOST:PORT, unix:///PATH, docker-container://NAME[?context=CTX], or docker (default: BUILDKIT_HOST, else the Docker engine)",
+      ),
+    )
+    .option("--tlscacert <file>", "CA certificate of a tcp:// BuildKit (BUILDKIT_TLS_CA)")
+    .option("--tlscert <file>", "client certificate for a tcp:// BuildKit (BUILDKIT_TLS_CERT)")
+    .option("--tlskey <file>", "client key for a tcp:// BuildKit (BUILDKIT_TLS_KEY)")
+    .option("--tlsservername <name>", "server name to verify (BUILDKIT_TLS_SERVERNAME)")
+    .option(
+      "--tlsdir <dir>",
+      "directory with ca.pem, cert.pem, key.pem (or ca.crt, tls.crt, tls.key) (BUILDKIT_TLS_DIR)",
+    )
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({
       writeOut: (s) => ctx.stdout.write(s),
       writeErr: (s) => ctx.stderr.write(s),
     });
+  program.hook("preAction", () => {
+    const o = program.opts<Record<string, string | undefined>>();
+    ctx.engine = o.engine;
+    // The flags win over the variables buildctl users already set.
+    const tls: [string, string][] = [
+      ["tlscacert", "BUILDKIT_TLS_CA"],
+      ["tlscert", "BUILDKIT_TLS_CERT"],
+      ["tlskey", "BUILDKIT_TLS_KEY"],
+      ["tlsservername", "BUILDKIT_TLS_SERVERNAME"],
+      ["tlsdir", "BUILDKIT_TLS_DIR"],
+    ];
+    const env = { ...ctx.env };
+    for (const [flag, variable] of tls) if (o[flag]) env[variable] = o[flag];
+    ctx.env = env;
+  });
   const logFormat = (): LogFormat =>
     parseLogFormat(program.opts<{ logFormat: string }>().logFormat);
   registerVersion(program, ctx);

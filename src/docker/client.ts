@@ -45,13 +45,21 @@ export interface DockerClient {
   stream(
     method: string,
     path: string,
-    options?: { headers?: Record<string, string>; signal?: AbortSignal },
+    options?: {
+      headers?: Record<string, string>;
+      body?: NodeJS.ReadableStream;
+      signal?: AbortSignal;
+    },
   ): Promise<import("node:http").IncomingMessage>;
-  /** Opens an upgraded connection (`/grpc`, `/session`, attach). */
+  /**
+   * Opens an upgraded connection: `/grpc` and `/session` switch to h2c (the default),
+   * an exec start to `tcp` with a JSON body.
+   */
   upgrade(
     path: string,
     headers: Record<string, string | string[]>,
     signal?: AbortSignal,
+    options?: { protocol?: string; body?: unknown },
   ): Promise<Duplex>;
 }
 
@@ -103,7 +111,13 @@ export function createDockerClient(dialer: Dialer): DockerClient {
     info: (o = {}) => json<DockerInfo>("GET", "/info", o),
     json: (method, path, o) => json(method, path, o),
     async stream(method, path, o = {}) {
-      const res = await httpStream(dialer, { method, path, headers: o.headers, signal: o.signal });
+      const res = await httpStream(dialer, {
+        method,
+        path,
+        headers: o.headers,
+        body: o.body,
+        signal: o.signal,
+      });
       const status = res.statusCode ?? 0;
       if (status >= 200 && status <= 299) return res;
       const chunks: Buffer[] = [];
@@ -118,8 +132,15 @@ export function createDockerClient(dialer: Dialer): DockerClient {
         `${dialer.endpoint}: ${method} ${path}: HTTP ${status}: ${message}`,
       );
     },
-    upgrade: (path, headers, signal) =>
-      httpUpgrade(dialer, { path, headers, signal, protocol: "h2c" }),
+    upgrade: (path, headers, signal, o = {}) =>
+      httpUpgrade(dialer, {
+        path,
+        signal,
+        protocol: o.protocol ?? "h2c",
+        headers:
+          o.body === undefined ? headers : { "Content-Type": "application/json", ...headers },
+        body: o.body === undefined ? undefined : JSON.stringify(o.body),
+      }),
   };
 }
 

@@ -3,7 +3,7 @@
  * them itself: with Docker's classic image store only the moby, local and tar exporters
  * exist, so tarballs and pushes go through `docker save` and `docker push` equivalents.
  */
-import { createWriteStream } from "node:fs";
+import { createReadStream, createWriteStream } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import { pipeline } from "node:stream/promises";
 import { HlnError } from "../errors.js";
@@ -58,20 +58,10 @@ export async function pushImage(
   );
   // The answer is a stream of JSON messages; failures arrive in it with HTTP 200.
   let digest: string | undefined;
-  let buffer = "";
-  const handle = (line: string) => {
-    if (!line.trim()) return;
-    const m = JSON.parse(line) as { error?: string; aux?: { Digest?: string } };
+  await eachMessage(res, (m) => {
     if (m.error) throw new HlnError("E_SOLVE_FAILED", `push ${ref}: ${m.error}`);
     if (m.aux?.Digest) digest = m.aux.Digest;
-  };
-  for await (const chunk of res) {
-    buffer += (chunk as Buffer).toString("utf8");
-    const lines = buffer.split("\n");
-    buffer = lines.pop() ?? "";
-    for (const l of lines) handle(l);
-  }
-  handle(buffer);
+  });
   if (!digest)
     throw new HlnError("E_ENGINE_PROTOCOL", `push ${ref}: the engine reported no digest`);
   return digest;
@@ -84,4 +74,51 @@ export async function untagImage(
   signal?: AbortSignal,
 ): Promise<void> {
   await docker.json("DELETE", `/images/${encodeURIComponent(name)}?noprune=1`, { signal });
+}
+
+/**
+ * Loads an image tarball (`docker` format) into the engine's image store, as
+ * `docker load` does, and resolves with the names it loaded.
+ */
+export async function loadImage(
+  docker: DockerClient,
+  tarball: string,
+  signal?: AbortSignal,
+): Promise<string[]> {
+  const res = await docker.stream("POST", "/images/load", {
+    headers: { "Content-Type": "application/x-tar" },
+    body: createReadStream(tarball),
+    signal,
+  });
+  const loaded: string[] = [];
+  await eachMessage(res, (m) => {
+    if (m.error) throw new HlnError("E_SOLVE_FAILED", `load into ${docker.endpoint}: ${m.error}`);
+    const name = /^Loaded image(?: ID)?: (.+)$/.exec(m.stream?.trim() ?? "")?.[1];
+    if (name) loaded.push(name);
+  });
+  return loaded;
+}
+
+interface ProgressMessage {
+  error?: string;
+  stream?: string;
+  aux?: { Digest?: string };
+}
+
+/** Docker's progress answers are JSON lines; failures arrive in them with HTTP 200. */
+async function eachMessage(
+  res: AsyncIterable<unknown>,
+  handle: (m: ProgressMessage) => void,
+): Promise<void> {
+  let buffer = "";
+  const line = (text: string) => {
+    if (text.trim()) handle(JSON.parse(text) as ProgressMessage);
+  };
+  for await (const chunk of res) {
+    buffer += (chunk as Buffer).toString("utf8");
+    const lines = buffer.split("\n");
+    buffer = lines.pop() ?? "";
+    for (const l of lines) line(l);
+  }
+  line(buffer);
 }

@@ -6,13 +6,28 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { type BuildkitConnection, createBuildkitConnection } from "../buildkit/connection.js";
 import { createDockerClient, type DockerClient, usesContainerdStore } from "../docker/client.js";
+import { execStdioDialer } from "../docker/exec-stdio.js";
 import { HlnError } from "../errors.js";
+import { type Dialer, tcpDialer, tlsDialer, unixDialer } from "../transport/dialer.js";
+import { unreachable } from "../transport/node-error.js";
+import { parseBuildkitAddress, tlsFromEnv } from "./buildkit-address.js";
 import { dialerForDockerHost } from "./dial-docker-host.js";
-import { type EngineChoice, type ResolveOptions, resolveEngine } from "./resolve.js";
+import {
+  type EngineChoice,
+  type ResolveOptions,
+  resolveDockerHost,
+  resolveEngine,
+} from "./resolve.js";
 
 export interface Engine {
   readonly choice: EngineChoice;
+  /**
+   * The Docker engine: the one whose BuildKit this is, or, for a BuildKit named by
+   * address, the one deploys go to (and `docker-container://` runs in).
+   */
   readonly docker: DockerClient;
+  /** True when BuildKit is the Docker engine's own, so images land in its store directly. */
+  readonly builtIn: boolean;
   readonly buildkit: BuildkitConnection;
   /** Which image store the Docker engine uses; asked once, when first needed. */
   imageStore(signal?: AbortSignal): Promise<"containerd" | "classic">;
@@ -31,12 +46,19 @@ export interface OpenEngineOptions extends ResolveOptions {
 const startHint =
   "start one with `bash scripts/engine-up.sh` as root (Docker 26 with BuildKit), or point DOCKER_HOST at a running Docker engine";
 
+const buildkitHint =
+  "check the address and that buildkitd runs there; `hln engine info` shows how hln chose it";
+
 export async function openEngine(options: OpenEngineOptions = {}): Promise<Engine> {
   const choice = options.choice ?? resolveEngine(options);
-  const dialer = dialerForDockerHost(choice.host, options.timeoutMs ?? 2000);
+  const timeoutMs = options.timeoutMs ?? 2000;
+  const env = options.env ?? process.env;
+  if (choice.kind === "buildkit") return openBuildkit(choice, options, timeoutMs);
+
+  const dialer = dialerForDockerHost(choice.host, { connectTimeoutMs: timeoutMs, env });
   const docker = createDockerClient(dialer);
   try {
-    await docker.ping({ signal: options.signal, timeoutMs: options.timeoutMs ?? 2000 });
+    await docker.ping({ signal: options.signal, timeoutMs });
   } catch (err) {
     const e = HlnError.from(err, "E_ENGINE_UNREACHABLE");
     if (e.code !== "E_ENGINE_UNREACHABLE") throw e;
@@ -62,10 +84,20 @@ export async function openEngine(options: OpenEngineOptions = {}): Promise<Engin
         signal,
       ),
   });
+  return engineOf(choice, docker, buildkit, true);
+}
+
+function engineOf(
+  choice: EngineChoice,
+  docker: DockerClient,
+  buildkit: BuildkitConnection,
+  builtIn: boolean,
+): Engine {
   let store: Promise<"containerd" | "classic"> | undefined;
   return {
     choice,
     docker,
+    builtIn,
     buildkit,
     imageStore: (signal) => {
       store ??= docker
@@ -77,21 +109,113 @@ export async function openEngine(options: OpenEngineOptions = {}): Promise<Engin
   };
 }
 
+/**
+ * A BuildKit named by address. Its session runs inside `Control.Session`, as with any
+ * standalone buildkitd. Reachability is proven with ListWorkers, bounded by the timeout,
+ * so a wrong address fails in seconds with its cause.
+ */
+async function openBuildkit(
+  choice: Extract<EngineChoice, { kind: "buildkit" }>,
+  options: OpenEngineOptions,
+  timeoutMs: number,
+): Promise<Engine> {
+  const env = options.env ?? process.env;
+  const address = parseBuildkitAddress(choice.address, choice.source);
+  let dockerHost = choice.docker.host;
+  if (address.scheme === "docker-container" && address.context)
+    dockerHost = resolveDockerHost({
+      ...options,
+      env: { ...env, DOCKER_HOST: "", DOCKER_CONTEXT: address.context },
+    }).host;
+  const docker = createDockerClient(
+    dialerForDockerHost(dockerHost, { connectTimeoutMs: timeoutMs, env }),
+  );
+  let dialer: Dialer;
+  switch (address.scheme) {
+    case "tcp": {
+      const tls = tlsFromEnv(env);
+      dialer = tls
+        ? tlsDialer(address.host, address.port, tls, { connectTimeoutMs: timeoutMs })
+        : tcpDialer(address.host, address.port, { connectTimeoutMs: timeoutMs });
+      break;
+    }
+    case "unix":
+      dialer = unixDialer(address.path, { connectTimeoutMs: timeoutMs });
+      break;
+    case "docker-container":
+      dialer = execStdioDialer(docker, address.container, ["buildctl", "dial-stdio"]);
+      break;
+  }
+  const buildkit = createBuildkitConnection({
+    endpoint: dialer.endpoint,
+    connect: () => dialer.dial({ signal: options.signal }),
+  });
+  const probe = AbortSignal.any([
+    AbortSignal.timeout(timeoutMs),
+    ...(options.signal ? [options.signal] : []),
+  ]);
+  try {
+    await buildkit.control.listWorkers({}, { signal: probe });
+  } catch (err) {
+    buildkit.close();
+    if (options.signal?.aborted)
+      throw new HlnError("E_ABORTED", "cancelled", { cause: options.signal.reason });
+    throw new HlnError(
+      "E_ENGINE_UNREACHABLE",
+      `${describeProbeFailure(dialer.endpoint, err, timeoutMs)} (engine from ${choice.source})`,
+      { cause: err, hint: buildkitHint },
+    );
+  }
+  return engineOf(choice, docker, buildkit, false);
+}
+
+/** The root cause of a failed first call, without gRPC's wrapping. */
+function describeProbeFailure(endpoint: string, err: unknown, timeoutMs: number): string {
+  let cause: unknown = err;
+  while (cause && !(cause instanceof HlnError) && (cause as { cause?: unknown }).cause)
+    cause = (cause as { cause?: unknown }).cause;
+  if (cause instanceof HlnError) return cause.message;
+  const ce = ConnectError.from(err);
+  if (ce.code === Code.DeadlineExceeded || ce.code === Code.Canceled)
+    return `cannot reach ${endpoint}: no answer within ${timeoutMs} ms${/^tcp:\/\/[^ ]+$/.test(endpoint) ? " (a TLS endpoint needs BUILDKIT_TLS_CA or --tlscacert)" : ""}`;
+  const sys = (cause as { code?: string })?.code;
+  if (sys) return unreachable(endpoint, cause).message;
+  return `cannot reach ${endpoint}: ${ce.rawMessage}`;
+}
+
 export interface EngineInfo {
   choice: EngineChoice;
   endpoint: string;
-  docker: { version: string; apiVersion: string; os: string; arch: string };
-  buildkit: { version: string; revision: string; source: "Info" | "ListWorkers" | "unknown" };
+  /** The Docker engine whose BuildKit this is; absent for a BuildKit named by address. */
+  docker?: { version: string; apiVersion: string; os: string; arch: string };
+  buildkit: {
+    version: string;
+    revision: string;
+    /** Where the version came from; `docker` means inferred from the Docker release. */
+    source: "Info" | "ListWorkers" | "docker" | "unknown";
+  };
   workers: { id: string; platforms: string[]; executor?: string; snapshotter?: string }[];
-  imageStore: "containerd" | "classic";
+  imageStore?: "containerd" | "classic";
 }
 
 const label = "org.mobyproject.buildkit.worker.";
 
+/** The BuildKit minor each Docker major release vendors (moby vendor.mod, buildx driver/docker). */
+const vendored: Record<string, string> = {
+  "20": "v0.8",
+  "23": "v0.10",
+  "24": "v0.11",
+  "25": "v0.12",
+  "26": "v0.13",
+  "27": "v0.14",
+  "28": "v0.20",
+};
+
 export async function engineInfo(engine: Engine, signal?: AbortSignal): Promise<EngineInfo> {
+  const builtIn = engine.builtIn;
   const [version, info, workers] = await Promise.all([
-    engine.docker.version({ signal }),
-    engine.docker.info({ signal }),
+    builtIn ? engine.docker.version({ signal }) : undefined,
+    builtIn ? engine.docker.info({ signal }) : undefined,
     engine.buildkit.control.listWorkers({}, { signal }),
   ]);
   let bk: EngineInfo["buildkit"] = { version: "", revision: "", source: "unknown" };
@@ -108,15 +232,23 @@ export async function engineInfo(engine: Engine, signal?: AbortSignal): Promise<
     const v = workers.record.find((w) => w.buildkitVersion?.version)?.buildkitVersion;
     if (v) bk = { version: v.version, revision: v.revision, source: "ListWorkers" };
   }
+  // Distribution builds of Docker report v0.0.0+unknown; the release still tells the minor.
+  const minor = version && vendored[version.Version.split(".")[0] ?? ""];
+  if ((!bk.version || bk.version.startsWith("v0.0.0")) && minor)
+    bk = { version: minor, revision: "", source: "docker" };
   return {
     choice: engine.choice,
-    endpoint: engine.docker.endpoint,
-    docker: {
-      version: version.Version,
-      apiVersion: version.ApiVersion,
-      os: version.Os,
-      arch: version.Arch,
-    },
+    endpoint: builtIn ? engine.docker.endpoint : engine.buildkit.endpoint,
+    ...(version
+      ? {
+          docker: {
+            version: version.Version,
+            apiVersion: version.ApiVersion,
+            os: version.Os,
+            arch: version.Arch,
+          },
+        }
+      : {}),
     buildkit: bk,
     workers: workers.record.map((w) => ({
       id: w.id,
@@ -126,6 +258,6 @@ export async function engineInfo(engine: Engine, signal?: AbortSignal): Promise<
       executor: w.labels[`${label}executor`],
       snapshotter: w.labels[`${label}snapshotter`],
     })),
-    imageStore: usesContainerdStore(info) ? "containerd" : "classic",
-  };
+    ...(info ? { imageStore: usesContainerdStore(info) ? "containerd" : "classic" } : {}),
+  } as EngineInfo;
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { describe, it } from "node:test";
-import { resolveEngine } from "./resolve.js";
+import { resolveDockerHost, resolveEngine } from "./resolve.js";
 
 function files(map: Record<string, string>) {
   return (path: string) => map[path];
@@ -54,7 +54,7 @@ describe("resolveEngine", () => {
       [meta("ci")]: JSON.stringify({ Endpoints: { docker: { Host: "unix:///run/ci.sock" } } }),
     });
     assert.equal(
-      resolveEngine({ env: { DOCKER_CONTEXT: "ci" }, home: "/home/u", readFile: read }).host,
+      resolveDockerHost({ env: { DOCKER_CONTEXT: "ci" }, home: "/home/u", readFile: read }).host,
       "unix:///run/ci.sock",
     );
     assert.equal(
@@ -91,8 +91,27 @@ describe("resolveEngine", () => {
         }),
     });
     assert.equal(
-      resolveEngine({ env: { DOCKER_CONFIG: "/cfg" }, home: "/home/u", readFile: read }).host,
+      resolveDockerHost({ env: { DOCKER_CONFIG: "/cfg" }, home: "/home/u", readFile: read }).host,
       "tcp://c:1",
+    );
+  });
+
+  it("puts --engine before BUILDKIT_HOST before the Docker engine", () => {
+    const env = { BUILDKIT_HOST: "tcp://127.0.0.1:1234", DOCKER_HOST: "ssh://root@h" };
+    const docker = { host: "ssh://root@h", source: "DOCKER_HOST" };
+    assert.deepEqual(resolveEngine({ env, home: "/home/u", readFile: files({}) }), {
+      kind: "buildkit",
+      address: "tcp://127.0.0.1:1234",
+      source: "BUILDKIT_HOST",
+      docker,
+    });
+    assert.deepEqual(
+      resolveEngine({ engine: "unix:///run/bk.sock", env, home: "/home/u", readFile: files({}) }),
+      { kind: "buildkit", address: "unix:///run/bk.sock", source: "--engine", docker },
+    );
+    assert.deepEqual(
+      resolveEngine({ engine: "docker", env, home: "/home/u", readFile: files({}) }),
+      { kind: "docker", ...docker },
     );
   });
 });

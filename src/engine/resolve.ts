@@ -2,9 +2,9 @@
  * Which engine to use, and why. The answer is plain data so `hln engine info` can
  * explain it and tests can check it without a daemon.
  *
- * Order (as the Docker CLI): DOCKER_HOST, else DOCKER_CONTEXT, else the current
- * context in the Docker config, else the default socket. BUILDKIT_HOST and --engine
- * take precedence over all of these once remote engines land.
+ * Order: the `--engine` flag, then BUILDKIT_HOST (a BuildKit address, as buildctl reads
+ * it), then the Docker engine as the Docker CLI finds it: DOCKER_HOST, else
+ * DOCKER_CONTEXT, else the current context in the Docker config, else the default socket.
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -12,16 +12,32 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { HlnError } from "../errors.js";
 
-export interface EngineChoice {
-  /** `docker`: the built-in BuildKit of a Docker engine. */
-  kind: "docker";
-  /** The Docker host URL, e.g. `unix:///var/run/docker.sock`. */
+/** A Docker engine and where its address came from. */
+export interface DockerHostChoice {
+  /** The Docker host URL, e.g. `unix:///var/run/docker.sock`, `ssh://root@host`. */
   host: string;
   /** Where the choice came from, e.g. `DOCKER_HOST`, `docker context "ci" (~/.docker/config.json)`. */
   source: string;
 }
 
+export type EngineChoice =
+  /** The built-in BuildKit of a Docker engine. */
+  | ({ kind: "docker" } & DockerHostChoice)
+  /**
+   * A BuildKit named by its address: `tcp://`, `unix://` or `docker-container://NAME`.
+   * `docker` is the Docker engine that `docker-container://` runs in and that deploys go
+   * to; it is resolved as the Docker CLI would.
+   */
+  | {
+      kind: "buildkit";
+      address: string;
+      source: string;
+      docker: DockerHostChoice;
+    };
+
 export interface ResolveOptions {
+  /** The `--engine` flag: a BuildKit address, or `docker` for the Docker engine. */
+  engine?: string;
   env?: NodeJS.ProcessEnv;
   /** Reads a file as text, or returns undefined when it does not exist. */
   readFile?: (path: string) => string | undefined;
@@ -41,10 +57,31 @@ function readIfExists(path: string): string | undefined {
 
 export function resolveEngine(options: ResolveOptions = {}): EngineChoice {
   const env = options.env ?? process.env;
+  const flag = options.engine?.trim();
+  if (flag && flag !== "docker")
+    return {
+      kind: "buildkit",
+      address: flag,
+      source: "--engine",
+      docker: resolveDockerHost(options),
+    };
+  if (!flag && env.BUILDKIT_HOST)
+    return {
+      kind: "buildkit",
+      address: env.BUILDKIT_HOST,
+      source: "BUILDKIT_HOST",
+      docker: resolveDockerHost(options),
+    };
+  return { kind: "docker", ...resolveDockerHost(options) };
+}
+
+/** The Docker engine, found as the Docker CLI finds it. */
+export function resolveDockerHost(options: ResolveOptions = {}): DockerHostChoice {
+  const env = options.env ?? process.env;
   const read = options.readFile ?? readIfExists;
   const configDir = env.DOCKER_CONFIG || join(options.home ?? homedir(), ".docker");
 
-  if (env.DOCKER_HOST) return { kind: "docker", host: env.DOCKER_HOST, source: "DOCKER_HOST" };
+  if (env.DOCKER_HOST) return { host: env.DOCKER_HOST, source: "DOCKER_HOST" };
 
   let context = env.DOCKER_CONTEXT;
   let source = "DOCKER_CONTEXT";
@@ -81,7 +118,7 @@ export function resolveEngine(options: ResolveOptions = {}): EngineChoice {
     if (!host) {
       throw new HlnError("E_INPUT_INVALID", `${metaPath}: Endpoints.docker.Host is missing`);
     }
-    return { kind: "docker", host, source: `docker context "${context}" (${source})` };
+    return { host, source: `docker context "${context}" (${source})` };
   }
-  return { kind: "docker", host: defaultDockerHost, source: "default socket" };
+  return { host: defaultDockerHost, source: "default socket" };
 }

@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { resolve } from "node:path";
-import { pushImage, saveImage, untagImage } from "../docker/images.js";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { loadImage, pushImage, saveImage, untagImage } from "../docker/images.js";
 import { HlnError } from "../errors.js";
 import {
   exec,
@@ -369,6 +371,24 @@ export class Container {
    * build, ready for `docker run` or a deploy. Resolves with the image ID.
    */
   async asImage(name: string): Promise<string> {
+    const deploy = this.solver.separateDocker;
+    if (deploy) {
+      // BuildKit runs elsewhere: bring the image over as a tarball and load it.
+      const dir = await mkdtemp(join(tmpdir(), "hln-image-"));
+      try {
+        const tar = join(dir, "image.tar");
+        await this.export(tar, { format: "docker", name });
+        await loadImage(deploy, tar, this.solver.signal);
+        const inspected = await deploy.json<{ Id: string }>(
+          "GET",
+          `/images/${encodeURIComponent(normalizeImageRef(name))}/json`,
+          { signal: this.solver.signal },
+        );
+        return inspected.Id;
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    }
     const res = await this.solver.exportTo(
       this.#rootfs("asImage"),
       { type: "moby", attrs: { name: normalizeImageRef(name) } },

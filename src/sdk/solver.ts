@@ -5,6 +5,7 @@
  */
 import { debuglog } from "node:util";
 import { createAuthService } from "../buildkit/auth-service.js";
+import { assertSupported, engineCapabilities } from "../buildkit/capabilities.js";
 import type { BuildkitConnection } from "../buildkit/connection.js";
 import {
   dockerConfigPath,
@@ -33,6 +34,11 @@ const debug = debuglog("hln:sdk");
 export interface DockerEngineAccess {
   client: DockerClient;
   imageStore(signal?: AbortSignal): Promise<"containerd" | "classic">;
+  /**
+   * True when the BuildKit is this Docker engine's own, so the moby exporter stores
+   * images in it. Otherwise images travel as tarballs into `POST /images/load`.
+   */
+  builtIn: boolean;
 }
 
 /** Redacts secret values from text hln prints. */
@@ -96,6 +102,7 @@ export class Solver {
   readonly #docker: DockerEngineAccess | undefined;
   readonly #cacheImports: ExporterSpec[];
   readonly #cacheExports: ExporterSpec[];
+  #cacheChecked: Promise<void> | undefined;
   /** Every result solved, for the cache export at the end. */
   readonly #solved: Output[] = [];
   readonly #redactor: Redactor | undefined;
@@ -124,10 +131,15 @@ export class Solver {
 
   /** The Docker engine when it keeps images in the classic store, else undefined. */
   async classicDocker(): Promise<DockerClient | undefined> {
-    if (!this.#docker) return undefined;
+    if (!this.#docker?.builtIn) return undefined;
     return (await this.#docker.imageStore(this.#signal)) === "classic"
       ? this.#docker.client
       : undefined;
+  }
+
+  /** The Docker engine images are deployed to, when it is not the one that builds. */
+  get separateDocker(): DockerClient | undefined {
+    return this.#docker && !this.#docker.builtIn ? this.#docker.client : undefined;
   }
 
   /** The X-Registry-Auth value for pushing to `host`, from the Docker config. */
@@ -173,6 +185,7 @@ export class Solver {
     const def = definition(output);
     const key = `sync:${vertexDigest(output.vertex)}:${output.index}`;
     return this.#once(key, async () => {
+      await this.#assertSupported(def);
       const session = await this.#openSession();
       const failed = new Map<string, string>();
       await solve(this.#conn, {
@@ -192,9 +205,10 @@ export class Solver {
     this.#solved.push(output);
     const def = definition(output);
     const key = `read:${vertexDigest(output.vertex)}:${output.index}:${path}`;
-    return this.#once(key, () =>
-      this.#inGateway(async (gw) => gw.readFile(await gw.solve(def), path)),
-    );
+    return this.#once(key, async () => {
+      await this.#assertSupported(def);
+      return this.#inGateway(async (gw) => gw.readFile(await gw.solve(def), path));
+    });
   }
 
   /** Runs a frontend on the shared session, as in `Directory.dockerBuild`. */
@@ -205,6 +219,32 @@ export class Solver {
     const inputs: Record<string, Definition> = {};
     for (const [k, o] of Object.entries(options.inputs ?? {})) inputs[k] = definition(o);
     return this.#inGateway((gw) => gw.solveFrontend(name, { opts: options.opts, inputs }));
+  }
+
+  /** Fails before any work when the engine lacks a feature the graph uses. */
+  async #assertSupported(def: Definition): Promise<void> {
+    this.#cacheChecked ??= this.#assertCacheExportable();
+    await this.#cacheChecked;
+    const session = await this.#openSession();
+    const caps = await engineCapabilities(this.#conn, {
+      sessionId: session.id,
+      signal: this.#signal,
+    });
+    assertSupported(def, caps, this.#conn.endpoint);
+  }
+
+  /** Docker's classic store exports only inline cache; say so before the run, not after it. */
+  async #assertCacheExportable(): Promise<void> {
+    const other = this.#cacheExports.find((e) => e.type !== "inline");
+    if (!other || !this.#docker?.builtIn) return;
+    if ((await this.#docker.imageStore(this.#signal)) !== "classic") return;
+    throw new HlnError(
+      "E_ENGINE_CAPABILITY",
+      `${this.#conn.endpoint}: cache export type=${other.type} needs Docker's containerd image store; this engine uses the classic store, which exports only type=inline`,
+      {
+        hint: 'enable "features": {"containerd-snapshotter": true} in daemon.json, or use --cache-to type=inline',
+      },
+    );
   }
 
   /** Runs `fn` in a gateway build on the shared session; failed steps become ExecErrors. */
@@ -287,6 +327,7 @@ export class Solver {
     this.#solved.push(output);
     const def = definition(output);
     return (async () => {
+      await this.#assertSupported(def);
       const extra = options.target ? [createFileSendService(options.target, this.#signal)] : [];
       const session = await openSession(this.#conn, this.#sessionOptions(extra));
       const failed = new Map<string, string>();

@@ -5,6 +5,7 @@
  */
 import net from "node:net";
 import type { Duplex } from "node:stream";
+import tls from "node:tls";
 import { HlnError } from "../errors.js";
 import { unreachable } from "./node-error.js";
 
@@ -42,18 +43,60 @@ export function tcpDialer(host: string, port: number, options: NetDialerOptions 
   };
 }
 
+export interface TlsSettings {
+  /** PEM bytes of the CA that signed the server; the system roots when absent. */
+  ca?: Uint8Array;
+  /** PEM client certificate and key, for servers that require one. */
+  cert?: Uint8Array;
+  key?: Uint8Array;
+  /** The name the server's certificate must carry; the host by default. */
+  serverName?: string;
+}
+
+/** TCP with TLS, offering HTTP/2 by ALPN as BuildKit's gRPC server expects. */
+export function tlsDialer(
+  host: string,
+  port: number,
+  settings: TlsSettings,
+  options: NetDialerOptions = {},
+): Dialer {
+  const endpoint = `tcp://${host}:${port} (TLS)`;
+  const target: tls.ConnectionOptions = {
+    host,
+    port,
+    ca: settings.ca ? Buffer.from(settings.ca) : undefined,
+    cert: settings.cert ? Buffer.from(settings.cert) : undefined,
+    key: settings.key ? Buffer.from(settings.key) : undefined,
+    servername: settings.serverName ?? (net.isIP(host) ? undefined : host),
+    ALPNProtocols: ["h2"],
+  };
+  // Without a servername Node checks an IP address against the certificate's IP SANs.
+  if (settings.serverName && net.isIP(host)) {
+    target.checkServerIdentity = (_h, cert) => tls.checkServerIdentity(settings.serverName!, cert);
+  }
+  return {
+    endpoint,
+    dial: (o) =>
+      netDial(endpoint, target, options.connectTimeoutMs ?? 2000, o?.signal, () =>
+        tls.connect(target),
+      ),
+  };
+}
+
 function netDial(
   endpoint: string,
-  target: net.NetConnectOpts,
+  target: net.NetConnectOpts | tls.ConnectionOptions,
   timeoutMs: number,
   signal: AbortSignal | undefined,
+  open: () => net.Socket = () => net.connect(target as net.NetConnectOpts),
 ): Promise<Duplex> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
       reject(new HlnError("E_ABORTED", "cancelled", { cause: signal.reason }));
       return;
     }
-    const socket = net.connect(target);
+    const socket = open();
+    const ready = socket instanceof tls.TLSSocket ? "secureConnect" : "connect";
     const timer = setTimeout(() => {
       socket.destroy();
       reject(unreachable(endpoint, Object.assign(new Error("timed out"), { code: "ETIMEDOUT" })));
@@ -74,7 +117,7 @@ function netDial(
     };
     signal?.addEventListener("abort", onAbort, { once: true });
     socket.once("error", onError);
-    socket.once("connect", () => {
+    socket.once(ready, () => {
       finish();
       socket.setNoDelay(true);
       resolve(socket);

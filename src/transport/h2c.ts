@@ -30,6 +30,8 @@ export class H2cSessionManager {
   #session: http2.ClientHttp2Session | undefined;
   #pending: Promise<http2.ClientHttp2Session> | undefined;
   #closed = false;
+  #drops = 0;
+  #lastDrop = "";
 
   constructor(
     private readonly connect: () => Promise<Duplex>,
@@ -47,6 +49,19 @@ export class H2cSessionManager {
   }
 
   notifyResponseByteRead(_stream: http2.ClientHttp2Stream): void {}
+
+  /**
+   * How many times the connection ended without `close()`: a caller compares the count
+   * before and after a call to tell "the engine went away" from "the call failed".
+   */
+  get drops(): number {
+    return this.#drops;
+  }
+
+  /** Why the connection last ended without `close()`. */
+  get lastDrop(): string {
+    return this.#lastDrop;
+  }
 
   /** Closes the connection; streams still open are reset. */
   close(): void {
@@ -73,9 +88,20 @@ export class H2cSessionManager {
       maxSessionMemory: 64,
     });
     session.setLocalWindowSize?.(16 << 20);
-    session.on("error", (err) => debug("client session %s: %s", this.endpoint, err.message));
+    let why = "";
+    session.on("error", (err) => {
+      debug("client session %s: %s", this.endpoint, err.message);
+      why ||=
+        (err as NodeJS.ErrnoException).code === "ECONNRESET" ? "connection reset" : err.message;
+    });
+    stream.once("error", (err) => {
+      why ||= err.message;
+    });
     session.once("close", () => {
       if (this.#session === session) this.#session = undefined;
+      if (this.#closed) return;
+      this.#drops++;
+      this.#lastDrop = why || "the engine closed the connection";
     });
     this.#session = session;
     return session;

@@ -45,7 +45,7 @@ export async function runDo(
   const inputs = resolveInputs(stack.inputs ?? {}, o.set, stack.name);
   const cache = resolveCache(file, stack, { from: o.cacheFrom, to: o.cacheTo });
 
-  const engine = await openEngine({ env: ctx.env, signal: ctx.signal });
+  const engine = await openEngine({ env: ctx.env, engine: ctx.engine, signal: ctx.signal });
   const progress = createProgress({
     mode: logFormat,
     stream: ctx.stderr,
@@ -60,7 +60,7 @@ export async function runDo(
     signal: ctx.signal,
     env: ctx.env,
     redactor: ctx.redactor,
-    docker: { client: engine.docker, imageStore: engine.imageStore },
+    docker: { client: engine.docker, imageStore: engine.imageStore, builtIn: engine.builtIn },
     cache,
   });
   let result: unknown;

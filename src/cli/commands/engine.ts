@@ -22,26 +22,33 @@ function table(rows: string[][]): string {
 }
 
 export function formatEngineInfo(info: EngineInfo): string {
-  const bk =
-    info.buildkit.version && !info.buildkit.version.startsWith("v0.0.0")
-      ? `${info.buildkit.version}${info.buildkit.revision ? ` (${info.buildkit.revision.slice(0, 12)})` : ""}`
-      : "unknown (this engine build does not report its BuildKit version)";
+  const bk = !info.buildkit.version
+    ? "unknown (this engine does not report its BuildKit version)"
+    : info.buildkit.source === "docker"
+      ? `${info.buildkit.version}.x (vendored by this Docker release; the build reports no version)`
+      : `${info.buildkit.version}${info.buildkit.revision ? ` (${info.buildkit.revision.slice(0, 12)})` : ""}`;
+  const choice = info.choice;
   const rows: [string, string][] = [
-    ["engine", "Docker engine, built-in BuildKit"],
-    ["chosen by", info.choice.source],
+    ["engine", choice.kind === "docker" ? "Docker engine, built-in BuildKit" : "BuildKit"],
+    ["chosen by", choice.source],
     ["endpoint", info.endpoint],
-    [
+  ];
+  if (choice.kind === "buildkit") rows.push(["address", choice.address]);
+  if (info.docker)
+    rows.push([
       "docker",
       `${info.docker.version} (API ${info.docker.apiVersion}, ${info.docker.os}/${info.docker.arch})`,
-    ],
-    ["buildkit", bk],
-    [
+    ]);
+  rows.push(["buildkit", bk]);
+  if (info.imageStore)
+    rows.push([
       "image store",
       info.imageStore === "containerd"
         ? "containerd (all exporters)"
         : "classic (moby, local and tar exporters only)",
-    ],
-  ];
+    ]);
+  if (choice.kind === "buildkit")
+    rows.push(["deploys to", `${choice.docker.host} (${choice.docker.source})`]);
   for (const w of info.workers) {
     const extra = [
       w.executor && `executor ${w.executor}`,
@@ -63,9 +70,17 @@ export function registerEngine(program: Command, ctx: CliContext): void {
     .addHelpText(
       "after",
       `
-The engine is the BuildKit hln builds on. By default it is the built-in BuildKit of the
-Docker engine named by DOCKER_HOST, else the current Docker context, else
-unix:///var/run/docker.sock.`,
+The engine is the BuildKit hln builds on, chosen in this order: the --engine flag, then
+BUILDKIT_HOST (tcp://HOST:PORT, unix:///PATH, docker-container://NAME[?context=CTX]),
+then the built-in BuildKit of the Docker engine named by DOCKER_HOST (unix://, tcp://,
+ssh://USER@HOST), else the current Docker context, else unix:///var/run/docker.sock.
+TLS for tcp:// follows buildctl: --tlscacert/--tlscert/--tlskey/--tlsservername/--tlsdir,
+or BUILDKIT_TLS_CA, _CERT, _KEY, _SERVERNAME, _DIR.
+
+Examples:
+  BUILDKIT_HOST=tcp://127.0.0.1:1234 hln engine info
+  DOCKER_HOST=ssh://root@build-host BUILDKIT_HOST=docker-container://buildkitd hln engine info
+  hln --engine tcp://buildkit:1234 --tlsdir ./certs engine info`,
     );
 
   engine
@@ -77,7 +92,7 @@ unix:///var/run/docker.sock.`,
       "\nExamples:\n  hln engine info\n  DOCKER_HOST=unix:///run/other.sock hln engine info --output json",
     )
     .action(async (opts: { output?: string }) => {
-      const e = await openEngine({ env: ctx.env, signal: ctx.signal });
+      const e = await openEngine({ env: ctx.env, engine: ctx.engine, signal: ctx.signal });
       try {
         const info = await engineInfo(e, ctx.signal);
         ctx.stdout.write(
@@ -94,7 +109,7 @@ unix:///var/run/docker.sock.`,
     .option("-v, --verbose", "list every cache record")
     .option("-o, --output <format>", "yaml or json")
     .action(async (opts: { verbose?: boolean; output?: string }) => {
-      const e = await openEngine({ env: ctx.env, signal: ctx.signal });
+      const e = await openEngine({ env: ctx.env, engine: ctx.engine, signal: ctx.signal });
       try {
         const records = await diskUsage(e.buildkit, { signal: ctx.signal });
         if (opts.output) {
@@ -139,7 +154,7 @@ unix:///var/run/docker.sock.`,
       const keepDurationMs = opts.keepDuration
         ? parseDuration(opts.keepDuration, "--keep-duration")
         : 0;
-      const e = await openEngine({ env: ctx.env, signal: ctx.signal });
+      const e = await openEngine({ env: ctx.env, engine: ctx.engine, signal: ctx.signal });
       try {
         const removed = await prune(e.buildkit, {
           all: opts.all,

@@ -1,0 +1,164 @@
+/**
+ * A dialer whose connections are a command's stdin and stdout, as `ssh host docker
+ * system dial-stdio` gives. Each dial starts the command afresh; closing the stream ends
+ * it. The system binary (ssh) is what the user configured, keys, agent and known_hosts
+ * included, which is why it is spawned rather than reimplemented.
+ */
+import { type ChildProcessByStdio, spawn } from "node:child_process";
+import type { Readable, Writable } from "node:stream";
+import { Duplex } from "node:stream";
+import { HlnError } from "../errors.js";
+import type { Dialer, DialOptions } from "./dialer.js";
+
+export interface CommandDialerOptions {
+  /** Names the endpoint in messages, e.g. `ssh://root@10.0.0.2`. */
+  endpoint: string;
+  argv: readonly string[];
+  env?: NodeJS.ProcessEnv;
+  /**
+   * Turns what the command printed on stderr, when it exits before the caller is done,
+   * into the reason shown to the user. By default: its last non-empty line.
+   */
+  explain?: (stderr: string, exitCode: number | null) => string;
+}
+
+type Child = ChildProcessByStdio<Writable, Readable, Readable>;
+
+/** The last stderr bytes kept for messages; ssh's useful line is at the end. */
+const stderrKeep = 4096;
+
+export function commandDialer(options: CommandDialerOptions): Dialer {
+  return {
+    endpoint: options.endpoint,
+    dial: (o) => dialCommand(options, o),
+  };
+}
+
+function lastLine(text: string): string {
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean);
+  return lines.at(-1) ?? "";
+}
+
+function dialCommand(options: CommandDialerOptions, o: DialOptions = {}): Promise<Duplex> {
+  if (o.signal?.aborted)
+    return Promise.reject(new HlnError("E_ABORTED", "cancelled", { cause: o.signal.reason }));
+  const [cmd, ...args] = options.argv;
+  if (!cmd) return Promise.reject(new HlnError("E_INTERNAL", "commandDialer: empty argv"));
+  return new Promise((resolve, reject) => {
+    let child: Child;
+    try {
+      child = spawn(cmd, args, {
+        env: options.env ?? process.env,
+        stdio: ["pipe", "pipe", "pipe"],
+      });
+    } catch (err) {
+      reject(
+        new HlnError("E_ENGINE_UNREACHABLE", `cannot reach ${options.endpoint}: ${String(err)}`),
+      );
+      return;
+    }
+    child.once("error", (err: NodeJS.ErrnoException) => {
+      const why = err.code === "ENOENT" ? `${cmd} is not installed (not on PATH)` : err.message;
+      const e = new HlnError("E_ENGINE_UNREACHABLE", `cannot reach ${options.endpoint}: ${why}`);
+      stream.destroy(e);
+      reject(e);
+    });
+    const stream = new CommandStream(child, options);
+    o.signal?.addEventListener("abort", () => stream.destroy(), { once: true });
+    // The command gives no "connected" event; the first exchange tells success apart.
+    child.once("spawn", () => resolve(stream));
+  });
+}
+
+/**
+ * stdin/stdout as one Duplex. It also answers the socket methods Node's HTTP client
+ * calls (setTimeout, setNoDelay, setKeepAlive), so HTTP can run over it.
+ */
+class CommandStream extends Duplex {
+  readonly #child: Child;
+  #stderr = "";
+  #idle: NodeJS.Timeout | undefined;
+  #idleMs = 0;
+
+  constructor(child: Child, options: CommandDialerOptions) {
+    super({ allowHalfOpen: false });
+    this.#child = child;
+    child.stdout.on("data", (chunk: Buffer) => {
+      this.#touch();
+      if (!this.push(chunk)) child.stdout.pause();
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      this.#stderr = (this.#stderr + chunk.toString("utf8")).slice(-stderrKeep);
+    });
+    child.stdin.on("error", () => {});
+    // EOF waits for the exit status: a failed ssh must surface as its reason, not as a
+    // connection that merely closed.
+    child.once("close", (code, sig) => {
+      if (this.destroyed) return;
+      if (code === 0) {
+        this.push(null);
+        return;
+      }
+      const why =
+        options.explain?.(this.#stderr, code) ||
+        lastLine(this.#stderr) ||
+        `${options.argv[0]} exited with ${code ?? sig}`;
+      this.destroy(
+        new HlnError("E_ENGINE_UNREACHABLE", `cannot reach ${options.endpoint}: ${why}`),
+      );
+    });
+  }
+
+  override _read(): void {
+    this.#child.stdout.resume();
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.#touch();
+    this.#child.stdin.write(chunk, cb);
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    this.#child.stdin.end(cb);
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    clearTimeout(this.#idle);
+    this.#child.stdin.destroy();
+    this.#child.stdout.destroy();
+    this.#child.stderr.destroy();
+    if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill();
+    cb(err);
+  }
+
+  setTimeout(ms: number, cb?: () => void): this {
+    this.#idleMs = ms;
+    if (cb) this.once("timeout", cb);
+    this.#touch();
+    return this;
+  }
+
+  setNoDelay(): this {
+    return this;
+  }
+
+  setKeepAlive(): this {
+    return this;
+  }
+
+  ref(): this {
+    return this;
+  }
+
+  unref(): this {
+    return this;
+  }
+
+  #touch(): void {
+    clearTimeout(this.#idle);
+    if (this.#idleMs > 0) this.#idle = setTimeout(() => this.emit("timeout"), this.#idleMs);
+  }
+}
