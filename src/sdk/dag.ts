@@ -37,12 +37,15 @@ export interface DagOptions {
   /**
    * Build cache to import (every solve) and export (once, when the dag closes), as
    * BuildKit cache entries: `{ type: "registry", attrs: { ref, mode: "max" } }`,
-   * `{ type: "inline" }`.
+   * `{ type: "inline" }`, `{ type: "local", attrs: { dest: "/abs/dir" } }` (`src` to
+   * import). A local directory is served to BuildKit from this process.
    */
   cache?: {
     imports?: { type: string; attrs?: Record<string, string> }[];
     exports?: { type: string; attrs?: Record<string, string> }[];
   };
+  /** Told about things that did not stop the run, e.g. a cache import that was skipped. */
+  onWarning?: (message: string) => void;
   /** Told what each host directory transfer sent: files and bytes. */
   onTransfer?: (
     hostPath: string,

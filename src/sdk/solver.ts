@@ -6,6 +6,16 @@
 import { debuglog } from "node:util";
 import { createAuthService } from "../buildkit/auth-service.js";
 import { assertSupported, engineCapabilities } from "../buildkit/capabilities.js";
+import {
+  type ContentStore,
+  createContentStoreService,
+} from "../buildkit/content-store-service.js";
+import {
+  localCacheStoreId,
+  prepareLocalCacheImport,
+  recordLocalCacheExport,
+} from "../buildkit/oci-layout.js";
+import { createOciLayoutStore } from "../buildkit/oci-layout-store.js";
 import type { BuildkitConnection } from "../buildkit/connection.js";
 import {
   dockerConfigPath,
@@ -68,6 +78,8 @@ export interface SolverOptions {
    * (`close()`), covering every result the run built.
    */
   cache?: { imports?: ExporterSpec[]; exports?: ExporterSpec[] };
+  /** Told about things that did not stop the run, e.g. a cache import that was skipped. */
+  onWarning?: (message: string) => void;
   /** Environment for registry credentials (DOCKER_CONFIG) and secrets from env. */
   env?: NodeJS.ProcessEnv;
   /**
@@ -103,6 +115,10 @@ export class Solver {
   readonly #cacheImports: ExporterSpec[];
   readonly #cacheExports: ExporterSpec[];
   #cacheChecked: Promise<void> | undefined;
+  #preparedImports: Promise<ExporterSpec[]> | undefined;
+  /** Content stores for `local` cache directories, by the store ID BuildKit asks for. */
+  readonly #cacheStores: Record<string, ContentStore> = {};
+  readonly #onWarning: ((message: string) => void) | undefined;
   /** Every result solved, for the cache export at the end. */
   readonly #solved: Output[] = [];
   readonly #redactor: Redactor | undefined;
@@ -121,6 +137,12 @@ export class Solver {
     this.#docker = options.docker;
     this.#cacheImports = options.cache?.imports ?? [];
     this.#cacheExports = options.cache?.exports ?? [];
+    this.#onWarning = options.onWarning;
+    for (const e of [...this.#cacheImports, ...this.#cacheExports]) {
+      const dir = e.type === "local" ? (e.attrs?.src ?? e.attrs?.dest) : undefined;
+      // The ID checks the path can travel in a header, before anything runs.
+      if (dir) this.#cacheStores[localCacheStoreId(dir)] ??= createOciLayoutStore(dir);
+    }
     this.#redactor = options.redactor;
     this.#onTransfer = options.onTransfer;
   }
@@ -193,7 +215,7 @@ export class Solver {
         sessionId: session.id,
         onStatus: this.#tapInto(failed),
         signal: this.#signal,
-        cacheImports: this.#cacheImports,
+        cacheImports: await this.#imports(),
       }).catch((err) => {
         throw this.#explain(err, failed);
       });
@@ -257,7 +279,7 @@ export class Solver {
         sessionId: session.id,
         onStatus: this.#tapInto(failed),
         signal: this.#signal,
-        cacheImports: this.#cacheImports,
+        cacheImports: await this.#imports(),
       },
       fn,
     ).catch((err) => {
@@ -289,14 +311,38 @@ export class Solver {
       customName: "hln: export build cache",
     });
     const session = await this.#openSession();
-    await solve(this.#conn, {
+    const res = await solve(this.#conn, {
       definition: definition(join),
       sessionId: session.id,
       onStatus: this.#tap,
       signal: this.#signal,
-      cacheImports: this.#cacheImports,
+      cacheImports: await this.#imports(),
       cacheExports: exports,
     });
+    for (const e of exports)
+      if (e.type === "local")
+        await recordLocalCacheExport(e.attrs ?? {}, res.exporterResponse, { signal: this.#signal });
+  }
+
+  /**
+   * The cache imports as BuildKit takes them: a `local` import names its manifest by
+   * digest, read from the directory's index.json. A directory without that cache yet
+   * (the first CI run) is skipped with a warning, as buildx does.
+   */
+  #imports(): Promise<ExporterSpec[]> {
+    this.#preparedImports ??= Promise.all(
+      this.#cacheImports.map(async (e) => {
+        if (e.type !== "local") return e;
+        try {
+          return { ...e, attrs: await prepareLocalCacheImport(e.attrs ?? {}, { signal: this.#signal }) };
+        } catch (err) {
+          if (!(err instanceof HlnError) || err.code !== "E_USAGE") throw err;
+          this.#onWarning?.(`cache import skipped: ${err.message}`);
+          return undefined;
+        }
+      }),
+    ).then((all) => all.filter((e): e is ExporterSpec => e !== undefined));
+    return this.#preparedImports;
   }
 
   async close(): Promise<void> {
@@ -341,7 +387,7 @@ export class Solver {
             exporters: [exporter],
             onStatus: this.#tapInto(failed),
             signal: this.#signal,
-            cacheImports: this.#cacheImports,
+            cacheImports: await this.#imports(),
             // Inline cache lives in the image's config, so it rides on image exports only.
             cacheExports: IMAGE_EXPORTERS.has(exporter.type)
               ? this.#cacheExports.filter((e) => e.type === "inline")
@@ -376,6 +422,9 @@ export class Solver {
         },
       }),
       createAuthService({ env: this.#env }),
+      ...(Object.keys(this.#cacheStores).length > 0
+        ? [createContentStoreService(this.#cacheStores)]
+        : []),
       ...extra,
     ];
     return { signal: this.#signal, sharedKey: clientId(), services };

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -79,6 +79,34 @@ describe("build cache import and export", () => {
     const first = await up(dir, "--cache-to", "type=inline");
     await pruneAll();
     assert.equal(await up(dir, "--cache-from", image), first);
+  });
+
+  it("exports to a local directory and imports from it, warning while it is still empty", async () => {
+    const n = nonce();
+    const cacheDir = join(mkdtempSync(join(tmpdir(), "hln-local-cache-")), "cache");
+    const dir = writeStack(n);
+    await pruneAll();
+    const first = await runCli([
+      "--log-format",
+      "plain",
+      "do",
+      "up",
+      "--plan",
+      dir,
+      "-o",
+      "json",
+      "--cache-from",
+      `type=local,src=${cacheDir}`,
+      "--cache-to",
+      `type=local,dest=${cacheDir},mode=max`,
+    ]);
+    assert.equal(first.code, 0, first.stderr);
+    // The first CI run has no cache yet: a warning, not a failure, as with buildx.
+    assert.match(first.stderr, /hln: warning: cache import skipped: .*cache/);
+    assert.ok(existsSync(join(cacheDir, "index.json")), "the export wrote index.json");
+    await pruneAll();
+    const second = await up(dir, "--cache-from", `type=local,src=${cacheDir}`);
+    assert.equal(second, (JSON.parse(first.stdout) as { r: string }).r);
   });
 
   it("rejects a bad cache entry in the stack before touching the engine", async () => {

@@ -62,6 +62,7 @@ export async function runDo(
     redactor: ctx.redactor,
     docker: { client: engine.docker, imageStore: engine.imageStore, builtIn: engine.builtIn },
     cache,
+    onWarning: (m) => ctx.stderr.write(`hln: warning: ${ctx.redactor.scrub(m)}\n`),
   });
   let result: unknown;
   let failed = true;
