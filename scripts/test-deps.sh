@@ -4,6 +4,8 @@
 #   docker-registry  the distribution registry v2 (/usr/bin/docker-registry), which
 #                    test/helpers/registry.ts runs on a loopback port per test
 #   apache2-utils    htpasswd, for the registry's bcrypt password file
+#   engines          a classic-store Docker 26, Docker 20.10, and a second host in a
+#                    network namespace (sshd, Docker 26, a stand-in buildkitd container)
 # Needs root. Runs `apt-get update` only when a package is missing.
 set -euo pipefail
 
@@ -42,3 +44,10 @@ log "ready: $(command -v docker-registry), $(command -v htpasswd)"
 
 # A second engine with Docker's classic image store, for the tests of that mode.
 bash "$(dirname "$0")/engine-classic-up.sh"
+
+# Docker 20.10 (Debian 12's own, BuildKit 0.8): the oldest engine hln runs on.
+bash "$(dirname "$0")/engine-compat-up.sh"
+
+# A second host in a network namespace, with sshd, its own Docker and a stand-in
+# buildkitd container: the remote engine matrix (ssh://, docker-container://, tcp://).
+bash "$(dirname "$0")/remote-host-up.sh"

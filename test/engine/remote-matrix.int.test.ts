@@ -1,0 +1,337 @@
+/**
+ * The remote-engine matrix: the example stack must give the same result on every way of
+ * reaching a BuildKit, and every unreachable or misconfigured engine must fail at once
+ * with a message naming the endpoint and the cause.
+ *
+ * The second host is a network namespace with its own Docker and sshd
+ * (scripts/remote-host-up.sh); Docker 20.10 runs on its own socket
+ * (scripts/engine-compat-up.sh). tcp:// and unix:// reach the second host's BuildKit
+ * through test/helpers/grpc-relay.ts, which speaks what `buildkitd --addr` would.
+ */
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { type Relay, startRelay } from "../helpers/grpc-relay.js";
+import { repoRoot, runCli } from "../helpers/run-cli.js";
+import { makeTestCerts, type TestCerts } from "../helpers/tls-certs.js";
+
+const remoteSock = "/var/run/hln-remote.sock";
+const compatSock = "/var/run/hln-compat.sock";
+const netns = "/var/run/netns/hln-remote";
+const remoteAddr = "10.201.0.2";
+/** A wrapper that runs ssh with the second host's key, config and known_hosts. */
+const sshBin = "/opt/hln-engine/remote/ssh/bin";
+const sshPath = `${sshBin}:${process.env.PATH}`;
+const setup = "run `bash scripts/test-deps.sh` as root first";
+
+/** Starts the relay as its own process inside the second host's namespace. */
+async function relayInNamespace(args: string[]): Promise<ChildProcess> {
+  const child = spawn(
+    "nsenter",
+    [`--net=${netns}`, process.execPath, "--import", "tsx", "test/helpers/grpc-relay.ts", ...args],
+    { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  await new Promise<void>((resolve, reject) => {
+    let err = "";
+    child.stderr?.on("data", (d) => (err += d));
+    child.stdout?.on("data", (d: Buffer) => {
+      if (d.toString().includes("listening")) resolve();
+    });
+    child.once("exit", (code) => reject(new Error(`relay exited ${code}: ${err}`)));
+  });
+  return child;
+}
+
+async function waitForPort(port: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, "127.0.0.1");
+      s.once("connect", () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once("error", () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`nothing listens on 127.0.0.1:${port}`);
+}
+
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+interface Info {
+  choice: { kind: string; source: string };
+  endpoint: string;
+  workers: { id: string }[];
+}
+
+describe("remote engines", () => {
+  const children: ChildProcess[] = [];
+  let unixRelay: Relay;
+  let droppable: Relay | undefined;
+  let certs: TestCerts;
+  let tunnelPort: number;
+  const dir = mkdtempSync(join(tmpdir(), "hln-matrix-"));
+  const unixSock = join(dir, "buildkitd.sock");
+
+  before(async () => {
+    for (const p of [remoteSock, compatSock, netns, sshBin])
+      if (!existsSync(p)) throw new Error(`${p} is missing: ${setup}`);
+    certs = makeTestCerts({ ips: [remoteAddr], dns: ["buildkit.test"] });
+    children.push(
+      await relayInNamespace(["--listen", `tcp://${remoteAddr}:1234`, "--docker", remoteSock]),
+    );
+    children.push(
+      await relayInNamespace([
+        "--listen",
+        `tcp://${remoteAddr}:1443`,
+        "--docker",
+        remoteSock,
+        "--cert",
+        certs.serverCert,
+        "--key",
+        certs.serverKey,
+        "--client-ca",
+        certs.ca,
+      ]),
+    );
+    unixRelay = await startRelay({ listen: `unix://${unixSock}`, dockerSocket: remoteSock });
+    // The documented setup: buildkitd listens on the remote host, ssh forwards a local port.
+    tunnelPort = await freePort();
+    const tunnel = spawn(
+      "ssh",
+      [
+        "-N",
+        "-o",
+        "ExitOnForwardFailure=yes",
+        "-L",
+        `127.0.0.1:${tunnelPort}:${remoteAddr}:1234`,
+        `root@${remoteAddr}`,
+      ],
+      { env: { ...process.env, PATH: sshPath }, stdio: "ignore" },
+    );
+    children.push(tunnel);
+    await waitForPort(tunnelPort);
+  });
+
+  after(async () => {
+    for (const c of children) c.kill();
+    await unixRelay?.close();
+    await droppable?.close();
+    rmSync(dir, { recursive: true, force: true });
+    if (certs) rmSync(certs.dir, { recursive: true, force: true });
+  });
+
+  const cases = (): {
+    name: string;
+    env: NodeJS.ProcessEnv;
+    args?: string[];
+    remote: boolean;
+  }[] => [
+    { name: "local Docker (default socket)", env: {}, remote: false },
+    { name: "tcp:// plain h2c", env: { BUILDKIT_HOST: `tcp://${remoteAddr}:1234` }, remote: true },
+    {
+      name: "tcp:// TLS with a client certificate (--tlsdir)",
+      env: {},
+      args: ["--engine", `tcp://${remoteAddr}:1443`, "--tlsdir", certs.dir],
+      remote: true,
+    },
+    {
+      name: "tcp:// TLS, files and server name from BUILDKIT_TLS_*",
+      env: {
+        BUILDKIT_HOST: `tcp://${remoteAddr}:1443`,
+        BUILDKIT_TLS_CA: certs.ca,
+        BUILDKIT_TLS_CERT: certs.clientCert,
+        BUILDKIT_TLS_KEY: certs.clientKey,
+        BUILDKIT_TLS_SERVERNAME: "buildkit.test",
+      },
+      remote: true,
+    },
+    {
+      name: "tcp:// through an ssh tunnel",
+      env: { BUILDKIT_HOST: `tcp://127.0.0.1:${tunnelPort}` },
+      remote: true,
+    },
+    { name: "unix://", env: { BUILDKIT_HOST: `unix://${unixSock}` }, remote: true },
+    {
+      name: "DOCKER_HOST=ssh://",
+      env: { DOCKER_HOST: `ssh://root@${remoteAddr}`, PATH: sshPath },
+      remote: true,
+    },
+    {
+      name: "docker-container:// on DOCKER_HOST=ssh://",
+      env: {
+        DOCKER_HOST: `ssh://root@${remoteAddr}`,
+        BUILDKIT_HOST: "docker-container://hln-buildkitd",
+        PATH: sshPath,
+      },
+      remote: true,
+    },
+    {
+      name: "Docker 20.10 (BuildKit 0.8)",
+      env: { DOCKER_HOST: `unix://${compatSock}` },
+      remote: true,
+    },
+  ];
+
+  it("runs the example stack with the same result on every engine", async () => {
+    let baseline: unknown;
+    let localWorker = "";
+    const table: string[] = [];
+    for (const c of cases()) {
+      const env = { HLN_LOG_FORMAT: "quiet", ...c.env };
+      const info = await runCli([...(c.args ?? []), "engine", "info", "-o", "json"], { env });
+      assert.equal(info.code, 0, `${c.name}: engine info: ${info.stderr}`);
+      const i = JSON.parse(info.stdout) as Info;
+      const worker = i.workers[0]?.id ?? "";
+      if (!c.remote) localWorker = worker;
+      // The build must really run elsewhere, not fall back to the local engine.
+      else assert.notEqual(worker, localWorker, `${c.name}: ran on the local engine's worker`);
+
+      const run = await runCli(
+        [...(c.args ?? []), "do", "up", "--plan", "examples/hello", "-o", "json"],
+        {
+          env,
+        },
+      );
+      assert.equal(run.code, 0, `${c.name}: ${run.stderr}`);
+      const result = JSON.parse(run.stdout) as unknown;
+      if (baseline === undefined) baseline = result;
+      else assert.deepEqual(result, baseline, `${c.name}: result differs from the local engine's`);
+      table.push(
+        `${c.name.padEnd(48)} ${i.choice.kind.padEnd(8)} ${i.endpoint}  ${Math.round(run.ms)} ms`,
+      );
+    }
+    process.stdout.write(`# matrix\n${table.map((l) => `#   ${l}`).join("\n")}\n`);
+  });
+
+  it("fails fast, naming the endpoint and the cause, on every bad engine", async () => {
+    const bad: { name: string; env: NodeJS.ProcessEnv; args?: string[]; expect: RegExp }[] = [
+      {
+        name: "tcp refused",
+        env: { BUILDKIT_HOST: `tcp://${remoteAddr}:1299` },
+        expect:
+          /cannot reach tcp:\/\/10\.201\.0\.2:1299: connection refused \(engine from BUILDKIT_HOST\)/,
+      },
+      {
+        name: "DNS",
+        env: { BUILDKIT_HOST: "tcp://no-such-host.invalid:1234" },
+        expect:
+          /cannot reach tcp:\/\/no-such-host\.invalid:1234: (no such host|name lookup failed)/,
+      },
+      {
+        name: "TLS: untrusted server",
+        env: {
+          BUILDKIT_HOST: `tcp://${remoteAddr}:1443`,
+          BUILDKIT_TLS_CA: "/etc/ssl/certs/ca-certificates.crt",
+        },
+        expect:
+          /tcp:\/\/10\.201\.0\.2:1443 \(TLS\): TLS: the server's certificate is not signed by a trusted CA/,
+      },
+      {
+        name: "TLS: no client certificate",
+        env: { BUILDKIT_HOST: `tcp://${remoteAddr}:1443`, BUILDKIT_TLS_CA: certs.ca },
+        expect: /TLS: the server requires a client certificate/,
+      },
+      {
+        name: "TLS: wrong server name",
+        env: {
+          BUILDKIT_HOST: `tcp://${remoteAddr}:1443`,
+          BUILDKIT_TLS_DIR: certs.dir,
+          BUILDKIT_TLS_SERVERNAME: "other.test",
+        },
+        expect: /Host: other\.test\. is not in the cert's altnames/,
+      },
+      {
+        name: "TLS to a plain server",
+        env: { BUILDKIT_HOST: `tcp://${remoteAddr}:1234`, BUILDKIT_TLS_DIR: certs.dir },
+        expect: /the server does not speak TLS/,
+      },
+      {
+        name: "TLS file missing",
+        env: { BUILDKIT_HOST: `tcp://${remoteAddr}:1443`, BUILDKIT_TLS_CA: "/nonexistent/ca.pem" },
+        expect: /BUILDKIT_TLS_CA=\/nonexistent\/ca\.pem: cannot read \(no such file\)/,
+      },
+      {
+        name: "ssh auth",
+        env: { DOCKER_HOST: `ssh://nobody@${remoteAddr}`, PATH: sshPath },
+        expect: /cannot reach ssh:\/\/nobody@10\.201\.0\.2: .*Permission denied \(publickey\)/,
+      },
+      {
+        name: "ssh unknown host",
+        env: { DOCKER_HOST: "ssh://root@no-such-host.invalid", PATH: sshPath },
+        expect: /ssh:\/\/root@no-such-host\.invalid: ssh: Could not resolve hostname/,
+      },
+      {
+        name: "no such container",
+        env: {
+          DOCKER_HOST: `ssh://root@${remoteAddr}`,
+          BUILDKIT_HOST: "docker-container://nope",
+          PATH: sshPath,
+        },
+        expect:
+          /docker-container:\/\/nope \(on ssh:\/\/root@10\.201\.0\.2\): no such container "nope"/,
+      },
+      {
+        name: "unix: no socket",
+        env: { BUILDKIT_HOST: `unix://${dir}/none.sock` },
+        expect: /cannot reach unix:\/\/.*none\.sock: no such socket/,
+      },
+      {
+        name: "bad scheme",
+        env: { BUILDKIT_HOST: "kube-pod://buildkitd" },
+        expect: /BUILDKIT_HOST=kube-pod:\/\/buildkitd: scheme kube-pod:\/\/ is not supported/,
+      },
+    ];
+    const table: string[] = [];
+    for (const b of bad) {
+      const r = await runCli([...(b.args ?? []), "engine", "info"], {
+        env: b.env,
+        timeoutMs: 10_000,
+      });
+      assert.notEqual(r.code, 0, `${b.name}: succeeded`);
+      assert.ok(r.code === 2 || r.code === 3, `${b.name}: exit ${r.code}: ${r.stderr}`);
+      const first = r.stderr.split("\n")[0] ?? "";
+      assert.match(first, b.expect, b.name);
+      table.push(`${b.name.padEnd(24)} exit ${r.code}  ${Math.round(r.ms)} ms  ${first}`);
+    }
+    process.stdout.write(`# failures\n${table.map((l) => `#   ${l}`).join("\n")}\n`);
+  });
+
+  it("reports a connection lost mid-build as such, not as a hang", async () => {
+    const sock = join(dir, "droppable.sock");
+    droppable = await startRelay({ listen: `unix://${sock}`, dockerSocket: remoteSock });
+    const stack = join(dir, "slow");
+    writeFileSync(
+      `${stack}.ts`,
+      `import { defineStack } from "hln";
+export default defineStack({ name: "slow", version: "0.0.1", actions: { async up({ dag }) {
+  const out = await dag.container().from("busybox")
+    .withExec(["sh", "-c", "sleep 30; echo ${Date.now()}"]).stdout();
+  return { out };
+} } });
+`,
+    );
+    const run = runCli(["--log-format", "plain", "do", "up", "--plan", `${stack}.ts`], {
+      env: { BUILDKIT_HOST: `unix://${sock}` },
+      timeoutMs: 25_000,
+    });
+    // Drop the connection once the step runs.
+    await new Promise((r) => setTimeout(r, 4000));
+    await droppable.close();
+    const r = await run;
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /lost the connection to unix:\/\/.*droppable\.sock during the build/);
+  });
+});
