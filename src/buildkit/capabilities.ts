@@ -16,6 +16,10 @@ export interface EngineCapabilities {
   readonly frontend: ReadonlyMap<string, APICap>;
   /** The oldest release with every cap the daemon knows, e.g. `v0.13`; undefined when none of the dated caps is known. */
   readonly atLeast: string | undefined;
+  /** The first release with a cap the daemon does not know: the engine is older. */
+  readonly below: string | undefined;
+  /** The release range the caps place the engine in, e.g. `v0.13`, `v0.11 to v0.12`, `older than v0.9`. */
+  readonly release: string;
 }
 
 /**
@@ -83,7 +87,25 @@ export function capabilitiesOf(llbCaps: APICap[], frontendCaps: APICap[]): Engin
     const since = dated[id]?.since;
     if (since && (!atLeast || minorOf(since) > minorOf(atLeast))) atLeast = since;
   }
-  return { llb, frontend: new Map(frontendCaps.map((c) => [c.id, c])), atLeast };
+  let below: string | undefined;
+  for (const [id, { since }] of Object.entries(dated)) {
+    if (llb.has(id) || (atLeast && minorOf(since) <= minorOf(atLeast))) continue;
+    if (!below || minorOf(since) < minorOf(below)) below = since;
+  }
+  return {
+    llb,
+    frontend: new Map(frontendCaps.map((c) => [c.id, c])),
+    atLeast,
+    below,
+    release: describeRelease(atLeast, below),
+  };
+}
+
+function describeRelease(atLeast: string | undefined, below: string | undefined): string {
+  if (!atLeast) return below ? `older than ${below}` : "unknown";
+  if (!below) return `${atLeast} or newer`;
+  const last = minorOf(below) - 1;
+  return last === minorOf(atLeast) ? atLeast : `${atLeast} to v0.${last}`;
 }
 
 /**
@@ -99,7 +121,7 @@ export function assertSupported(def: Definition, caps: EngineCapabilities, endpo
     if (cap?.enabled) continue;
     const info = dated[id];
     const what = info?.feature ?? `LLB capability ${id}`;
-    const engine = caps.atLeast ? `this BuildKit (${caps.atLeast}.x or close)` : "this BuildKit";
+    const engine = `this BuildKit (${caps.release}, judged by its capabilities)`;
     if (cap) {
       const why = cap.disabledReasonMsg || cap.disabledReason || "disabled by the engine";
       throw new HlnError(

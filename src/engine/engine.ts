@@ -4,6 +4,7 @@
  * fast with a message that names the endpoint and how to start one.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
+import { engineCapabilities } from "../buildkit/capabilities.js";
 import { type BuildkitConnection, createBuildkitConnection } from "../buildkit/connection.js";
 import { createDockerClient, type DockerClient, usesContainerdStore } from "../docker/client.js";
 import { execStdioDialer } from "../docker/exec-stdio.js";
@@ -47,7 +48,7 @@ const startHint =
   "start one with `bash scripts/engine-up.sh` as root (Docker 26 with BuildKit), or point DOCKER_HOST at a running Docker engine";
 
 const buildkitHint =
-  "check the address and that buildkitd runs there; `hln engine info` shows how hln chose it";
+  "check that buildkitd serves that address; without BUILDKIT_HOST and --engine, hln uses the Docker engine";
 
 export async function openEngine(options: OpenEngineOptions = {}): Promise<Engine> {
   const choice = options.choice ?? resolveEngine(options);
@@ -191,8 +192,11 @@ export interface EngineInfo {
   buildkit: {
     version: string;
     revision: string;
-    /** Where the version came from; `docker` means inferred from the Docker release. */
-    source: "Info" | "ListWorkers" | "docker" | "unknown";
+    /**
+     * Where the version came from: the engine itself (Info, ListWorkers), or inferred from
+     * the caps it knows (`capabilities`) or from the Docker release (`docker`).
+     */
+    source: "Info" | "ListWorkers" | "capabilities" | "docker" | "unknown";
   };
   workers: { id: string; platforms: string[]; executor?: string; snapshotter?: string }[];
   imageStore?: "containerd" | "classic";
@@ -232,10 +236,18 @@ export async function engineInfo(engine: Engine, signal?: AbortSignal): Promise<
     const v = workers.record.find((w) => w.buildkitVersion?.version)?.buildkitVersion;
     if (v) bk = { version: v.version, revision: v.revision, source: "ListWorkers" };
   }
-  // Distribution builds of Docker report v0.0.0+unknown; the release still tells the minor.
-  const minor = version && vendored[version.Version.split(".")[0] ?? ""];
-  if ((!bk.version || bk.version.startsWith("v0.0.0")) && minor)
-    bk = { version: minor, revision: "", source: "docker" };
+  // Distribution builds report v0.0.0+unknown and BuildKit before 0.11 reports nothing;
+  // the caps it knows still place it, and failing that the Docker release does.
+  if (!bk.version || bk.version.startsWith("v0.0.0")) {
+    const caps = await engineCapabilities(engine.buildkit, { sessionId: "", signal }).catch(
+      () => undefined,
+    );
+    const minor = version && vendored[version.Version.split(".")[0] ?? ""];
+    // Caps only bound an old engine from above; its Docker release names it exactly.
+    if (caps?.atLeast) bk = { version: caps.release, revision: "", source: "capabilities" };
+    else if (minor) bk = { version: `${minor}.x`, revision: "", source: "docker" };
+    else if (caps) bk = { version: caps.release, revision: "", source: "capabilities" };
+  }
   return {
     choice: engine.choice,
     endpoint: builtIn ? engine.docker.endpoint : engine.buildkit.endpoint,

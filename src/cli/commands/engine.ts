@@ -25,8 +25,10 @@ export function formatEngineInfo(info: EngineInfo): string {
   const bk = !info.buildkit.version
     ? "unknown (this engine does not report its BuildKit version)"
     : info.buildkit.source === "docker"
-      ? `${info.buildkit.version}.x (vendored by this Docker release; the build reports no version)`
-      : `${info.buildkit.version}${info.buildkit.revision ? ` (${info.buildkit.revision.slice(0, 12)})` : ""}`;
+      ? `${info.buildkit.version} (vendored by this Docker release; the build reports no version)`
+      : info.buildkit.source === "capabilities"
+        ? `${info.buildkit.version} (judged by its capabilities; the build reports no version)`
+        : `${info.buildkit.version}${info.buildkit.revision ? ` (${info.buildkit.revision.slice(0, 12)})` : ""}`;
   const choice = info.choice;
   const rows: [string, string][] = [
     ["engine", choice.kind === "docker" ? "Docker engine, built-in BuildKit" : "BuildKit"],
