@@ -57,7 +57,13 @@ export interface BuildkitConnection {
 const maxMessageBytes = 16 << 20;
 
 export function createBuildkitConnection(options: BuildkitConnectionOptions): BuildkitConnection {
-  const manager = new H2cSessionManager(options.connect, options.endpoint);
+  // Control.Session carries one metadata value per served method; BuildKit matches them
+  // one by one, and a joined list would hide FileSync and FileSend ("no local sources").
+  const manager = new H2cSessionManager(
+    options.connect,
+    options.endpoint,
+    new Set(["x-docker-expose-session-grpc-method"]),
+  );
   const transport = createGrpcTransport({
     baseUrl: manager.authority,
     sessionManager: manager,

@@ -33,9 +33,16 @@ export class H2cSessionManager {
   #drops = 0;
   #lastDrop = "";
 
+  /**
+   * @param repeated Header names whose values must go out as repeated header fields.
+   *   The Fetch `Headers` that connect-es hands over join appended values with ", ",
+   *   while gRPC servers read each field as one metadata value; these are split back.
+   *   Only for headers whose values never contain ", " (e.g. gRPC method paths).
+   */
   constructor(
     private readonly connect: () => Promise<Duplex>,
     private readonly endpoint: string,
+    private readonly repeated: ReadonlySet<string> = new Set(),
   ) {}
 
   async request(
@@ -45,7 +52,12 @@ export class H2cSessionManager {
     options: Omit<http2.ClientSessionRequestOptions, "signal">,
   ): Promise<http2.ClientHttp2Stream> {
     const session = await this.#get();
-    return session.request({ ...headers, ":method": method, ":path": path }, options);
+    const out: http2.OutgoingHttpHeaders = { ...headers, ":method": method, ":path": path };
+    for (const name of this.repeated) {
+      const v = out[name];
+      if (typeof v === "string" && v.includes(", ")) out[name] = v.split(", ");
+    }
+    return session.request(out, options);
   }
 
   notifyResponseByteRead(_stream: http2.ClientHttp2Stream): void {}
