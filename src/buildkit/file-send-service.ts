@@ -20,21 +20,46 @@ export type ExportTarget = { kind: "directory"; path: string } | { kind: "file";
 const raw = (bytes: Uint8Array): RawMessage => fromBinary(RawMessageSchema, bytes);
 const bytesOf = (m: RawMessage): Uint8Array => toBinary(RawMessageSchema, m);
 
-export function createFileSendService(target: ExportTarget, signal?: AbortSignal): SessionService {
+export interface FileSendService extends SessionService {
+  /**
+   * Resolves once every transfer that started has written its result into place (or
+   * failed). BuildKit may finish the solve before the last rename here, so a caller that
+   * reads the target after the solve waits for this first.
+   */
+  settled(): Promise<void>;
+}
+
+export function createFileSendService(target: ExportTarget, signal?: AbortSignal): FileSendService {
+  const transfers: Promise<unknown>[] = [];
+  /** Runs a handler's stream to its end, recording when it settles. */
+  async function* tracked<T>(inner: AsyncIterable<T>): AsyncIterable<T> {
+    let settle!: () => void;
+    transfers.push(new Promise<void>((r) => (settle = r)));
+    try {
+      yield* inner;
+    } finally {
+      settle();
+    }
+  }
   return {
     methods: ["/moby.filesync.v1.FileSend/DiffCopy"],
+    settled: async () => {
+      await Promise.all(transfers);
+    },
     register(router) {
       router.service(FileSend, {
         diffCopy(requests, ctx) {
           if (target.kind === "directory") {
-            return servePackets(
-              requests,
-              (m) => fromBinary(PacketSchema, bytesOf(m)),
-              (p) => raw(toBinary(PacketSchema, p)),
-              (stream) => receiveDirectory(stream, target.path, { signal: ctx.signal ?? signal }),
+            return tracked(
+              servePackets(
+                requests,
+                (m) => fromBinary(PacketSchema, bytesOf(m)),
+                (p) => raw(toBinary(PacketSchema, p)),
+                (stream) => receiveDirectory(stream, target.path, { signal: ctx.signal ?? signal }),
+              ),
             );
           }
-          return receiveFile(requests, target.path);
+          return tracked(receiveFile(requests, target.path));
         },
       });
     },

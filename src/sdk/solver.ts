@@ -6,17 +6,8 @@
 import { debuglog } from "node:util";
 import { createAuthService } from "../buildkit/auth-service.js";
 import { assertSupported, engineCapabilities } from "../buildkit/capabilities.js";
-import {
-  type ContentStore,
-  createContentStoreService,
-} from "../buildkit/content-store-service.js";
-import {
-  localCacheStoreId,
-  prepareLocalCacheImport,
-  recordLocalCacheExport,
-} from "../buildkit/oci-layout.js";
-import { createOciLayoutStore } from "../buildkit/oci-layout-store.js";
 import type { BuildkitConnection } from "../buildkit/connection.js";
+import { type ContentStore, createContentStoreService } from "../buildkit/content-store-service.js";
 import {
   dockerConfigPath,
   loadDockerConfig,
@@ -26,6 +17,12 @@ import {
 import { createFileSendService, type ExportTarget } from "../buildkit/file-send-service.js";
 import { createFileSyncService, type FileSyncStats } from "../buildkit/file-sync-service.js";
 import { type GatewayBuild, withGateway } from "../buildkit/gateway.js";
+import {
+  localCacheStoreId,
+  prepareLocalCacheImport,
+  recordLocalCacheExport,
+} from "../buildkit/oci-layout.js";
+import { createOciLayoutStore } from "../buildkit/oci-layout-store.js";
 import { createSecretsService } from "../buildkit/secrets-service.js";
 import { openSession, type Session, type SessionService } from "../buildkit/session.js";
 import { type ExporterSpec, solve } from "../buildkit/solve.js";
@@ -334,7 +331,10 @@ export class Solver {
       this.#cacheImports.map(async (e) => {
         if (e.type !== "local") return e;
         try {
-          return { ...e, attrs: await prepareLocalCacheImport(e.attrs ?? {}, { signal: this.#signal }) };
+          return {
+            ...e,
+            attrs: await prepareLocalCacheImport(e.attrs ?? {}, { signal: this.#signal }),
+          };
         } catch (err) {
           if (!(err instanceof HlnError) || err.code !== "E_USAGE") throw err;
           this.#onWarning?.(`cache import skipped: ${err.message}`);
@@ -374,8 +374,13 @@ export class Solver {
     const def = definition(output);
     return (async () => {
       await this.#assertSupported(def);
-      const extra = options.target ? [createFileSendService(options.target, this.#signal)] : [];
-      const session = await openSession(this.#conn, this.#sessionOptions(extra));
+      const receiver = options.target
+        ? createFileSendService(options.target, this.#signal)
+        : undefined;
+      const session = await openSession(
+        this.#conn,
+        this.#sessionOptions(receiver ? [receiver] : []),
+      );
       const failed = new Map<string, string>();
       let response: Record<string, string> = {};
       try {
@@ -398,6 +403,8 @@ export class Solver {
           },
           async (gw) => gw.setResult(await gw.solve(def), options.metadata),
         );
+        // The engine can report the export done before the last file is in place here.
+        await receiver?.settled();
         return response;
       } catch (err) {
         throw this.#explain(err, failed);
