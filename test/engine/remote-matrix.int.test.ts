@@ -10,65 +10,23 @@
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import net from "node:net";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type Relay, startRelay } from "../helpers/grpc-relay.js";
-import { repoRoot, runCli } from "../helpers/run-cli.js";
+import {
+  compatSock,
+  freePort,
+  relayInNamespace,
+  remoteAddr,
+  remoteSock,
+  requireTestEngines,
+  sshPath,
+  waitForPort,
+} from "../helpers/remote-host.js";
+import { runCli } from "../helpers/run-cli.js";
 import { makeTestCerts, type TestCerts } from "../helpers/tls-certs.js";
-
-const remoteSock = "/var/run/hln-remote.sock";
-const compatSock = "/var/run/hln-compat.sock";
-const netns = "/var/run/netns/hln-remote";
-const remoteAddr = "10.201.0.2";
-/** A wrapper that runs ssh with the second host's key, config and known_hosts. */
-const sshBin = "/opt/hln-engine/remote/ssh/bin";
-const sshPath = `${sshBin}:${process.env.PATH}`;
-const setup = "run `bash scripts/test-deps.sh` as root first";
-
-/** Starts the relay as its own process inside the second host's namespace. */
-async function relayInNamespace(args: string[]): Promise<ChildProcess> {
-  const child = spawn(
-    "nsenter",
-    [`--net=${netns}`, process.execPath, "--import", "tsx", "test/helpers/grpc-relay.ts", ...args],
-    { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  await new Promise<void>((resolve, reject) => {
-    let err = "";
-    child.stderr?.on("data", (d) => (err += d));
-    child.stdout?.on("data", (d: Buffer) => {
-      if (d.toString().includes("listening")) resolve();
-    });
-    child.once("exit", (code) => reject(new Error(`relay exited ${code}: ${err}`)));
-  });
-  return child;
-}
-
-async function waitForPort(port: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, "127.0.0.1");
-      s.once("connect", () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once("error", () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`nothing listens on 127.0.0.1:${port}`);
-}
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 interface Info {
   choice: { kind: string; source: string };
@@ -86,8 +44,7 @@ describe("remote engines", () => {
   const unixSock = join(dir, "buildkitd.sock");
 
   before(async () => {
-    for (const p of [remoteSock, compatSock, netns, sshBin])
-      if (!existsSync(p)) throw new Error(`${p} is missing: ${setup}`);
+    requireTestEngines();
     certs = makeTestCerts({ ips: [remoteAddr], dns: ["buildkit.test"] });
     children.push(
       await relayInNamespace(["--listen", `tcp://${remoteAddr}:1234`, "--docker", remoteSock]),
