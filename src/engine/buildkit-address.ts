@@ -36,9 +36,13 @@ export function parseBuildkitAddress(address: string, source: string): BuildkitA
         port: Number(url.port),
       };
     }
-    case "unix:":
-      if (!url.pathname || url.pathname === "/") throw bad("no socket path");
-      return { scheme: "unix", path: decodeURIComponent(url.pathname) };
+    case "unix:": {
+      // buildctl dials all that follows unix:// (client/client_unix.go), so
+      // unix://run/b.sock is the relative path run/b.sock, which URL splits at the host.
+      const path = decodeURIComponent(url.host + url.pathname);
+      if (!path || path === "/") throw bad("no socket path");
+      return { scheme: "unix", path };
+    }
     case "docker-container:": {
       const container = decodeURIComponent(url.hostname || url.pathname.replace(/^\/+/, ""));
       if (!container) throw bad("no container name");
@@ -104,7 +108,7 @@ export function tlsFromEnv(
   if (env.BUILDKIT_TLS_CERT) settings.cert = file("BUILDKIT_TLS_CERT", env.BUILDKIT_TLS_CERT);
   if (env.BUILDKIT_TLS_KEY) settings.key = file("BUILDKIT_TLS_KEY", env.BUILDKIT_TLS_KEY);
   if (env.BUILDKIT_TLS_SERVERNAME) settings.serverName = env.BUILDKIT_TLS_SERVERNAME;
-  if (!settings.ca && !settings.cert && !settings.serverName) return undefined;
+  if (!settings.ca && !settings.cert && !settings.key && !settings.serverName) return undefined;
   if (!!settings.cert !== !!settings.key)
     throw new HlnError(
       "E_INPUT_INVALID",

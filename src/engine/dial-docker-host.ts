@@ -21,7 +21,7 @@ export function dialerForDockerHost(host: string, options: DockerHostDialOptions
       return unixDialer(url.pathname || "/var/run/docker.sock", { connectTimeoutMs });
     case "tcp:":
     case "http:":
-      return tcpDialer(url.hostname, Number(url.port || 2375), { connectTimeoutMs });
+      return tcpDialer(bare(url.hostname), Number(url.port || 2375), { connectTimeoutMs });
     case "ssh:":
       return commandDialer({
         endpoint: `ssh://${url.username ? `${url.username}@` : ""}${url.host}${url.pathname.length > 1 ? url.pathname : ""}`,
@@ -34,6 +34,11 @@ export function dialerForDockerHost(host: string, options: DockerHostDialOptions
         `Docker host "${host}": scheme ${url.protocol}// is not supported (use unix://, tcp:// or ssh://)`,
       );
   }
+}
+
+/** URL keeps IPv6 literals bracketed; sockets and ssh want them bare, as Go's Hostname() gives. */
+function bare(hostname: string): string {
+  return hostname.replace(/^\[(.*)\]$/, "$1");
 }
 
 /**
@@ -58,7 +63,7 @@ export function sshDialStdioArgv(url: URL, connectTimeoutMs: number): string[] {
   ];
   if (url.username) argv.push("-l", decodeURIComponent(url.username));
   if (url.port) argv.push("-p", url.port);
-  argv.push("--", url.hostname, "docker");
+  argv.push("--", bare(url.hostname), "docker");
   if (url.pathname.length > 1) argv.push(`--host=unix://${url.pathname}`);
   argv.push("system", "dial-stdio");
   return argv;

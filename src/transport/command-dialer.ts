@@ -6,7 +6,7 @@
  */
 import { type ChildProcessByStdio, spawn } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
-import { Duplex } from "node:stream";
+import { Duplex, finished } from "node:stream";
 import { HlnError } from "../errors.js";
 import type { Dialer, DialOptions } from "./dialer.js";
 
@@ -49,6 +49,7 @@ function dialCommand(options: CommandDialerOptions, o: DialOptions = {}): Promis
   if (!cmd) return Promise.reject(new HlnError("E_INTERNAL", "commandDialer: empty argv"));
   return new Promise((resolve, reject) => {
     let child: Child;
+    let spawned = false;
     try {
       child = spawn(cmd, args, {
         env: options.env ?? process.env,
@@ -63,13 +64,24 @@ function dialCommand(options: CommandDialerOptions, o: DialOptions = {}): Promis
     child.once("error", (err: NodeJS.ErrnoException) => {
       const why = err.code === "ENOENT" ? `${cmd} is not installed (not on PATH)` : err.message;
       const e = new HlnError("E_ENGINE_UNREACHABLE", `cannot reach ${options.endpoint}: ${why}`);
-      stream.destroy(e);
+      // Before "spawn" nobody holds the stream to hear its error; the rejection says it.
+      if (spawned) stream.destroy(e);
+      else stream.destroy();
       reject(e);
     });
     const stream = new CommandStream(child, options);
-    o.signal?.addEventListener("abort", () => stream.destroy(), { once: true });
+    const onAbort = () => {
+      reject(new HlnError("E_ABORTED", "cancelled", { cause: o.signal?.reason }));
+      stream.destroy();
+    };
+    o.signal?.addEventListener("abort", onAbort, { once: true });
+    // One signal often spans many dials; a listener left behind per dial would leak.
+    stream.once("close", () => o.signal?.removeEventListener("abort", onAbort));
     // The command gives no "connected" event; the first exchange tells success apart.
-    child.once("spawn", () => resolve(stream));
+    child.once("spawn", () => {
+      spawned = true;
+      resolve(stream);
+    });
   });
 }
 
@@ -82,6 +94,7 @@ class CommandStream extends Duplex {
   #stderr = "";
   #idle: NodeJS.Timeout | undefined;
   #idleMs = 0;
+  #closed = false;
 
   constructor(child: Child, options: CommandDialerOptions) {
     super({ allowHalfOpen: false });
@@ -97,6 +110,7 @@ class CommandStream extends Duplex {
     // EOF waits for the exit status: a failed ssh must surface as its reason, not as a
     // connection that merely closed.
     child.once("close", (code, sig) => {
+      this.#closed = true;
       if (this.destroyed) return;
       if (code === 0) {
         this.push(null);
@@ -118,11 +132,19 @@ class CommandStream extends Duplex {
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
     this.#touch();
-    this.#child.stdin.write(chunk, cb);
+    this.#child.stdin.write(chunk, (err) => {
+      // A command that died (ssh refused) breaks the pipe before its exit is seen; wait
+      // for the exit, whose status and stderr say why, rather than report EPIPE.
+      if (err && !this.#closed) this.#child.once("close", () => cb(err));
+      else cb(err);
+    });
   }
 
   override _final(cb: (err?: Error | null) => void): void {
-    this.#child.stdin.end(cb);
+    // Node destroys a child's stdin when the child exits, and end() on a destroyed
+    // stream never calls back; finished() does, so the Duplex still closes.
+    this.#child.stdin.end();
+    finished(this.#child.stdin, () => cb());
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
