@@ -10,7 +10,8 @@
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -42,6 +43,22 @@ describe("remote engines", () => {
   let tunnelPort: number;
   const dir = mkdtempSync(join(tmpdir(), "hln-matrix-"));
   const unixSock = join(dir, "buildkitd.sock");
+  // A Docker CLI config with a context for the second host, as `docker context create` writes it.
+  const dockerConfig = join(dir, "docker-config");
+  const contextMeta = join(
+    dockerConfig,
+    "contexts",
+    "meta",
+    createHash("sha256").update("second-host").digest("hex"),
+  );
+  mkdirSync(contextMeta, { recursive: true });
+  writeFileSync(
+    join(contextMeta, "meta.json"),
+    JSON.stringify({
+      Name: "second-host",
+      Endpoints: { docker: { Host: `ssh://root@${remoteAddr}` } },
+    }),
+  );
 
   before(async () => {
     requireTestEngines();
@@ -131,6 +148,15 @@ describe("remote engines", () => {
       env: {
         DOCKER_HOST: `ssh://root@${remoteAddr}`,
         BUILDKIT_HOST: "docker-container://hln-buildkitd",
+        PATH: sshPath,
+      },
+      remote: true,
+    },
+    {
+      name: "docker-container://NAME?context= (a Docker context over ssh)",
+      env: {
+        DOCKER_CONFIG: dockerConfig,
+        BUILDKIT_HOST: "docker-container://hln-buildkitd?context=second-host",
         PATH: sshPath,
       },
       remote: true,
