@@ -29,6 +29,13 @@ export interface SessionOptions {
   name?: string;
   services?: SessionService[];
   signal?: AbortSignal;
+  /**
+   * BuildKit checks the session's health every 5 s for as long as it holds the session.
+   * When no check arrives for this long, the connection is as good as gone (a silent
+   * network drop never says so otherwise) and `onSilent` is told, once.
+   */
+  silenceTimeoutMs?: number;
+  onSilent?: (silentMs: number) => void;
 }
 
 export interface Session {
@@ -38,15 +45,20 @@ export interface Session {
   close(): Promise<void>;
 }
 
-const healthService: SessionService = {
-  methods: ["/grpc.health.v1.Health/Check"],
-  register(router) {
-    // BuildKit checks every 5 s and drops the session after two misses (session/grpc.go).
-    router.service(Health, {
-      check: () => ({ status: HealthCheckResponse_ServingStatus.SERVING }),
-    });
-  },
-};
+function healthService(onCheck: () => void): SessionService {
+  return {
+    methods: ["/grpc.health.v1.Health/Check"],
+    register(router) {
+      // BuildKit checks every 5 s and drops the session after two misses (session/grpc.go).
+      router.service(Health, {
+        check: () => {
+          onCheck();
+          return { status: HealthCheckResponse_ServingStatus.SERVING };
+        },
+      });
+    },
+  };
+}
 
 /**
  * Opens a session on `conn` and serves it until closed. Solves that name `id` can use it
@@ -57,7 +69,8 @@ export async function openSession(
   conn: BuildkitConnection,
   options: SessionOptions = {},
 ): Promise<Session> {
-  const services = [healthService, ...(options.services ?? [])];
+  let heard = Date.now();
+  const services = [healthService(() => (heard = Date.now())), ...(options.services ?? [])];
   const id = randomUUID().replaceAll("-", "").slice(0, 25);
   const abort = new AbortController();
   const onAbort = () => abort.abort(options.signal?.reason);
@@ -94,9 +107,25 @@ export async function openSession(
     handler(req, res);
   });
   let closing: Promise<void> | undefined;
+  const timeout = options.silenceTimeoutMs;
+  const watchdog =
+    timeout && options.onSilent
+      ? setInterval(
+          () => {
+            const silent = Date.now() - heard;
+            if (silent < timeout) return;
+            clearInterval(watchdog);
+            debug("session %s: no health check for %d ms", id, silent);
+            options.onSilent?.(silent);
+          },
+          Math.min(1000, timeout / 4),
+        )
+      : undefined;
+  watchdog?.unref();
   return {
     id,
     close() {
+      clearInterval(watchdog);
       closing ??= (async () => {
         options.signal?.removeEventListener("abort", onAbort);
         server.close();

@@ -46,6 +46,12 @@ export interface DagOptions {
   };
   /** Told about things that did not stop the run, e.g. a cache import that was skipped. */
   onWarning?: (message: string) => void;
+  /**
+   * How long the engine may go without checking on the session (it does every 5 s)
+   * before the run fails as disconnected, instead of hanging on a silent network drop.
+   * Default 30 s.
+   */
+  silenceTimeoutMs?: number;
   /** Told what each host directory transfer sent: files and bytes. */
   onTransfer?: (
     hostPath: string,

@@ -77,6 +77,11 @@ export interface SolverOptions {
   cache?: { imports?: ExporterSpec[]; exports?: ExporterSpec[] };
   /** Told about things that did not stop the run, e.g. a cache import that was skipped. */
   onWarning?: (message: string) => void;
+  /**
+   * How long the engine may go without checking on the session (it does every 5 s)
+   * before the run fails as disconnected. Default 30 s.
+   */
+  silenceTimeoutMs?: number;
   /** Environment for registry credentials (DOCKER_CONFIG) and secrets from env. */
   env?: NodeJS.ProcessEnv;
   /**
@@ -96,7 +101,10 @@ const tailLines = 20;
 export class Solver {
   readonly #conn: BuildkitConnection;
   readonly #onStatus: ((s: SolveStatus) => void) | undefined;
-  readonly #signal: AbortSignal | undefined;
+  readonly #signal: AbortSignal;
+  readonly #lost = new AbortController();
+  #lostError: HlnError | undefined;
+  readonly #silenceTimeoutMs: number;
   #session: Promise<Session> | undefined;
   readonly #inflight = new Map<string, Promise<unknown>>();
   /** Exec vertices by digest, registered as the graph is built. */
@@ -128,7 +136,11 @@ export class Solver {
   constructor(options: SolverOptions) {
     this.#conn = options.connection;
     this.#onStatus = options.onStatus;
-    this.#signal = options.signal;
+    // Solves stop on Ctrl-C, and when the engine falls silent (see #onSilent).
+    this.#signal = options.signal
+      ? AbortSignal.any([options.signal, this.#lost.signal])
+      : this.#lost.signal;
+    this.#silenceTimeoutMs = options.silenceTimeoutMs ?? 30_000;
     this.#env = options.env ?? process.env;
     this.#platform = options.platform ?? { os: "linux", architecture: "amd64" };
     this.#docker = options.docker;
@@ -315,6 +327,8 @@ export class Solver {
       signal: this.#signal,
       cacheImports: await this.#imports(),
       cacheExports: exports,
+    }).catch((err) => {
+      throw this.#explain(err, new Map());
     });
     for (const e of exports)
       if (e.type === "local")
@@ -434,7 +448,22 @@ export class Solver {
         : []),
       ...extra,
     ];
-    return { signal: this.#signal, sharedKey: clientId(), services };
+    return {
+      signal: this.#signal,
+      sharedKey: clientId(),
+      services,
+      silenceTimeoutMs: this.#silenceTimeoutMs,
+      onSilent: () => {
+        this.#lostError ??= new HlnError(
+          "E_ENGINE_PROTOCOL",
+          `lost the connection to ${this.#conn.endpoint}: no word from the engine for over ${this.#silenceTimeoutMs / 1000} s`,
+          {
+            hint: "the network or the engine went away; HLN_SILENCE_TIMEOUT sets how long to wait",
+          },
+        );
+        this.#lost.abort(this.#lostError);
+      },
+    };
   }
 
   #openSession(): Promise<Session> {
@@ -463,6 +492,7 @@ export class Solver {
 
   /** Turns a failed solve into an ExecError when an exec we know of failed. */
   #explain(err: unknown, failed: Map<string, string>): unknown {
+    if (this.#lostError) return this.#lostError;
     if (!(err instanceof HlnError) || err.code !== "E_SOLVE_FAILED") return err;
     const candidates = [...failed];
     // A gateway solve can fail before the Status stream reports the vertex; the error

@@ -9,7 +9,7 @@
  * through test/helpers/grpc-relay.ts, which speaks what `buildkitd --addr` would.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -19,6 +19,7 @@ import { type Relay, startRelay } from "../helpers/grpc-relay.js";
 import {
   compatSock,
   freePort,
+  netns,
   relayInNamespace,
   remoteAddr,
   remoteSock,
@@ -316,5 +317,43 @@ export default defineStack({ name: "slow", version: "0.0.1", actions: { async up
     const r = await run;
     assert.equal(r.code, 3, r.stderr);
     assert.match(r.stderr, /lost the connection to unix:\/\/.*droppable\.sock during the build/);
+  });
+
+  it("reports a silent network drop once the engine stops checking on the session", async () => {
+    const port = 1239;
+    children.push(
+      await relayInNamespace(["--listen", `tcp://${remoteAddr}:${port}`, "--docker", remoteSock]),
+    );
+    const stack = join(dir, "quiet.ts");
+    writeFileSync(
+      stack,
+      `import { defineStack } from "hln";
+export default defineStack({ name: "quiet", version: "0.0.1", actions: { async up({ dag }) {
+  const out = await dag.container().from("busybox")
+    .withExec(["sh", "-c", "sleep 60; echo ${Date.now()}"]).stdout();
+  return { out };
+} } });
+`,
+    );
+    const rule = ["INPUT", "-p", "tcp", "--dport", String(port), "-j", "DROP"];
+    const iptables = (op: string) =>
+      execFileSync("nsenter", [`--net=${netns}`, "iptables", op, ...rule], { stdio: "ignore" });
+    const run = runCli(["--log-format", "plain", "do", "up", "--plan", stack], {
+      env: { BUILDKIT_HOST: `tcp://${remoteAddr}:${port}`, HLN_SILENCE_TIMEOUT: "6s" },
+      timeoutMs: 50_000,
+    });
+    try {
+      await new Promise((r) => setTimeout(r, 4000));
+      // Packets vanish: no reset, no close, nothing for the client to notice by itself.
+      iptables("-I");
+      const r = await run;
+      assert.equal(r.code, 3, r.stderr);
+      assert.match(
+        r.stderr,
+        /lost the connection to tcp:\/\/10\.201\.0\.2:1239: no word from the engine for over 6 s/,
+      );
+    } finally {
+      iptables("-D");
+    }
   });
 });

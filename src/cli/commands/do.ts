@@ -7,6 +7,7 @@ import { resolveInputs } from "../../stack/inputs.js";
 import { loadStack } from "../../stack/load-stack.js";
 import { createProgress } from "../../ui/create-progress.js";
 import type { CliContext } from "../context.js";
+import { parseDuration } from "../duration.js";
 import { formatData, parseOutputFormat } from "../output.js";
 
 export interface DoOptions {
@@ -63,6 +64,9 @@ export async function runDo(
     docker: { client: engine.docker, imageStore: engine.imageStore, builtIn: engine.builtIn },
     cache,
     onWarning: (m) => ctx.stderr.write(`hln: warning: ${ctx.redactor.scrub(m)}\n`),
+    silenceTimeoutMs: ctx.env.HLN_SILENCE_TIMEOUT
+      ? parseDuration(ctx.env.HLN_SILENCE_TIMEOUT, "HLN_SILENCE_TIMEOUT")
+      : undefined,
   });
   let result: unknown;
   let failed = true;
