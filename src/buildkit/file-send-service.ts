@@ -48,15 +48,20 @@ export function createFileSendService(target: ExportTarget, signal?: AbortSignal
     },
     register(router) {
       router.service(FileSend, {
-        diffCopy(requests, ctx) {
+        diffCopy(requests) {
           if (target.kind === "directory") {
-            return tracked(
-              servePackets(
-                requests,
-                (m) => fromBinary(PacketSchema, bytesOf(m)),
-                (p) => raw(toBinary(PacketSchema, p)),
-                (stream) => receiveDirectory(stream, target.path, { signal: ctx.signal ?? signal }),
-              ),
+            return servePackets(
+              requests,
+              (m) => fromBinary(PacketSchema, bytesOf(m)),
+              (p) => raw(toBinary(PacketSchema, p)),
+              (stream) => {
+                // The work outlives the call: BuildKit may end the stream as soon as it has
+                // sent everything, while the tree is still being moved into place. So the
+                // call's own signal must not stop it; a broken stream fails it anyway.
+                const work = receiveDirectory(stream, target.path, { signal });
+                transfers.push(work.catch(() => {}));
+                return work;
+              },
             );
           }
           return tracked(receiveFile(requests, target.path));

@@ -216,7 +216,7 @@ export class Solver {
     const def = definition(output);
     const key = `sync:${vertexDigest(output.vertex)}:${output.index}`;
     return this.#once(key, async () => {
-      await this.#assertSupported(def);
+      await this.#preflight();
       const session = await this.#openSession();
       const failed = new Map<string, string>();
       await solve(this.#conn, {
@@ -225,8 +225,8 @@ export class Solver {
         onStatus: this.#tapInto(failed),
         signal: this.#signal,
         cacheImports: await this.#imports(),
-      }).catch((err) => {
-        throw this.#explain(err, failed);
+      }).catch(async (err) => {
+        throw this.#explain(await this.#capabilityFailure(err, def), failed);
       });
     });
   }
@@ -237,8 +237,8 @@ export class Solver {
     const def = definition(output);
     const key = `read:${vertexDigest(output.vertex)}:${output.index}:${path}`;
     return this.#once(key, async () => {
-      await this.#assertSupported(def);
-      return this.#inGateway(async (gw) => gw.readFile(await gw.solve(def), path));
+      await this.#preflight();
+      return this.#inGateway(async (gw) => gw.readFile(await gw.solve(def), path), def);
     });
   }
 
@@ -252,16 +252,33 @@ export class Solver {
     return this.#inGateway((gw) => gw.solveFrontend(name, { opts: options.opts, inputs }));
   }
 
-  /** Fails before any work when the engine lacks a feature the graph uses. */
-  async #assertSupported(def: Definition): Promise<void> {
+  /** Checks, once, what can be known about the run before any work. */
+  async #preflight(): Promise<void> {
     this.#cacheChecked ??= this.#assertCacheExportable();
     await this.#cacheChecked;
+  }
+
+  /**
+   * The daemon rejects a graph that declares a cap it lacks, in terms of LLB caps and
+   * before any work. The engine's caps then name the stack feature and the release
+   * that brought it. They are asked for only here: the check costs a gateway round
+   * trip that a run the engine accepts has no use for.
+   */
+  async #capabilityFailure(err: unknown, def: Definition): Promise<unknown> {
+    const text = err instanceof Error ? err.message : String(err);
+    if (
+      !/unknown API capability|not supported by build server|disabled on the build server/.test(
+        text,
+      )
+    )
+      return err;
     const session = await this.#openSession();
     const caps = await engineCapabilities(this.#conn, {
       sessionId: session.id,
       signal: this.#signal,
     });
     assertSupported(def, caps, this.#conn.endpoint);
+    return err;
   }
 
   /** Docker's classic store exports only inline cache; say so before the run, not after it. */
@@ -279,7 +296,7 @@ export class Solver {
   }
 
   /** Runs `fn` in a gateway build on the shared session; failed steps become ExecErrors. */
-  async #inGateway<T>(fn: (gw: GatewayBuild) => Promise<T>): Promise<T> {
+  async #inGateway<T>(fn: (gw: GatewayBuild) => Promise<T>, def?: Definition): Promise<T> {
     const session = await this.#openSession();
     const failed = new Map<string, string>();
     return withGateway(
@@ -291,8 +308,8 @@ export class Solver {
         cacheImports: await this.#imports(),
       },
       fn,
-    ).catch((err) => {
-      throw this.#explain(err, failed);
+    ).catch(async (err) => {
+      throw this.#explain(def ? await this.#capabilityFailure(err, def) : err, failed);
     });
   }
 
@@ -387,7 +404,7 @@ export class Solver {
     this.#solved.push(output);
     const def = definition(output);
     return (async () => {
-      await this.#assertSupported(def);
+      await this.#preflight();
       const receiver = options.target
         ? createFileSendService(options.target, this.#signal)
         : undefined;
@@ -421,7 +438,7 @@ export class Solver {
         await receiver?.settled();
         return response;
       } catch (err) {
-        throw this.#explain(err, failed);
+        throw this.#explain(await this.#capabilityFailure(err, def), failed);
       } finally {
         await session.close();
       }

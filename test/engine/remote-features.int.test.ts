@@ -152,4 +152,26 @@ describe("session features on remote engines", () => {
       assert.ok(await takeImage(e.deploySocket, image), `no image ${image} on ${e.deploySocket}`);
     });
   }
+
+  it("names the feature an old engine lacks, and the release that brought it", async () => {
+    const old = join(dir, "secret-env.ts");
+    writeFileSync(
+      old,
+      `import { defineStack } from "hln";
+export default defineStack({ name: "secret-env", version: "0.0.1", actions: { async up({ dag }) {
+  const token = dag.setSecret("token", "v");
+  return { out: await dag.container().from("busybox").withSecretVariable("TOKEN", token)
+    .withExec(["sh", "-c", "echo \${#TOKEN} ${nonce()}"]).stdout() };
+} } });
+`,
+    );
+    const r = await runCli(["do", "up", "--plan", old], {
+      env: { DOCKER_HOST: `unix://${compatSock}` },
+    });
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(
+      r.stderr,
+      /hln-compat\.sock .*does not support secret environment variables \(withSecretVariable\); it needs BuildKit v0\.10 or newer \(cap exec\.secretenv\)/,
+    );
+  });
 });
