@@ -3,31 +3,18 @@
  * it started (ssh processes included) outlives it.
  */
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { nonce } from "../helpers/engine.js";
+import { processes, until } from "../helpers/processes.js";
 import { remoteAddr, requireTestEngines, sshPath } from "../helpers/remote-host.js";
 import { repoRoot } from "../helpers/run-cli.js";
 
 const bin = fileURLToPath(new URL("../../bin/hln.js", import.meta.url));
-
-/** Command lines of every process whose command line contains `needle`. */
-function processes(needle: string): string[] {
-  const out = execFileSync("ps", ["-eo", "args"], { encoding: "utf8" });
-  return out.split("\n").filter((l) => l.includes(needle) && !l.startsWith("ps "));
-}
-
-async function until(what: string, ok: () => boolean, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 async function interrupt(env: NodeJS.ProcessEnv): Promise<void> {
   const marker = `hln-interrupt-${nonce()}`;

@@ -15,7 +15,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { nonce } from "../helpers/engine.js";
 import { type Relay, startRelay } from "../helpers/grpc-relay.js";
+import { processes, until } from "../helpers/processes.js";
 import {
   compatSock,
   freePort,
@@ -294,6 +296,7 @@ describe("remote engines", () => {
   });
 
   it("reports a connection lost mid-build as such, not as a hang", async () => {
+    const marker = `hln-drop-${nonce()}`;
     const sock = join(dir, "droppable.sock");
     droppable = await startRelay({ listen: `unix://${sock}`, dockerSocket: remoteSock });
     const stack = join(dir, "slow");
@@ -302,7 +305,7 @@ describe("remote engines", () => {
       `import { defineStack } from "hln";
 export default defineStack({ name: "slow", version: "0.0.1", actions: { async up({ dag }) {
   const out = await dag.container().from("busybox")
-    .withExec(["sh", "-c", "sleep 30; echo ${Date.now()}"]).stdout();
+    .withExec(["sh", "-c", "sleep 30; echo ${marker}"]).stdout();
   return { out };
 } } });
 `,
@@ -312,7 +315,7 @@ export default defineStack({ name: "slow", version: "0.0.1", actions: { async up
       timeoutMs: 25_000,
     });
     // Drop the connection once the step runs.
-    await new Promise((r) => setTimeout(r, 4000));
+    await until("the step runs", () => processes(marker).length > 0);
     await droppable.close();
     const r = await run;
     assert.equal(r.code, 3, r.stderr);
@@ -321,6 +324,7 @@ export default defineStack({ name: "slow", version: "0.0.1", actions: { async up
 
   it("reports a silent network drop once the engine stops checking on the session", async () => {
     const port = 1239;
+    const marker = `hln-silent-${nonce()}`;
     children.push(
       await relayInNamespace(["--listen", `tcp://${remoteAddr}:${port}`, "--docker", remoteSock]),
     );
@@ -330,7 +334,7 @@ export default defineStack({ name: "slow", version: "0.0.1", actions: { async up
       `import { defineStack } from "hln";
 export default defineStack({ name: "quiet", version: "0.0.1", actions: { async up({ dag }) {
   const out = await dag.container().from("busybox")
-    .withExec(["sh", "-c", "sleep 60; echo ${Date.now()}"]).stdout();
+    .withExec(["sh", "-c", "sleep 60; echo ${marker}"]).stdout();
   return { out };
 } } });
 `,
@@ -343,7 +347,7 @@ export default defineStack({ name: "quiet", version: "0.0.1", actions: { async u
       timeoutMs: 50_000,
     });
     try {
-      await new Promise((r) => setTimeout(r, 4000));
+      await until("the step runs", () => processes(marker).length > 0);
       // Packets vanish: no reset, no close, nothing for the client to notice by itself.
       iptables("-I");
       const r = await run;
