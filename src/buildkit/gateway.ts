@@ -15,6 +15,7 @@ import type {
   Result,
 } from "../gen/buildkit/gateway_pb.js";
 import type { Definition } from "../gen/buildkit/ops_pb.js";
+import { type Platform, toPbPlatform } from "../llb/platform.js";
 import type { BuildkitConnection } from "./connection.js";
 import { newBuildRef, type SolveOptions, solve } from "./solve.js";
 
@@ -46,6 +47,14 @@ export interface GatewayBuild {
   readFile(resultId: string, path: string): Promise<Uint8Array>;
   /** The LLB and gateway capabilities of the engine. */
   ping(): Promise<{ llbCaps: APICap[]; frontendCaps: APICap[] }>;
+  /**
+   * An image's OCI config as the engine resolves it: from its own image store first
+   * (`local`, as buildx asks Docker to), else from the registry.
+   */
+  resolveImageConfig(
+    ref: string,
+    platform: Platform,
+  ): Promise<{ digest: string; config: Uint8Array }>;
   /**
    * Makes `resultId` the build's result, with metadata the exporters read (for example
    * `containerimage.config`, the image config JSON). By default the last solved result.
@@ -147,6 +156,22 @@ export async function withGateway<T>(
     setResult(resultId, metadata = {}) {
       last = resultId;
       resultMetadata = metadata;
+    },
+    async resolveImageConfig(ref, platform) {
+      try {
+        const res = await conn.gateway.resolveImageConfig(
+          {
+            ref,
+            platform: toPbPlatform(platform),
+            resolveMode: "local",
+            logName: `resolve image config for ${ref}`,
+          },
+          call,
+        );
+        return { digest: res.digest, config: res.config };
+      } catch (err) {
+        throw wrap(err);
+      }
     },
     async ping() {
       try {

@@ -28,7 +28,7 @@ import {
 import { compareBytewise } from "./bytewise.js";
 import { Cap } from "./caps.js";
 import type { Platform } from "./platform.js";
-import { createVertex, type Output, outputOf, type Vertex } from "./vertex.js";
+import { createVertex, type OpBody, type Output, outputOf, type Vertex } from "./vertex.js";
 
 /** A filesystem mounted into the process. `source: null` means an empty (scratch) directory. */
 export type MountSpec =
@@ -82,6 +82,12 @@ export interface ExecOptions {
   readonly cwd: string;
   /** `uid[:gid]` or a user name; the image default when absent. */
   readonly user?: string;
+  /**
+   * Supplies env, cwd and user when the op is first marshaled instead of now, for a
+   * process that inherits them from an image whose config is not known yet. Overrides
+   * `env`, `cwd` and `user`.
+   */
+  readonly process?: () => { env: readonly string[]; cwd: string; user?: string };
   /** Default `sandbox`. `host` needs the `network.host` entitlement. */
   readonly network?: "sandbox" | "host" | "none";
   /** Exit codes that count as success; only 0 when absent. Needs BuildKit v0.17. */
@@ -180,16 +186,16 @@ export function exec(opts: ExecOptions): ExecResult {
   if (network !== "sandbox") caps.add(Cap.execMetaNetwork);
   if (opts.validExitCodes !== undefined) caps.add(Cap.execValidExitCode);
 
-  const vertex: Vertex = createVertex({
-    inputs,
-    op: {
+  const op = (p: { env: readonly string[]; cwd: string; user?: string }): OpBody => {
+    if (p.cwd === "") throw new HlnError("E_INTERNAL", "exec: cwd must not be empty");
+    return {
       case: "exec",
       value: create(ExecOpSchema, {
         meta: {
           args: [...opts.args],
-          env: [...opts.env],
-          cwd: opts.cwd,
-          user: opts.user ?? "",
+          env: [...p.env],
+          cwd: p.cwd,
+          user: p.user ?? "",
           removeMountStubsRecursive: true,
           validExitCodes: opts.validExitCodes ? [...opts.validExitCodes] : [],
         },
@@ -201,7 +207,12 @@ export function exec(opts: ExecOptions): ExecResult {
           optional: e.optional ?? false,
         })),
       }),
-    },
+    };
+  };
+  const late = opts.process;
+  const vertex: Vertex = createVertex({
+    inputs,
+    op: late ? () => op(late()) : op(opts),
     platform: opts.platform,
     customName: opts.customName,
     caps,

@@ -34,6 +34,7 @@ export {
 export {
   CUSTOM_NAME_KEY,
   createVertex,
+  isMarshaled,
   marshalVertex,
   type OpBody,
   type Output,

@@ -55,7 +55,12 @@ export interface Vertex {
 
 export interface VertexInit {
   readonly inputs: readonly Output[];
-  readonly op: OpBody;
+  /**
+   * The op, or a function that makes it when the vertex is first marshaled: for ops
+   * whose fields depend on something learned from the engine before the graph is sent
+   * (an image's config). It runs once; everything about the vertex is fixed from then.
+   */
+  readonly op: OpBody | (() => OpBody);
   readonly platform?: Platform | undefined;
   readonly customName?: string | undefined;
   readonly description?: Readonly<Record<string, string>>;
@@ -80,12 +85,23 @@ export function createVertex(init: VertexInit): Vertex {
     caps: Object.freeze([...new Set(init.caps)].sort(compareBytewise)),
     ...(init.ignoreCache ? { ignoreCache: true } : {}),
   });
-  return Object.freeze({
+  const base = {
     inputs: Object.freeze([...init.inputs]),
-    op: init.op,
     ...(init.platform === undefined ? {} : { platform: Object.freeze({ ...init.platform }) }),
     metadata,
-  });
+  };
+  const make = init.op;
+  if (typeof make !== "function") return Object.freeze({ ...base, op: make });
+  let op: OpBody | undefined;
+  return Object.freeze(
+    Object.defineProperty(base, "op", {
+      get: () => {
+        op ??= make();
+        return op;
+      },
+      enumerable: true,
+    }) as Vertex,
+  );
 }
 
 /** Shorthand for an Output value. */
@@ -114,6 +130,11 @@ export function marshalVertex(v: Vertex): MarshaledOp {
 export function pinMarshaled(v: Vertex, m: MarshaledOp): Vertex {
   marshaled.set(v, m);
   return v;
+}
+
+/** True once the vertex's op bytes are fixed (marshaled or pinned). */
+export function isMarshaled(v: Vertex): boolean {
+  return marshaled.has(v);
 }
 
 /** `sha256:<hex>` of the vertex's marshaled op. */

@@ -10,7 +10,7 @@ import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegen
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { CacheOptionsEntry } from "./control_pb.js";
 import { file_buildkit_control } from "./control_pb.js";
-import type { Definition } from "./ops_pb.js";
+import type { Definition, Platform } from "./ops_pb.js";
 import { file_buildkit_ops } from "./ops_pb.js";
 import type { WorkerRecord } from "./worker_pb.js";
 import { file_buildkit_worker } from "./worker_pb.js";
@@ -20,7 +20,65 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file buildkit/gateway.proto.
  */
 export const file_buildkit_gateway: GenFile = /*@__PURE__*/
-  fileDesc("ChZidWlsZGtpdC9nYXRld2F5LnByb3RvEhltb2J5LmJ1aWxka2l0LnYxLmZyb250ZW5kIs8BCgZSZXN1bHQSGAoOcmVmX2RlcHJlY2F0ZWQYASABKAlIABItCgNyZWYYAyABKAsyHi5tb2J5LmJ1aWxka2l0LnYxLmZyb250ZW5kLlJlZkgAEkEKCG1ldGFkYXRhGAogAygLMi8ubW9ieS5idWlsZGtpdC52MS5mcm9udGVuZC5SZXN1bHQuTWV0YWRhdGFFbnRyeRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoDDoCOAFCCAoGcmVzdWx0Ii4KA1JlZhIKCgJpZBgBIAEoCRIbCgNkZWYYAiABKAsyDi5wYi5EZWZpbml0aW9uIncKDVJldHVyblJlcXVlc3QSMQoGcmVzdWx0GAEgASgLMiEubW9ieS5idWlsZGtpdC52MS5mcm9udGVuZC5SZXN1bHQSMwoFZXJyb3IYAiABKAsyJC5tb2J5LmJ1aWxka2l0LnYxLmZyb250ZW5kLlJwY1N0YXR1cyIQCg5SZXR1cm5SZXNwb25zZSIqCglScGNTdGF0dXMSDAoEY29kZRgBIAEoBRIPCgdtZXNzYWdlGAIgASgJIpYECgxTb2x2ZVJlcXVlc3QSIgoKZGVmaW5pdGlvbhgBIAEoCzIOLnBiLkRlZmluaXRpb24SEAoIZnJvbnRlbmQYAiABKAkSTgoMZnJvbnRlbmRfb3B0GAMgAygLMjgubW9ieS5idWlsZGtpdC52MS5mcm9udGVuZC5Tb2x2ZVJlcXVlc3QuRnJvbnRlbmRPcHRFbnRyeRIbChNhbGxvd19yZXN1bHRfcmV0dXJuGAUgASgIEh4KFmFsbG93X3Jlc3VsdF9hcnJheV9yZWYYBiABKAgSDQoFZmluYWwYCiABKAgSFQoNZXhwb3J0ZXJfYXR0chgLIAEoDBI6Cg1jYWNoZV9pbXBvcnRzGAwgAygLMiMubW9ieS5idWlsZGtpdC52MS5DYWNoZU9wdGlvbnNFbnRyeRJUCg9mcm9udGVuZF9pbnB1dHMYDSADKAsyOy5tb2J5LmJ1aWxka2l0LnYxLmZyb250ZW5kLlNvbHZlUmVxdWVzdC5Gcm9udGVuZElucHV0c0VudHJ5EhAKCGV2YWx1YXRlGA4gASgIGjIKEEZyb250ZW5kT3B0RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARpFChNGcm9udGVuZElucHV0c0VudHJ5EgsKA2tleRgBIAEoCRIdCgV2YWx1ZRgCIAEoCzIOLnBiLkRlZmluaXRpb246AjgBIkIKDVNvbHZlUmVzcG9uc2USMQoGcmVzdWx0GAMgASgLMiEubW9ieS5idWlsZGtpdC52MS5mcm9udGVuZC5SZXN1bHQiZgoPUmVhZEZpbGVSZXF1ZXN0EgsKA3JlZhgBIAEoCRIRCglmaWxlX3BhdGgYAiABKAkSMwoFcmFuZ2UYAyABKAsyJC5tb2J5LmJ1aWxka2l0LnYxLmZyb250ZW5kLkZpbGVSYW5nZSIrCglGaWxlUmFuZ2USDgoGb2Zmc2V0GAEgASgDEg4KBmxlbmd0aBgCIAEoAyIgChBSZWFkRmlsZVJlc3BvbnNlEgwKBGRhdGEYASABKAwiDQoLUGluZ1JlcXVlc3QiuAEKDFBvbmdSZXNwb25zZRI8ChFmcm9udGVuZF9hcGlfY2FwcxgBIAMoCzIhLm1vYnkuYnVpbGRraXQudjEuZnJvbnRlbmQuQVBJQ2FwEjMKCGxsYl9jYXBzGAIgAygLMiEubW9ieS5idWlsZGtpdC52MS5mcm9udGVuZC5BUElDYXASNQoHd29ya2VycxgDIAMoCzIkLm1vYnkuYnVpbGRraXQudjEudHlwZXMuV29ya2VyUmVjb3JkIo0BCgZBUElDYXASCgoCaWQYASABKAkSDwoHZW5hYmxlZBgCIAEoCBISCgpkZXByZWNhdGVkGAMgASgIEhcKD2Rpc2FibGVkX3JlYXNvbhgEIAEoCRIbChNkaXNhYmxlZF9yZWFzb25fbXNnGAUgASgJEhwKFGRpc2FibGVkX2FsdGVybmF0aXZlGAYgASgJMoQDCglMTEJCcmlkZ2USWgoFU29sdmUSJy5tb2J5LmJ1aWxka2l0LnYxLmZyb250ZW5kLlNvbHZlUmVxdWVzdBooLm1vYnkuYnVpbGRraXQudjEuZnJvbnRlbmQuU29sdmVSZXNwb25zZRJjCghSZWFkRmlsZRIqLm1vYnkuYnVpbGRraXQudjEuZnJvbnRlbmQuUmVhZEZpbGVSZXF1ZXN0GisubW9ieS5idWlsZGtpdC52MS5mcm9udGVuZC5SZWFkRmlsZVJlc3BvbnNlElcKBFBpbmcSJi5tb2J5LmJ1aWxka2l0LnYxLmZyb250ZW5kLlBpbmdSZXF1ZXN0GicubW9ieS5idWlsZGtpdC52MS5mcm9udGVuZC5Qb25nUmVzcG9uc2USXQoGUmV0dXJuEigubW9ieS5idWlsZGtpdC52MS5mcm9udGVuZC5SZXR1cm5SZXF1ZXN0GikubW9ieS5idWlsZGtpdC52MS5mcm9udGVuZC5SZXR1cm5SZXNwb25zZWIGcHJvdG8z", [file_buildkit_control, file_buildkit_ops, file_buildkit_worker]);
+  fileDesc("ChZidWlsZGtpdC9nYXRld2F5LnByb3RvEhltb2J5LmJ1aWxka2l0LnYxLmZyb250ZW5kInAKGVJlc29sdmVJbWFnZUNvbmZpZ1JlcXVlc3QSCwoDcmVmGAEgASgJEh4KCHBsYXRmb3JtGAIgASgLMgwucGIuUGxhdGZvcm0SFAoMcmVzb2x2ZV9tb2RlGAMgASgJEhAKCGxvZ19uYW1lGAQgASgJIjwKGlJlc29sdmVJbWFnZUNvbmZpZ1Jlc3BvbnNlEg4KBmRpZ2VzdBgBIAEoCRIOCgZjb25maWcYAiABKAwizwEKBlJlc3VsdBIYCg5yZWZfZGVwcmVjYXRlZBgBIAEoCUgAEi0KA3JlZhgDIAEoCzIeLm1vYnkuYnVpbGRraXQudjEuZnJvbnRlbmQuUmVmSAASQQoIbWV0YWRhdGEYCiADKAsyLy5tb2J5LmJ1aWxka2l0LnYxLmZyb250ZW5kLlJlc3VsdC5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgMOgI4AUIICgZyZXN1bHQiLgoDUmVmEgoKAmlkGAEgASgJEhsKA2RlZhgCIAEoCzIOLnBiLkRlZmluaXRpb24idwoNUmV0dXJuUmVxdWVzdBIxCgZyZXN1bHQYASABKAsyIS5tb2J5LmJ1aWxka2l0LnYxLmZyb250ZW5kLlJlc3VsdBIzCgVlcnJvchgCIAEoCzIkLm1vYnkuYnVpbGRraXQudjEuZnJvbnRlbmQuUnBjU3RhdHVzIhAKDlJldHVyblJlc3BvbnNlIioKCVJwY1N0YXR1cxIMCgRjb2RlGAEgASgFEg8KB21lc3NhZ2UYAiABKAkilgQKDFNvbHZlUmVxdWVzdBIiCgpkZWZpbml0aW9uGAEgASgLMg4ucGIuRGVmaW5pdGlvbhIQCghmcm9udGVuZBgCIAEoCRJOCgxmcm9udGVuZF9vcHQYAyADKAsyOC5tb2J5LmJ1aWxka2l0LnYxLmZyb250ZW5kLlNvbHZlUmVxdWVzdC5Gcm9udGVuZE9wdEVudHJ5EhsKE2FsbG93X3Jlc3VsdF9yZXR1cm4YBSABKAgSHgoWYWxsb3dfcmVzdWx0X2FycmF5X3JlZhgGIAEoCBINCgVmaW5hbBgKIAEoCBIVCg1leHBvcnRlcl9hdHRyGAsgASgMEjoKDWNhY2hlX2ltcG9ydHMYDCADKAsyIy5tb2J5LmJ1aWxka2l0LnYxLkNhY2hlT3B0aW9uc0VudHJ5ElQKD2Zyb250ZW5kX2lucHV0cxgNIAMoCzI7Lm1vYnkuYnVpbGRraXQudjEuZnJvbnRlbmQuU29sdmVSZXF1ZXN0LkZyb250ZW5kSW5wdXRzRW50cnkSEAoIZXZhbHVhdGUYDiABKAgaMgoQRnJvbnRlbmRPcHRFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBGkUKE0Zyb250ZW5kSW5wdXRzRW50cnkSCwoDa2V5GAEgASgJEh0KBXZhbHVlGAIgASgLMg4ucGIuRGVmaW5pdGlvbjoCOAEiQgoNU29sdmVSZXNwb25zZRIxCgZyZXN1bHQYAyABKAsyIS5tb2J5LmJ1aWxka2l0LnYxLmZyb250ZW5kLlJlc3VsdCJmCg9SZWFkRmlsZVJlcXVlc3QSCwoDcmVmGAEgASgJEhEKCWZpbGVfcGF0aBgCIAEoCRIzCgVyYW5nZRgDIAEoCzIkLm1vYnkuYnVpbGRraXQudjEuZnJvbnRlbmQuRmlsZVJhbmdlIisKCUZpbGVSYW5nZRIOCgZvZmZzZXQYASABKAMSDgoGbGVuZ3RoGAIgASgDIiAKEFJlYWRGaWxlUmVzcG9uc2USDAoEZGF0YRgBIAEoDCINCgtQaW5nUmVxdWVzdCK4AQoMUG9uZ1Jlc3BvbnNlEjwKEWZyb250ZW5kX2FwaV9jYXBzGAEgAygLMiEubW9ieS5idWlsZGtpdC52MS5mcm9udGVuZC5BUElDYXASMwoIbGxiX2NhcHMYAiADKAsyIS5tb2J5LmJ1aWxka2l0LnYxLmZyb250ZW5kLkFQSUNhcBI1Cgd3b3JrZXJzGAMgAygLMiQubW9ieS5idWlsZGtpdC52MS50eXBlcy5Xb3JrZXJSZWNvcmQijQEKBkFQSUNhcBIKCgJpZBgBIAEoCRIPCgdlbmFibGVkGAIgASgIEhIKCmRlcHJlY2F0ZWQYAyABKAgSFwoPZGlzYWJsZWRfcmVhc29uGAQgASgJEhsKE2Rpc2FibGVkX3JlYXNvbl9tc2cYBSABKAkSHAoUZGlzYWJsZWRfYWx0ZXJuYXRpdmUYBiABKAkyiAQKCUxMQkJyaWRnZRKBAQoSUmVzb2x2ZUltYWdlQ29uZmlnEjQubW9ieS5idWlsZGtpdC52MS5mcm9udGVuZC5SZXNvbHZlSW1hZ2VDb25maWdSZXF1ZXN0GjUubW9ieS5idWlsZGtpdC52MS5mcm9udGVuZC5SZXNvbHZlSW1hZ2VDb25maWdSZXNwb25zZRJaCgVTb2x2ZRInLm1vYnkuYnVpbGRraXQudjEuZnJvbnRlbmQuU29sdmVSZXF1ZXN0GigubW9ieS5idWlsZGtpdC52MS5mcm9udGVuZC5Tb2x2ZVJlc3BvbnNlEmMKCFJlYWRGaWxlEioubW9ieS5idWlsZGtpdC52MS5mcm9udGVuZC5SZWFkRmlsZVJlcXVlc3QaKy5tb2J5LmJ1aWxka2l0LnYxLmZyb250ZW5kLlJlYWRGaWxlUmVzcG9uc2USVwoEUGluZxImLm1vYnkuYnVpbGRraXQudjEuZnJvbnRlbmQuUGluZ1JlcXVlc3QaJy5tb2J5LmJ1aWxka2l0LnYxLmZyb250ZW5kLlBvbmdSZXNwb25zZRJdCgZSZXR1cm4SKC5tb2J5LmJ1aWxka2l0LnYxLmZyb250ZW5kLlJldHVyblJlcXVlc3QaKS5tb2J5LmJ1aWxka2l0LnYxLmZyb250ZW5kLlJldHVyblJlc3BvbnNlYgZwcm90bzM", [file_buildkit_control, file_buildkit_ops, file_buildkit_worker]);
+
+/**
+ * @generated from message moby.buildkit.v1.frontend.ResolveImageConfigRequest
+ */
+export type ResolveImageConfigRequest = Message<"moby.buildkit.v1.frontend.ResolveImageConfigRequest"> & {
+  /**
+   * @generated from field: string ref = 1;
+   */
+  ref: string;
+
+  /**
+   * @generated from field: pb.Platform platform = 2;
+   */
+  platform?: Platform | undefined;
+
+  /**
+   * "default", "pull" or "local" (prefer the engine's own image store).
+   *
+   * @generated from field: string resolve_mode = 3;
+   */
+  resolveMode: string;
+
+  /**
+   * @generated from field: string log_name = 4;
+   */
+  logName: string;
+};
+
+/**
+ * Describes the message moby.buildkit.v1.frontend.ResolveImageConfigRequest.
+ * Use `create(ResolveImageConfigRequestSchema)` to create a new message.
+ */
+export const ResolveImageConfigRequestSchema: GenMessage<ResolveImageConfigRequest> = /*@__PURE__*/
+  messageDesc(file_buildkit_gateway, 0);
+
+/**
+ * @generated from message moby.buildkit.v1.frontend.ResolveImageConfigResponse
+ */
+export type ResolveImageConfigResponse = Message<"moby.buildkit.v1.frontend.ResolveImageConfigResponse"> & {
+  /**
+   * @generated from field: string digest = 1;
+   */
+  digest: string;
+
+  /**
+   * The image's OCI config JSON.
+   *
+   * @generated from field: bytes config = 2;
+   */
+  config: Uint8Array;
+};
+
+/**
+ * Describes the message moby.buildkit.v1.frontend.ResolveImageConfigResponse.
+ * Use `create(ResolveImageConfigResponseSchema)` to create a new message.
+ */
+export const ResolveImageConfigResponseSchema: GenMessage<ResolveImageConfigResponse> = /*@__PURE__*/
+  messageDesc(file_buildkit_gateway, 1);
 
 /**
  * @generated from message moby.buildkit.v1.frontend.Result
@@ -56,7 +114,7 @@ export type Result = Message<"moby.buildkit.v1.frontend.Result"> & {
  * Use `create(ResultSchema)` to create a new message.
  */
 export const ResultSchema: GenMessage<Result> = /*@__PURE__*/
-  messageDesc(file_buildkit_gateway, 0);
+  messageDesc(file_buildkit_gateway, 2);
 
 /**
  * @generated from message moby.buildkit.v1.frontend.Ref
@@ -78,7 +136,7 @@ export type Ref = Message<"moby.buildkit.v1.frontend.Ref"> & {
  * Use `create(RefSchema)` to create a new message.
  */
 export const RefSchema: GenMessage<Ref> = /*@__PURE__*/
-  messageDesc(file_buildkit_gateway, 1);
+  messageDesc(file_buildkit_gateway, 3);
 
 /**
  * @generated from message moby.buildkit.v1.frontend.ReturnRequest
@@ -100,7 +158,7 @@ export type ReturnRequest = Message<"moby.buildkit.v1.frontend.ReturnRequest"> &
  * Use `create(ReturnRequestSchema)` to create a new message.
  */
 export const ReturnRequestSchema: GenMessage<ReturnRequest> = /*@__PURE__*/
-  messageDesc(file_buildkit_gateway, 2);
+  messageDesc(file_buildkit_gateway, 4);
 
 /**
  * @generated from message moby.buildkit.v1.frontend.ReturnResponse
@@ -113,7 +171,7 @@ export type ReturnResponse = Message<"moby.buildkit.v1.frontend.ReturnResponse">
  * Use `create(ReturnResponseSchema)` to create a new message.
  */
 export const ReturnResponseSchema: GenMessage<ReturnResponse> = /*@__PURE__*/
-  messageDesc(file_buildkit_gateway, 3);
+  messageDesc(file_buildkit_gateway, 5);
 
 /**
  * google.rpc.Status, the shape gRPC uses for error details.
@@ -137,7 +195,7 @@ export type RpcStatus = Message<"moby.buildkit.v1.frontend.RpcStatus"> & {
  * Use `create(RpcStatusSchema)` to create a new message.
  */
 export const RpcStatusSchema: GenMessage<RpcStatus> = /*@__PURE__*/
-  messageDesc(file_buildkit_gateway, 4);
+  messageDesc(file_buildkit_gateway, 6);
 
 /**
  * @generated from message moby.buildkit.v1.frontend.SolveRequest
@@ -205,7 +263,7 @@ export type SolveRequest = Message<"moby.buildkit.v1.frontend.SolveRequest"> & {
  * Use `create(SolveRequestSchema)` to create a new message.
  */
 export const SolveRequestSchema: GenMessage<SolveRequest> = /*@__PURE__*/
-  messageDesc(file_buildkit_gateway, 5);
+  messageDesc(file_buildkit_gateway, 7);
 
 /**
  * @generated from message moby.buildkit.v1.frontend.SolveResponse
@@ -222,7 +280,7 @@ export type SolveResponse = Message<"moby.buildkit.v1.frontend.SolveResponse"> &
  * Use `create(SolveResponseSchema)` to create a new message.
  */
 export const SolveResponseSchema: GenMessage<SolveResponse> = /*@__PURE__*/
-  messageDesc(file_buildkit_gateway, 6);
+  messageDesc(file_buildkit_gateway, 8);
 
 /**
  * @generated from message moby.buildkit.v1.frontend.ReadFileRequest
@@ -249,7 +307,7 @@ export type ReadFileRequest = Message<"moby.buildkit.v1.frontend.ReadFileRequest
  * Use `create(ReadFileRequestSchema)` to create a new message.
  */
 export const ReadFileRequestSchema: GenMessage<ReadFileRequest> = /*@__PURE__*/
-  messageDesc(file_buildkit_gateway, 7);
+  messageDesc(file_buildkit_gateway, 9);
 
 /**
  * @generated from message moby.buildkit.v1.frontend.FileRange
@@ -271,7 +329,7 @@ export type FileRange = Message<"moby.buildkit.v1.frontend.FileRange"> & {
  * Use `create(FileRangeSchema)` to create a new message.
  */
 export const FileRangeSchema: GenMessage<FileRange> = /*@__PURE__*/
-  messageDesc(file_buildkit_gateway, 8);
+  messageDesc(file_buildkit_gateway, 10);
 
 /**
  * @generated from message moby.buildkit.v1.frontend.ReadFileResponse
@@ -288,7 +346,7 @@ export type ReadFileResponse = Message<"moby.buildkit.v1.frontend.ReadFileRespon
  * Use `create(ReadFileResponseSchema)` to create a new message.
  */
 export const ReadFileResponseSchema: GenMessage<ReadFileResponse> = /*@__PURE__*/
-  messageDesc(file_buildkit_gateway, 9);
+  messageDesc(file_buildkit_gateway, 11);
 
 /**
  * @generated from message moby.buildkit.v1.frontend.PingRequest
@@ -301,7 +359,7 @@ export type PingRequest = Message<"moby.buildkit.v1.frontend.PingRequest"> & {
  * Use `create(PingRequestSchema)` to create a new message.
  */
 export const PingRequestSchema: GenMessage<PingRequest> = /*@__PURE__*/
-  messageDesc(file_buildkit_gateway, 10);
+  messageDesc(file_buildkit_gateway, 12);
 
 /**
  * @generated from message moby.buildkit.v1.frontend.PongResponse
@@ -328,7 +386,7 @@ export type PongResponse = Message<"moby.buildkit.v1.frontend.PongResponse"> & {
  * Use `create(PongResponseSchema)` to create a new message.
  */
 export const PongResponseSchema: GenMessage<PongResponse> = /*@__PURE__*/
-  messageDesc(file_buildkit_gateway, 11);
+  messageDesc(file_buildkit_gateway, 13);
 
 /**
  * @generated from message moby.buildkit.v1.frontend.APICap
@@ -370,12 +428,20 @@ export type APICap = Message<"moby.buildkit.v1.frontend.APICap"> & {
  * Use `create(APICapSchema)` to create a new message.
  */
 export const APICapSchema: GenMessage<APICap> = /*@__PURE__*/
-  messageDesc(file_buildkit_gateway, 12);
+  messageDesc(file_buildkit_gateway, 14);
 
 /**
  * @generated from service moby.buildkit.v1.frontend.LLBBridge
  */
 export const LLBBridge: GenService<{
+  /**
+   * @generated from rpc moby.buildkit.v1.frontend.LLBBridge.ResolveImageConfig
+   */
+  resolveImageConfig: {
+    methodKind: "unary";
+    input: typeof ResolveImageConfigRequestSchema;
+    output: typeof ResolveImageConfigResponseSchema;
+  },
   /**
    * @generated from rpc moby.buildkit.v1.frontend.LLBBridge.Solve
    */
