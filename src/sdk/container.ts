@@ -17,6 +17,7 @@ import type { CacheVolume } from "./cache-volume.js";
 import { type CopyFilter, copyDirectory, copyFile, Directory } from "./directory.js";
 import { captureArgs, captureDir, capturedFile, captureMount } from "./exec-capture.js";
 import { File } from "./file.js";
+import { type ImageBase, mergeEnv } from "./image-base.js";
 import { resolvePath } from "./paths.js";
 import type { Secret } from "./secret.js";
 import type { Solver } from "./solver.js";
@@ -38,8 +39,13 @@ export interface ExecOptions {
 interface ContainerState {
   readonly platform: Platform;
   readonly rootfs: Output | null;
+  /** The image the filesystem started from; its env, workdir and user apply underneath. */
+  readonly image: ImageBase | undefined;
+  /** Variables set on the container; they override the image's. */
   readonly env: ReadonlyArray<readonly [string, string]>;
-  readonly workdir: string;
+  /** Set by withWorkdir; else the image's, else `/`. */
+  readonly workdir: string | undefined;
+  /** Set by withUser; else the image's. */
   readonly user: string | undefined;
   readonly mounts: readonly MountSpec[];
   readonly secretEnv: readonly { readonly id: string; readonly name: string }[];
@@ -68,7 +74,9 @@ export class Container {
   }
 
   #path(path: string): string {
-    return resolvePath(this.state.workdir, path);
+    // Relative to the workdir set here; an image's WORKDIR is known only once the graph
+    // is sent, too late for paths baked into file ops.
+    return resolvePath(this.state.workdir ?? "/", path);
   }
 
   /** The platform steps run on, e.g. `linux/amd64`. */
@@ -76,10 +84,15 @@ export class Container {
     return this.state.platform;
   }
 
-  /** Starts from an image. Short names are normalised as Docker does (`alpine` is `docker.io/library/alpine:latest`). */
+  /**
+   * Starts from an image. Short names are normalised as Docker does (`alpine` is
+   * `docker.io/library/alpine:latest`). Steps inherit the image's environment, working
+   * directory and user; what the container sets overrides them.
+   */
   from(ref: string): Container {
     return this.#with({
       rootfs: imageSource(ref, { platform: this.state.platform }),
+      image: this.solver.imageBase(normalizeImageRef(ref), this.state.platform),
       lastExec: undefined,
     });
   }
@@ -88,7 +101,21 @@ export class Container {
   withExec(args: string[], options: ExecOptions = {}): Container {
     if (args.length === 0) throw new HlnError("E_USAGE", "withExec: args must not be empty");
     const capture = options.capture ?? true;
-    const env = this.state.env.map(([k, v]) => `${k}=${v}`);
+    const state = this.state;
+    const env = state.env.map(([k, v]) => `${k}=${v}`);
+    const image = state.image;
+    // With a base image, env, cwd and user are written into the op once its config is in.
+    const process = image
+      ? () => ({
+          env: mergeEnv(
+            image.config.Env ?? [],
+            state.env,
+            new Set(state.secretEnv.map((e) => e.name)),
+          ),
+          cwd: state.workdir ?? (image.config.WorkingDir || "/"),
+          user: state.user ?? (image.config.User || undefined),
+        })
+      : undefined;
     const mounts: MountSpec[] = [...this.state.mounts];
     if (capture) mounts.push(captureMount());
     const wireArgs = capture ? captureArgs(args) : args;
@@ -96,8 +123,9 @@ export class Container {
       root: this.state.rootfs,
       args: wireArgs,
       env,
-      cwd: this.state.workdir,
+      cwd: this.state.workdir ?? "/",
       user: this.state.user,
+      process,
       network: options.network ?? "sandbox",
       validExitCodes: options.validExitCodes,
       mounts,
@@ -107,6 +135,7 @@ export class Container {
       ignoreCache: options.noCache,
     });
     this.solver.registerExec(run.root, { args, wireArgs });
+    if (image) this.solver.needsImage(run.root.vertex, image);
     return this.#with({
       rootfs: run.root,
       lastExec: { args, out: capture ? run.mounts.get(captureDir) : undefined },
@@ -289,17 +318,25 @@ export class Container {
   }
 
   /** The OCI image config of this container (environment, working directory, user). */
-  #imageConfig(): Record<string, Uint8Array> {
+  /** The image config exporters write: the base image's, with this container's settings. */
+  async #imageConfig(): Promise<Record<string, Uint8Array>> {
     const p = this.state.platform;
+    const image = this.state.image;
+    if (image) await this.solver.resolveImages([image]);
+    const base = image?.config ?? {};
+    const env = mergeEnv(
+      base.Env ?? [],
+      this.state.env,
+      new Set(this.state.secretEnv.map((e) => e.name)),
+    );
+    const workdir = this.state.workdir ?? (base.WorkingDir || "/");
+    const user = this.state.user ?? (base.User || undefined);
+    const { User: _user, ...rest } = base;
     const config = {
       architecture: p.architecture,
       os: p.os,
       ...(p.variant ? { variant: p.variant } : {}),
-      config: {
-        Env: this.state.env.map(([k, v]) => `${k}=${v}`),
-        WorkingDir: this.state.workdir,
-        ...(this.state.user ? { User: this.state.user } : {}),
-      },
+      config: { ...rest, Env: env, WorkingDir: workdir, ...(user ? { User: user } : {}) },
     };
     return { "containerimage.config": new TextEncoder().encode(JSON.stringify(config)) };
   }
@@ -333,7 +370,7 @@ export class Container {
     await this.solver.exportTo(
       this.#rootfs("export"),
       { type: options.format ?? "docker", attrs },
-      { target: { kind: "file", path: dest }, metadata: this.#imageConfig() },
+      { target: { kind: "file", path: dest }, metadata: await this.#imageConfig() },
     );
     return dest;
   }
@@ -358,7 +395,7 @@ export class Container {
     const res = await this.solver.exportTo(
       this.#rootfs("publish"),
       { type: "image", attrs },
-      { metadata: this.#imageConfig() },
+      { metadata: await this.#imageConfig() },
     );
     const digest = res["containerimage.digest"];
     if (!digest)
@@ -392,7 +429,7 @@ export class Container {
     const res = await this.solver.exportTo(
       this.#rootfs("asImage"),
       { type: "moby", attrs: { name: normalizeImageRef(name) } },
-      { metadata: this.#imageConfig() },
+      { metadata: await this.#imageConfig() },
     );
     return res["containerimage.digest"] ?? "";
   }
@@ -404,30 +441,20 @@ export class Container {
   }
 }
 
-/** The parts of an OCI image config a Container takes over. */
-export interface ImageConfig {
-  Env?: string[];
-  WorkingDir?: string;
-  User?: string;
-}
-
 /** @internal A container on a built image's filesystem, with the image's settings. */
 export function containerFromImage(
   solver: Solver,
   rootfs: Output,
   platform: Platform,
-  config: ImageConfig,
+  image: ImageBase,
 ): Container {
-  const env = (config.Env ?? []).map((e) => {
-    const i = e.indexOf("=");
-    return [i < 0 ? e : e.slice(0, i), i < 0 ? "" : e.slice(i + 1)] as const;
-  });
   return new Container(solver, {
     platform,
     rootfs,
-    env,
-    workdir: config.WorkingDir || "/",
-    user: config.User || undefined,
+    image,
+    env: [],
+    workdir: undefined,
+    user: undefined,
     mounts: [],
     secretEnv: [],
     lastExec: undefined,
@@ -444,8 +471,9 @@ export function emptyContainer(solver: Solver, platform: Platform): Container {
   return new Container(solver, {
     platform,
     rootfs: null,
+    image: undefined,
     env: [],
-    workdir: "/",
+    workdir: undefined,
     user: undefined,
     mounts: [],
     secretEnv: [],

@@ -9,8 +9,9 @@ import {
   type Output,
   type Platform,
 } from "../llb/index.js";
-import { type Container, containerFromImage, type ImageConfig } from "./container.js";
+import { type Container, containerFromImage } from "./container.js";
 import { File } from "./file.js";
+import { ImageBase } from "./image-base.js";
 import { resolvePath } from "./paths.js";
 import type { Solver } from "./solver.js";
 
@@ -182,11 +183,10 @@ export class Directory {
         "dockerBuild: the engine returned no definition for the result (BuildKit too old?)",
       );
     }
-    const raw = res.metadata["containerimage.config"];
-    const config = raw
-      ? ((JSON.parse(new TextDecoder().decode(raw)) as { config?: ImageConfig }).config ?? {})
-      : {};
-    return containerFromImage(this.solver, fromDefinition(res.definition), platform, config);
+    // The image config the frontend made (ENV, WORKDIR, USER, CMD...) is the new base.
+    const image = new ImageBase(`dockerBuild ${options.dockerfile ?? "Dockerfile"}`, platform);
+    image.resolve(res.metadata["containerimage.config"] ?? new TextEncoder().encode("{}"));
+    return containerFromImage(this.solver, fromDefinition(res.definition), platform, image);
   }
 
   /** Builds the directory. */

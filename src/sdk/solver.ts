@@ -30,9 +30,20 @@ import type { SolveStatus } from "../buildkit/solve-status.js";
 import type { DockerClient } from "../docker/client.js";
 import { ExecError, HlnError } from "../errors.js";
 import type { Definition } from "../gen/buildkit/ops_pb.js";
-import { definition, fileOp, type Output, type Platform, vertexDigest } from "../llb/index.js";
+import {
+  definition,
+  fileOp,
+  formatPlatform,
+  isMarshaled,
+  type Output,
+  type Platform,
+  postOrder,
+  type Vertex,
+  vertexDigest,
+} from "../llb/index.js";
 import { clientId } from "./client-id.js";
 import { exitCodeOf, quoteArgv, quotedArgvOf } from "./exec-failure.js";
+import { ImageBase } from "./image-base.js";
 import type { Secret } from "./secret.js";
 
 const debug = debuglog("hln:sdk");
@@ -109,6 +120,10 @@ export class Solver {
   readonly #inflight = new Map<string, Promise<unknown>>();
   /** Exec vertices by digest, registered as the graph is built. */
   readonly #execs = new Map<string, ExecInfo>();
+  #unindexedExecs: [Output, ExecInfo][] = [];
+  readonly #images = new Map<string, ImageBase>();
+  readonly #imageOf = new WeakMap<Vertex, ImageBase>();
+  readonly #resolving = new Map<ImageBase, Promise<{ config: Uint8Array }>>();
   /** Exec vertex digests by their argv as BuildKit quotes it in errors (Go %q of the joined argv). */
   readonly #execsByArgv = new Map<string, string>();
   /** The last lines each vertex printed, for error reports. */
@@ -205,14 +220,93 @@ export class Solver {
   }
 
   registerExec(output: Output, info: ExecInfo): void {
-    const digest = vertexDigest(output.vertex);
-    this.#execs.set(digest, info);
-    this.#execsByArgv.set(quoteArgv(info.wireArgs), digest);
+    // Indexed by digest only when a failure needs explaining: an exec on an image whose
+    // config is not in yet has no digest before its graph is sent.
+    this.#unindexedExecs.push([output, info]);
+  }
+
+  #indexExecs(): void {
+    const still: [Output, ExecInfo][] = [];
+    for (const [output, info] of this.#unindexedExecs) {
+      if (!this.#marshalable(output.vertex)) {
+        still.push([output, info]);
+        continue;
+      }
+      const digest = vertexDigest(output.vertex);
+      this.#execs.set(digest, info);
+      this.#execsByArgv.set(quoteArgv(info.wireArgs), digest);
+    }
+    this.#unindexedExecs = still;
+  }
+
+  /** The image a container started from, one per reference and platform. */
+  imageBase(ref: string, platform: Platform): ImageBase {
+    const key = `${ref}|${formatPlatform(platform)}`;
+    let base = this.#images.get(key);
+    if (!base) {
+      base = new ImageBase(ref, platform);
+      this.#images.set(key, base);
+    }
+    return base;
+  }
+
+  /** Records that `vertex`'s op is written from `image`'s config, once it is known. */
+  needsImage(vertex: Vertex, image: ImageBase): void {
+    this.#imageOf.set(vertex, image);
+  }
+
+  /** False while some vertex below `v` still waits for an image config. */
+  #marshalable(v: Vertex): boolean {
+    return postOrder(v, (x) => !isMarshaled(x)).every(
+      (x) => this.#imageOf.get(x)?.resolved !== false,
+    );
+  }
+
+  /**
+   * Asks the engine for the configs of images the graphs below `outputs` start from and
+   * have not been told yet, all in one gateway build. Must run before those graphs are
+   * marshaled.
+   */
+  async resolveImages(images: ReadonlyArray<ImageBase | Output>): Promise<void> {
+    const wanted = new Set<ImageBase>();
+    for (const x of images) {
+      if (x instanceof ImageBase) {
+        if (!x.resolved) wanted.add(x);
+        continue;
+      }
+      for (const v of postOrder(x.vertex, (u) => !isMarshaled(u))) {
+        const image = this.#imageOf.get(v);
+        if (image && !image.resolved) wanted.add(image);
+      }
+    }
+    if (wanted.size === 0) return;
+    await this.#inGateway(async (gw) => {
+      await Promise.all(
+        [...wanted].map(async (image) => {
+          if (image.resolved) return;
+          const pending =
+            this.#resolving.get(image) ?? gw.resolveImageConfig(image.ref, image.platform);
+          this.#resolving.set(image, pending);
+          try {
+            const res = await pending;
+            if (!image.resolved) image.resolve(res.config);
+          } catch (err) {
+            this.#resolving.delete(image);
+            throw new HlnError(
+              "E_SOLVE_FAILED",
+              `from(${JSON.stringify(image.ref)}): ${err instanceof Error ? err.message : String(err)}`,
+              { cause: err },
+            );
+          }
+        }),
+      );
+    });
   }
 
   /** Builds `output` and keeps nothing but the cache. */
-  sync(output: Output): Promise<void> {
+  async sync(output: Output): Promise<void> {
     this.#solved.push(output);
+    await this.resolveImages([output]);
     const def = definition(output);
     const key = `sync:${vertexDigest(output.vertex)}:${output.index}`;
     return this.#once(key, async () => {
@@ -232,8 +326,9 @@ export class Solver {
   }
 
   /** Builds `output` and reads one file out of the result. */
-  readFile(output: Output, path: string): Promise<Uint8Array> {
+  async readFile(output: Output, path: string): Promise<Uint8Array> {
     this.#solved.push(output);
+    await this.resolveImages([output]);
     const def = definition(output);
     const key = `read:${vertexDigest(output.vertex)}:${output.index}:${path}`;
     return this.#once(key, async () => {
@@ -243,10 +338,11 @@ export class Solver {
   }
 
   /** Runs a frontend on the shared session, as in `Directory.dockerBuild`. */
-  frontend(
+  async frontend(
     name: string,
     options: { opts?: Record<string, string>; inputs?: Record<string, Output> },
   ): Promise<{ definition: Definition | undefined; metadata: Record<string, Uint8Array> }> {
+    await this.resolveImages(Object.values(options.inputs ?? {}));
     const inputs: Record<string, Definition> = {};
     for (const [k, o] of Object.entries(options.inputs ?? {})) inputs[k] = definition(o);
     return this.#inGateway((gw) => gw.solveFrontend(name, { opts: options.opts, inputs }));
@@ -402,8 +498,9 @@ export class Solver {
     options: { target?: ExportTarget; metadata?: Record<string, Uint8Array> } = {},
   ): Promise<Record<string, string>> {
     this.#solved.push(output);
-    const def = definition(output);
     return (async () => {
+      await this.resolveImages([output]);
+      const def = definition(output);
       await this.#preflight();
       const receiver = options.target
         ? createFileSendService(options.target, this.#signal)
@@ -511,6 +608,7 @@ export class Solver {
   #explain(err: unknown, failed: Map<string, string>): unknown {
     if (this.#lostError) return this.#lostError;
     if (!(err instanceof HlnError) || err.code !== "E_SOLVE_FAILED") return err;
+    this.#indexExecs();
     const candidates = [...failed];
     // A gateway solve can fail before the Status stream reports the vertex; the error
     // message then names it by its quoted argv.
