@@ -75,7 +75,10 @@ export class Container {
 
   #path(path: string): string {
     // Relative to the workdir set here; an image's WORKDIR is known only once the graph
-    // is sent, too late for paths baked into file ops.
+    // is sent, too late for paths baked into file ops. The image is told, so it can warn
+    // when its WORKDIR turns out to differ.
+    if (this.state.workdir === undefined && !path.startsWith("/"))
+      this.state.image?.relativePaths.add(path);
     return resolvePath(this.state.workdir ?? "/", path);
   }
 

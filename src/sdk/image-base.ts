@@ -18,6 +18,11 @@ export interface ImageConfig {
 /** An image a container starts from, and its config once the engine has told it. */
 export class ImageBase {
   #config: (ImageConfig & Record<string, unknown>) | undefined;
+  /**
+   * Relative paths containers on this image used before any withWorkdir: they resolved
+   * against `/`, which is not where steps run when the image has its own WORKDIR.
+   */
+  readonly relativePaths = new Set<string>();
 
   constructor(
     readonly ref: string,
@@ -28,8 +33,12 @@ export class ImageBase {
     return this.#config !== undefined;
   }
 
-  /** Records the image's OCI config JSON (the whole image object, `config` inside). */
-  resolve(json: Uint8Array): void {
+  /**
+   * Records the image's OCI config JSON (the whole image object, `config` inside).
+   * Returns a warning when relative paths were resolved against `/` but the image works
+   * elsewhere.
+   */
+  resolve(json: Uint8Array): string | undefined {
     let image: { config?: ImageConfig };
     try {
       image = JSON.parse(new TextDecoder().decode(json)) as { config?: ImageConfig };
@@ -43,6 +52,10 @@ export class ImageBase {
       );
     }
     this.#config = (image.config ?? {}) as ImageConfig & Record<string, unknown>;
+    const workdir = this.#config.WorkingDir;
+    if (!workdir || workdir === "/" || this.relativePaths.size === 0) return undefined;
+    const paths = [...this.relativePaths].slice(0, 3).map((p) => JSON.stringify(p));
+    return `${this.ref} works in ${workdir}, but the relative path${paths.length > 1 ? "s" : ""} ${paths.join(", ")} resolved against /: set withWorkdir("${workdir}") first, or use absolute paths`;
   }
 
   /**

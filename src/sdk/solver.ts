@@ -289,7 +289,9 @@ export class Solver {
           this.#resolving.set(image, pending);
           try {
             const res = await pending;
-            if (!image.resolved) image.resolve(res.config);
+            if (image.resolved) return;
+            const warning = image.resolve(res.config);
+            if (warning) this.#onWarning?.(warning);
           } catch (err) {
             this.#resolving.delete(image);
             throw new HlnError(

@@ -19,10 +19,12 @@ describe("base image config", () => {
   const base = `hln-test/config-base:${n}`;
   const derived = `hln-test/config-derived:${n}`;
 
+  const warnings: string[] = [];
   function dagOf() {
     return createDag({
       connection: engine.buildkit,
       docker: { client: engine.docker, imageStore: engine.imageStore, builtIn: engine.builtIn },
+      onWarning: (m) => warnings.push(m),
     });
   }
 
@@ -92,6 +94,28 @@ describe("base image config", () => {
     assert.equal(image.Config.User, "0");
     assert.ok(image.Config.Env?.includes("GREETING=bye"), JSON.stringify(image.Config.Env));
     assert.ok(image.Config.Env?.includes("KEEP=kept"), JSON.stringify(image.Config.Env));
+  });
+
+  it("warns when relative paths resolved against / but the image works elsewhere", async () => {
+    const dag = dagOf();
+    warnings.length = 0;
+    try {
+      // A fresh image reference, so its config is resolved (and checked) in this dag.
+      const out = await dag
+        .container()
+        .from(base)
+        .withNewFile("note.txt", "x")
+        .withExec(["sh", "-c", "pwd; ls /note.txt"])
+        .stdout();
+      assert.equal(out, "/srv/app\n/note.txt\n");
+      assert.equal(warnings.length, 1, JSON.stringify(warnings));
+      assert.match(
+        warnings[0]!,
+        /works in \/srv\/app, but the relative path "note.txt" resolved against \/: set withWorkdir\("\/srv\/app"\) first/,
+      );
+    } finally {
+      await dag.close();
+    }
   });
 
   it("fails with the image named when it has no config to give", async () => {
