@@ -131,17 +131,20 @@ async function openBuildkit(
   const docker = createDockerClient(
     dialerForDockerHost(dockerHost, { connectTimeoutMs: timeoutMs, env }),
   );
+  // Connecting gives up a little before the first call does, so an unreachable host is
+  // reported as such and "no answer" means connected but silent.
+  const connectTimeoutMs = Math.max(250, timeoutMs - 300);
   let dialer: Dialer;
   switch (address.scheme) {
     case "tcp": {
       const tls = tlsFromEnv(env);
       dialer = tls
-        ? tlsDialer(address.host, address.port, tls, { connectTimeoutMs: timeoutMs })
-        : tcpDialer(address.host, address.port, { connectTimeoutMs: timeoutMs });
+        ? tlsDialer(address.host, address.port, tls, { connectTimeoutMs })
+        : tcpDialer(address.host, address.port, { connectTimeoutMs });
       break;
     }
     case "unix":
-      dialer = unixDialer(address.path, { connectTimeoutMs: timeoutMs });
+      dialer = unixDialer(address.path, { connectTimeoutMs });
       break;
     case "docker-container":
       dialer = execStdioDialer(docker, address.container, ["buildctl", "dial-stdio"]);

@@ -12,6 +12,7 @@ import assert from "node:assert/strict";
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -203,6 +204,14 @@ describe("remote engines", () => {
   });
 
   it("fails fast, naming the endpoint and the cause, on every bad engine", async () => {
+    // Accepts connections and never says a word.
+    const held = new Set<net.Socket>();
+    const silent = net.createServer((socket) => {
+      held.add(socket);
+      socket.on("error", () => {});
+    });
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    const silentPort = (silent.address() as net.AddressInfo).port;
     const bad: { name: string; env: NodeJS.ProcessEnv; args?: string[]; expect: RegExp }[] = [
       {
         name: "tcp refused",
@@ -279,18 +288,34 @@ describe("remote engines", () => {
         env: { BUILDKIT_HOST: "kube-pod://buildkitd" },
         expect: /BUILDKIT_HOST=kube-pod:\/\/buildkitd: scheme kube-pod:\/\/ is not supported/,
       },
+      {
+        name: "unroutable host",
+        env: { BUILDKIT_HOST: "tcp://10.201.0.9:1234" },
+        expect: /cannot reach tcp:\/\/10\.201\.0\.9:1234: (timed out|host unreachable)/,
+      },
+      {
+        name: "listener that never answers",
+        env: { BUILDKIT_HOST: `tcp://127.0.0.1:${silentPort}` },
+        expect: /cannot reach tcp:\/\/127\.0\.0\.1:\d+: no answer within 2000 ms/,
+      },
     ];
     const table: string[] = [];
-    for (const b of bad) {
-      const r = await runCli([...(b.args ?? []), "engine", "info"], {
-        env: b.env,
-        timeoutMs: 10_000,
-      });
-      assert.notEqual(r.code, 0, `${b.name}: succeeded`);
-      assert.ok(r.code === 2 || r.code === 3, `${b.name}: exit ${r.code}: ${r.stderr}`);
-      const first = r.stderr.split("\n")[0] ?? "";
-      assert.match(first, b.expect, b.name);
-      table.push(`${b.name.padEnd(24)} exit ${r.code}  ${Math.round(r.ms)} ms  ${first}`);
+    try {
+      for (const b of bad) {
+        const r = await runCli([...(b.args ?? []), "engine", "info"], {
+          env: b.env,
+          timeoutMs: 10_000,
+        });
+        assert.notEqual(r.code, 0, `${b.name}: succeeded`);
+        assert.ok(r.code === 2 || r.code === 3, `${b.name}: exit ${r.code}: ${r.stderr}`);
+        const first = r.stderr.split("\n")[0] ?? "";
+        assert.match(first, b.expect, b.name);
+        table.push(`${b.name.padEnd(24)} exit ${r.code}  ${Math.round(r.ms)} ms  ${first}`);
+      }
+    } finally {
+      // Held sockets would keep the server, and the test process, alive.
+      for (const socket of held) socket.destroy();
+      silent.close();
     }
     process.stdout.write(`# failures\n${table.map((l) => `#   ${l}`).join("\n")}\n`);
   });
