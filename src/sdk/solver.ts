@@ -225,10 +225,11 @@ export class Solver {
     this.#unindexedExecs.push([output, info]);
   }
 
+  /** Indexes the execs of graphs sent so far; only those can have failed. */
   #indexExecs(): void {
     const still: [Output, ExecInfo][] = [];
     for (const [output, info] of this.#unindexedExecs) {
-      if (!this.#marshalable(output.vertex)) {
+      if (!isMarshaled(output.vertex)) {
         still.push([output, info]);
         continue;
       }
@@ -253,13 +254,6 @@ export class Solver {
   /** Records that `vertex`'s op is written from `image`'s config, once it is known. */
   needsImage(vertex: Vertex, image: ImageBase): void {
     this.#imageOf.set(vertex, image);
-  }
-
-  /** False while some vertex below `v` still waits for an image config. */
-  #marshalable(v: Vertex): boolean {
-    return postOrder(v, (x) => !isMarshaled(x)).every(
-      (x) => this.#imageOf.get(x)?.resolved !== false,
-    );
   }
 
   /**
