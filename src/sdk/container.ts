@@ -17,7 +17,7 @@ import type { CacheVolume } from "./cache-volume.js";
 import { type CopyFilter, copyDirectory, copyFile, Directory } from "./directory.js";
 import { captureArgs, captureDir, capturedFile, captureMount } from "./exec-capture.js";
 import { File } from "./file.js";
-import { type ImageBase, mergeEnv } from "./image-base.js";
+import { type ImageBase, type ImageConfig, mergeEnv } from "./image-base.js";
 import { resolvePath } from "./paths.js";
 import type { Secret } from "./secret.js";
 import type { Solver } from "./solver.js";
@@ -104,30 +104,17 @@ export class Container {
   withExec(args: string[], options: ExecOptions = {}): Container {
     if (args.length === 0) throw new HlnError("E_USAGE", "withExec: args must not be empty");
     const capture = options.capture ?? true;
-    const state = this.state;
-    const env = state.env.map(([k, v]) => `${k}=${v}`);
-    const image = state.image;
+    const image = this.state.image;
     // With a base image, env, cwd and user are written into the op once its config is in.
-    const process = image
-      ? () => ({
-          env: mergeEnv(
-            image.config.Env ?? [],
-            state.env,
-            new Set(state.secretEnv.map((e) => e.name)),
-          ),
-          cwd: state.workdir ?? (image.config.WorkingDir || "/"),
-          user: state.user ?? (image.config.User || undefined),
-        })
-      : undefined;
+    const now = this.#process({});
+    const process = image ? () => this.#process(image.config) : undefined;
     const mounts: MountSpec[] = [...this.state.mounts];
     if (capture) mounts.push(captureMount());
     const wireArgs = capture ? captureArgs(args) : args;
     const run = exec({
       root: this.state.rootfs,
       args: wireArgs,
-      env,
-      cwd: this.state.workdir ?? "/",
-      user: this.state.user,
+      ...now,
       process,
       network: options.network ?? "sandbox",
       validExitCodes: options.validExitCodes,
@@ -320,26 +307,33 @@ export class Container {
     return new TextDecoder().decode(bytes);
   }
 
-  /** The OCI image config of this container (environment, working directory, user). */
+  /**
+   * What a process here runs with on top of `base`, the image's config: the image's
+   * environment with this container's variables over it (minus names that hold
+   * secrets), and this container's workdir and user, else the image's.
+   */
+  #process(base: ImageConfig): { env: string[]; cwd: string; user?: string } {
+    const { env, workdir, user, secretEnv } = this.state;
+    const hidden = new Set(secretEnv.map((e) => e.name));
+    return {
+      env: mergeEnv(base.Env ?? [], env, hidden),
+      cwd: workdir ?? (base.WorkingDir || "/"),
+      user: user ?? (base.User || undefined),
+    };
+  }
+
   /** The image config exporters write: the base image's, with this container's settings. */
   async #imageConfig(): Promise<Record<string, Uint8Array>> {
     const p = this.state.platform;
     const image = this.state.image;
     if (image) await this.solver.resolveImages([image]);
-    const base = image?.config ?? {};
-    const env = mergeEnv(
-      base.Env ?? [],
-      this.state.env,
-      new Set(this.state.secretEnv.map((e) => e.name)),
-    );
-    const workdir = this.state.workdir ?? (base.WorkingDir || "/");
-    const user = this.state.user ?? (base.User || undefined);
-    const { User: _user, ...rest } = base;
+    const { User: _user, ...base } = image?.config ?? {};
+    const { env, cwd, user } = this.#process(image?.config ?? {});
     const config = {
       architecture: p.architecture,
       os: p.os,
       ...(p.variant ? { variant: p.variant } : {}),
-      config: { ...rest, Env: env, WorkingDir: workdir, ...(user ? { User: user } : {}) },
+      config: { ...base, Env: env, WorkingDir: cwd, ...(user ? { User: user } : {}) },
     };
     return { "containerimage.config": new TextEncoder().encode(JSON.stringify(config)) };
   }
