@@ -220,9 +220,9 @@ const vendored: Record<string, string> = {
 
 export async function engineInfo(engine: Engine, signal?: AbortSignal): Promise<EngineInfo> {
   const builtIn = engine.builtIn;
-  const [version, info, workers] = await Promise.all([
+  const [version, imageStore, workers] = await Promise.all([
     builtIn ? engine.docker.version({ signal }) : undefined,
-    builtIn ? engine.docker.info({ signal }) : undefined,
+    builtIn ? engine.imageStore(signal) : undefined,
     engine.buildkit.control.listWorkers({}, { signal }),
   ]);
   let bk: EngineInfo["buildkit"] = { version: "", revision: "", source: "unknown" };
@@ -273,6 +273,6 @@ export async function engineInfo(engine: Engine, signal?: AbortSignal): Promise<
       executor: w.labels[`${label}executor`],
       snapshotter: w.labels[`${label}snapshotter`],
     })),
-    ...(info ? { imageStore: usesContainerdStore(info) ? "containerd" : "classic" } : {}),
-  } as EngineInfo;
+    ...(imageStore ? { imageStore } : {}),
+  };
 }
