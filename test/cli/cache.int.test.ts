@@ -29,8 +29,9 @@ export default defineStack({ name: "cache", version: "0.0.1", ${options.cache ??
   return dir;
 }
 
-async function up(dir: string, ...flags: string[]): Promise<string> {
-  const r = await runCli([
+/** Runs `hln do up` on the stack, requires success, and returns the step's value. */
+async function runUp(dir: string, ...flags: string[]): Promise<{ r: string; stderr: string }> {
+  const res = await runCli([
     "--log-format",
     "plain",
     "do",
@@ -41,8 +42,12 @@ async function up(dir: string, ...flags: string[]): Promise<string> {
     "json",
     ...flags,
   ]);
-  assert.equal(r.code, 0, r.stderr);
-  return (JSON.parse(r.stdout) as { r: string }).r;
+  assert.equal(res.code, 0, res.stderr);
+  return { r: (JSON.parse(res.stdout) as { r: string }).r, stderr: res.stderr };
+}
+
+async function up(dir: string, ...flags: string[]): Promise<string> {
+  return (await runUp(dir, ...flags)).r;
 }
 
 async function pruneAll(): Promise<void> {
@@ -86,27 +91,19 @@ describe("build cache import and export", () => {
     const cacheDir = join(mkdtempSync(join(tmpdir(), "hln-local-cache-")), "cache");
     const dir = writeStack(n);
     await pruneAll();
-    const first = await runCli([
-      "--log-format",
-      "plain",
-      "do",
-      "up",
-      "--plan",
+    const first = await runUp(
       dir,
-      "-o",
-      "json",
       "--cache-from",
       `type=local,src=${cacheDir}`,
       "--cache-to",
       `type=local,dest=${cacheDir},mode=max`,
-    ]);
-    assert.equal(first.code, 0, first.stderr);
+    );
     // The first CI run has no cache yet: a warning, not a failure, as with buildx.
     assert.match(first.stderr, /hln: warning: cache import skipped: .*cache/);
     assert.ok(existsSync(join(cacheDir, "index.json")), "the export wrote index.json");
     await pruneAll();
     const second = await up(dir, "--cache-from", `type=local,src=${cacheDir}`);
-    assert.equal(second, (JSON.parse(first.stdout) as { r: string }).r);
+    assert.equal(second, first.r);
   });
 
   it("rejects a bad cache entry in the stack before touching the engine", async () => {
