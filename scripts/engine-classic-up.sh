@@ -9,8 +9,8 @@
 #
 #   HLN_CLASSIC_SOCK   its Docker API socket (default /var/run/hln-classic.sock)
 set -euo pipefail
-# shellcheck source=lib/seed-busybox.sh
-. "$(dirname "$0")/lib/seed-busybox.sh"
+# shellcheck source=lib/engine.sh
+. "$(dirname "$0")/lib/engine.sh"
 
 ROOT=${HLN_ENGINE_ROOT:-/opt/hln-engine}
 SOCK=${HLN_CLASSIC_SOCK:-/var/run/hln-classic.sock}
@@ -49,9 +49,8 @@ cat >"$STATE/daemon.json" <<JSON
 JSON
 
 export PATH="$SBIN:$BIN:$PATH"
-ping_ok() { curl -fsS --max-time 2 --unix-socket "$SOCK" http://docker/_ping >/dev/null 2>&1; }
 
-if ping_ok; then
+if dockerd_answers "$SOCK"; then
   log "already answers on $SOCK"
 else
   if [ -f "$STATE/dockerd.pid" ] && kill -0 "$(cat "$STATE/dockerd.pid")" 2>/dev/null; then
@@ -61,12 +60,11 @@ else
   rm -f "$SOCK"
   log "starting a classic-store dockerd on $SOCK (log: $LOG)"
   setsid nohup "$SBIN/dockerd" --config-file "$STATE/daemon.json" >>"$LOG" 2>&1 </dev/null &
-  for _ in $(seq 1 120); do ping_ok && break; sleep 0.5; done
-  ping_ok || { tail -n 30 "$LOG" >&2; die "dockerd did not answer on $SOCK within 60 s"; }
+  wait_for_dockerd "$SOCK" "$LOG" || die "dockerd did not answer on $SOCK within 60 s"
 fi
 
 api() { curl -fsS --unix-socket "$SOCK" "$@"; }
-if ! api http://docker/images/busybox:latest/json >/dev/null 2>&1; then
+if ! has_image "$SOCK" busybox:latest; then
   log "seeding busybox:latest"
   seed_busybox "$SOCK"
 fi

@@ -23,8 +23,8 @@
 #                      (default /var/run/docker.sock)
 #   HLN_DEBIAN_MIRROR  the mirror for the mmdebstrap fallback (default deb.debian.org)
 set -euo pipefail
-# shellcheck source=lib/seed-busybox.sh
-. "$(dirname "$0")/lib/seed-busybox.sh"
+# shellcheck source=lib/engine.sh
+. "$(dirname "$0")/lib/engine.sh"
 
 ROOT=${HLN_ENGINE_ROOT:-/opt/hln-engine}
 STATE=${HLN_COMPAT_ROOT:-$ROOT/compat}
@@ -108,12 +108,11 @@ JSON
 
 # Its own binaries first, then Debian's containerd and runc; never the main engine's tree.
 export PATH="$SBIN:$BIN:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-ping_ok() { curl -fsS --max-time 2 --unix-socket "$SOCK" http://docker/_ping >/dev/null 2>&1; }
 api() { curl -fsS --unix-socket "$SOCK" "$@"; }
 version() { curl -fsS --max-time 2 --unix-socket "$1" http://docker/version | sed -n 's/.*"Version":"\([^"]*\)".*/\1/p' | head -1; }
 pid() { cat "$STATE/dockerd.pid" 2>/dev/null; }
 
-if ping_ok && [[ "$(version "$SOCK")" = "$DOCKER_VERSION"* ]]; then
+if dockerd_answers "$SOCK" && [[ "$(version "$SOCK")" = "$DOCKER_VERSION"* ]]; then
   log "dockerd $DOCKER_VERSION already answers on $SOCK"
 else
   if [ -n "$(pid)" ] && kill -0 "$(pid)" 2>/dev/null; then
@@ -122,43 +121,35 @@ else
     for _ in $(seq 1 75); do kill -0 "$(pid)" 2>/dev/null || break; sleep 0.2; done
     kill -0 "$(pid)" 2>/dev/null && die "dockerd $(pid) did not stop; see $LOG"
   fi
-  ping_ok && die "something else answers on $SOCK; not starting over it"
+  dockerd_answers "$SOCK" && die "something else answers on $SOCK; not starting over it"
   rm -f "$SOCK"
   log "starting dockerd $DOCKER_VERSION on $SOCK (log: $LOG)"
   setsid nohup "$SBIN/dockerd" --config-file "$STATE/daemon.json" >>"$LOG" 2>&1 </dev/null &
-  for _ in $(seq 1 120); do ping_ok && break; sleep 0.5; done
-  ping_ok || { tail -n 30 "$LOG" >&2; die "dockerd did not answer on $SOCK within 60 s"; }
+  wait_for_dockerd "$SOCK" "$LOG" || die "dockerd did not answer on $SOCK within 60 s"
 fi
 [[ "$(version "$SOCK")" = "$DOCKER_VERSION"* ]] || die "$SOCK answers as $(version "$SOCK"), expected $DOCKER_VERSION"
 [ -S "$STATE/exec/containerd/containerd.sock" ] || die "no managed containerd under $STATE/exec (see $LOG)"
 
 # 5. Base images; no registry is reachable, so never a pull.
-has_image() { api "http://docker/images/$1/json" >/dev/null 2>&1; }
-if ! has_image busybox:latest; then
+if ! has_image "$SOCK" busybox:latest; then
   log "seeding busybox:latest from busybox-static"
   seed_busybox "$SOCK"
 fi
 
-if ! has_image debian:bookworm-slim; then
+if ! has_image "$SOCK" debian:bookworm-slim; then
   # docker save of the main engine's containerd store carries a manifest.json beside its
   # OCI layout, which is what 20.10's docker load reads.
-  if curl -fsS --max-time 2 --unix-socket "$MAIN_SOCK" http://docker/images/debian:bookworm-slim/json >/dev/null 2>&1; then
+  if has_image "$MAIN_SOCK" debian:bookworm-slim; then
     log "copying debian:bookworm-slim from the engine on $MAIN_SOCK"
-    out=$(curl -fsS --unix-socket "$MAIN_SOCK" http://docker/images/debian:bookworm-slim/get |
-      api -X POST -H 'Content-Type: application/x-tar' --data-binary @- 'http://docker/images/load?quiet=1') ||
-      log "warning: loading the export failed: $out"
+    copy_image "$MAIN_SOCK" "$SOCK" debian:bookworm-slim || log "warning: loading the export failed"
   fi
-  if ! has_image debian:bookworm-slim; then
+  if ! has_image "$SOCK" debian:bookworm-slim; then
     command -v mmdebstrap >/dev/null || die "no debian:bookworm-slim to copy and no mmdebstrap (run scripts/engine-up.sh)"
     log "seeding debian:bookworm-slim with mmdebstrap (about 20 s)"
-    tmp=$(mktemp -d)
-    mmdebstrap --quiet --variant=minbase bookworm "$tmp/rootfs.tar" "$MIRROR"
-    api -X POST -H 'Content-Type: application/x-tar' --data-binary @"$tmp/rootfs.tar" \
-      'http://docker/images/create?fromSrc=-&repo=debian&tag=bookworm-slim&changes=ENV%20PATH%3D%2Fusr%2Flocal%2Fsbin%3A%2Fusr%2Flocal%2Fbin%3A%2Fusr%2Fsbin%3A%2Fusr%2Fbin%3A%2Fsbin%3A%2Fbin&changes=CMD%20%5B%22bash%22%5D' >/dev/null
-    rm -rf "$tmp"
+    seed_debian "$SOCK" "$MIRROR"
   fi
 fi
-for img in busybox:latest debian:bookworm-slim; do has_image "$img" || die "image $img missing after seeding"; done
+for img in busybox:latest debian:bookworm-slim; do has_image "$SOCK" "$img" || die "image $img missing after seeding"; done
 
 # 6. BuildKit answers the h2c upgrade on /grpc; and the main engine is untouched.
 # The daemon keeps the upgraded connection open, so curl ends on its timeout (exit 28).

@@ -9,8 +9,8 @@
 #   HLN_ENGINE_ROOT   where the engine lives (default /opt/hln-engine)
 #   HLN_ENGINE_SOCK   the Docker API socket it serves (default /var/run/docker.sock)
 set -euo pipefail
-# shellcheck source=lib/seed-busybox.sh
-. "$(dirname "$0")/lib/seed-busybox.sh"
+# shellcheck source=lib/engine.sh
+. "$(dirname "$0")/lib/engine.sh"
 
 ROOT=${HLN_ENGINE_ROOT:-/opt/hln-engine}
 SOCK=${HLN_ENGINE_SOCK:-/var/run/docker.sock}
@@ -76,17 +76,16 @@ cat >"$ROOT/daemon.json" <<JSON
 JSON
 
 export PATH="$SBIN:$BIN:$PATH"
-ping_ok() { curl -fsS --max-time 2 --unix-socket "$SOCK" http://docker/_ping >/dev/null 2>&1; }
 
 # A running daemon without its docker0 bridge (another dockerd started with
 # "bridge": "none" deletes it) fails every networked step: restart it to get it back.
-if ping_ok && ! ip link show docker0 >/dev/null 2>&1; then
+if dockerd_answers "$SOCK" && ! ip link show docker0 >/dev/null 2>&1; then
   log "dockerd answers but its docker0 bridge is gone; restarting it"
   kill "$(cat "$STATE/dockerd.pid")" 2>/dev/null || true
-  for _ in $(seq 1 60); do ping_ok || break; sleep 0.5; done
+  for _ in $(seq 1 60); do dockerd_answers "$SOCK" || break; sleep 0.5; done
 fi
 
-if ping_ok && [[ "$(curl -fsS --unix-socket "$SOCK" http://docker/version | sed -n 's/.*"Version":"\([^"]*\)".*/\1/p' | head -1)" = "$DOCKER_VERSION"* ]]; then
+if dockerd_answers "$SOCK" && [[ "$(curl -fsS --unix-socket "$SOCK" http://docker/version | sed -n 's/.*"Version":"\([^"]*\)".*/\1/p' | head -1)" = "$DOCKER_VERSION"* ]]; then
   log "dockerd $DOCKER_VERSION already answers on $SOCK"
 else
   if [ -f "$STATE/dockerd.pid" ] && kill -0 "$(cat "$STATE/dockerd.pid")" 2>/dev/null; then
@@ -97,8 +96,7 @@ else
   rm -f "$SOCK"
   log "starting dockerd $DOCKER_VERSION on $SOCK (log: $LOG)"
   setsid nohup "$SBIN/dockerd" --config-file "$ROOT/daemon.json" >>"$LOG" 2>&1 </dev/null &
-  for _ in $(seq 1 120); do ping_ok && break; sleep 0.5; done
-  ping_ok || { tail -n 30 "$LOG" >&2; die "dockerd did not answer on $SOCK within 60 s"; }
+  wait_for_dockerd "$SOCK" "$LOG" || die "dockerd did not answer on $SOCK within 60 s"
 fi
 
 # A daemon started over an earlier one may come up without its bridge; every networked
@@ -106,23 +104,18 @@ fi
 ip link show docker0 >/dev/null 2>&1 || die "dockerd runs but the docker0 bridge is missing (see $LOG)"
 
 api() { curl -fsS --unix-socket "$SOCK" "$@"; }
-has_image() { api "http://docker/images/$1/json" >/dev/null 2>&1; }
 
 # 4. Offline base images: no registry is reachable, and BuildKit resolves these from
 #    the local image store.
-if ! has_image busybox:latest; then
+if ! has_image "$SOCK" busybox:latest; then
   log "seeding busybox:latest from busybox-static"
   seed_busybox "$SOCK"
 fi
 
-if ! has_image debian:bookworm-slim; then
+if ! has_image "$SOCK" debian:bookworm-slim; then
   log "seeding debian:bookworm-slim with mmdebstrap (about 20 s)"
-  tmp=$(mktemp -d)
-  mmdebstrap --quiet --variant=minbase bookworm "$tmp/rootfs.tar" "$MIRROR"
-  api -X POST -H 'Content-Type: application/x-tar' --data-binary @"$tmp/rootfs.tar" \
-    'http://docker/images/create?fromSrc=-&repo=debian&tag=bookworm-slim&changes=ENV%20PATH%3D%2Fusr%2Flocal%2Fsbin%3A%2Fusr%2Flocal%2Fbin%3A%2Fusr%2Fsbin%3A%2Fusr%2Fbin%3A%2Fsbin%3A%2Fbin&changes=CMD%20%5B%22bash%22%5D' >/dev/null
-  rm -rf "$tmp"
+  seed_debian "$SOCK" "$MIRROR"
 fi
 
-for img in busybox:latest debian:bookworm-slim; do has_image "$img" || die "image $img missing after seeding"; done
+for img in busybox:latest debian:bookworm-slim; do has_image "$SOCK" "$img" || die "image $img missing after seeding"; done
 log "engine ready: DOCKER_HOST=unix://$SOCK ($(api http://docker/version | sed -n 's/.*"Version":"\([^"]*\)".*/\1/p' | head -1), containerd image store)"

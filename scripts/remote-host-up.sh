@@ -33,8 +33,8 @@
 #   HLN_REMOTE_SOCK   the remote engine's API socket (default /var/run/hln-remote.sock)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=lib/seed-busybox.sh
-. "$HERE/lib/seed-busybox.sh"
+# shellcheck source=lib/engine.sh
+. "$HERE/lib/engine.sh"
 
 ROOT=${HLN_ENGINE_ROOT:-/opt/hln-engine}
 MAIN_SOCK=${HLN_ENGINE_SOCK:-/var/run/docker.sock}
@@ -143,9 +143,8 @@ JSON
 config_changed=
 if cmp -s "$R/daemon.json.new" "$R/daemon.json"; then rm -f "$R/daemon.json.new"; else mv "$R/daemon.json.new" "$R/daemon.json"; config_changed=1; fi
 
-ping_ok() { curl -fsS --max-time 2 --unix-socket "$SOCK" http://docker/_ping >/dev/null 2>&1; }
 dpid=$(pid_of "$R/dockerd.pid")
-if [ -n "$dpid" ] && kill -0 "$dpid" 2>/dev/null && ping_ok && in_ns "$dpid" && [ -z "$config_changed" ]; then
+if [ -n "$dpid" ] && kill -0 "$dpid" 2>/dev/null && dockerd_answers "$SOCK" && in_ns "$dpid" && [ -z "$config_changed" ]; then
   log "remote dockerd already answers on $SOCK (pid $dpid, in $NS)"
 else
   if [ -n "$dpid" ] && kill -0 "$dpid" 2>/dev/null && grep -q dockerd "/proc/$dpid/comm" 2>/dev/null; then
@@ -154,12 +153,11 @@ else
     for _ in $(seq 1 150); do kill -0 "$dpid" 2>/dev/null || break; sleep 0.2; done
     kill -0 "$dpid" 2>/dev/null && die "remote dockerd $dpid did not stop within 30 s"
   fi
-  ping_ok && die "something else answers on $SOCK; refusing to start a second dockerd there"
+  dockerd_answers "$SOCK" && die "something else answers on $SOCK; refusing to start a second dockerd there"
   rm -f "$SOCK"
   log "starting remote dockerd in $NS on $SOCK (log: $LOG)"
   setsid nohup nsenter --net="$NS_PATH" "$SBIN/dockerd" --config-file "$R/daemon.json" >>"$LOG" 2>&1 </dev/null &
-  for _ in $(seq 1 120); do ping_ok && break; sleep 0.5; done
-  ping_ok || { tail -n 30 "$LOG" >&2; die "remote dockerd did not answer on $SOCK within 60 s"; }
+  wait_for_dockerd "$SOCK" "$LOG" || die "remote dockerd did not answer on $SOCK within 60 s"
   dpid=$(pid_of "$R/dockerd.pid")
   in_ns "$dpid" || die "remote dockerd ($dpid) is not in the $NS namespace"
 fi
@@ -169,21 +167,19 @@ ip link show docker0 >/dev/null 2>&1 || log "warning: the host's docker0 is miss
 
 D() { "$BIN/docker" -H "unix://$SOCK" "$@"; }
 api() { curl -fsS --unix-socket "$SOCK" "$@"; }
-has_image() { api "http://docker/images/$1/json" >/dev/null 2>&1; }
 
 # 4. Offline images: busybox from busybox-static, debian copied from the main engine.
-if ! has_image busybox:latest; then
+if ! has_image "$SOCK" busybox:latest; then
   log "seeding busybox:latest"
   seed_busybox "$SOCK"
 fi
-if ! has_image debian:bookworm-slim; then
-  curl -fsS --max-time 2 --unix-socket "$MAIN_SOCK" http://docker/images/debian:bookworm-slim/json >/dev/null 2>&1 ||
+if ! has_image "$SOCK" debian:bookworm-slim; then
+  has_image "$MAIN_SOCK" debian:bookworm-slim ||
     die "the main engine ($MAIN_SOCK) has no debian:bookworm-slim to copy: run scripts/engine-up.sh first"
   log "copying debian:bookworm-slim from the main engine"
-  curl -fsS --unix-socket "$MAIN_SOCK" http://docker/images/debian:bookworm-slim/get |
-    api -X POST -H 'Content-Type: application/x-tar' --data-binary @- 'http://docker/images/load?quiet=1' >/dev/null
+  copy_image "$MAIN_SOCK" "$SOCK" debian:bookworm-slim
 fi
-for img in busybox:latest debian:bookworm-slim; do has_image "$img" || die "image $img missing after seeding"; done
+for img in busybox:latest debian:bookworm-slim; do has_image "$SOCK" "$img" || die "image $img missing after seeding"; done
 
 # 5. The buildkitd stand-in image, rebuilt when scripts/remote-host/buildctl changes.
 want_sha=$(sha256sum "$STANDIN_SRC" | cut -d' ' -f1)
