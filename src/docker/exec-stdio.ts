@@ -6,11 +6,9 @@
 import { Duplex } from "node:stream";
 import { HlnError } from "../errors.js";
 import type { Dialer } from "../transport/dialer.js";
+import { StderrTail } from "../transport/stderr-tail.js";
 import type { DockerClient } from "./client.js";
 import { StdcopyDemuxer } from "./stdcopy.js";
-
-/** The last stderr bytes kept for messages. */
-const stderrKeep = 4096;
 
 /**
  * Each dial runs `argv` in `container` with stdin attached and returns its stdout as the
@@ -80,7 +78,7 @@ function explainCreate(endpoint: string, container: string, err: unknown): HlnEr
 /** The exec's connection with stdout demultiplexed out of Docker's framing. */
 class ExecStream extends Duplex {
   readonly #raw: Duplex;
-  #stderr = "";
+  readonly #stderr = new StderrTail();
 
   constructor(raw: Duplex, endpoint: string) {
     super({ allowHalfOpen: false });
@@ -89,7 +87,7 @@ class ExecStream extends Duplex {
       if (stream === "stdout") {
         if (!this.push(payload)) raw.pause();
       } else if (stream === "stderr") {
-        this.#stderr = (this.#stderr + payload.toString("utf8")).slice(-stderrKeep);
+        this.#stderr.push(payload);
       }
     });
     raw.on("data", (chunk: Buffer) => {
@@ -100,7 +98,7 @@ class ExecStream extends Duplex {
       }
     });
     raw.once("end", () => {
-      const why = this.#stderr.trim().split("\n").at(-1);
+      const why = this.#stderr.lastLine;
       // A command that failed says why on stderr; a clean EOF is just the end.
       if (why)
         this.destroy(new HlnError("E_ENGINE_UNREACHABLE", `cannot reach ${endpoint}: ${why}`));

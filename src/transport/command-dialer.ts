@@ -9,6 +9,7 @@ import type { Readable, Writable } from "node:stream";
 import { Duplex, finished } from "node:stream";
 import { HlnError } from "../errors.js";
 import type { Dialer, DialOptions } from "./dialer.js";
+import { StderrTail } from "./stderr-tail.js";
 
 export interface CommandDialerOptions {
   /** Names the endpoint in messages, e.g. `ssh://root@10.0.0.2`. */
@@ -24,22 +25,11 @@ export interface CommandDialerOptions {
 
 type Child = ChildProcessByStdio<Writable, Readable, Readable>;
 
-/** The last stderr bytes kept for messages; ssh's useful line is at the end. */
-const stderrKeep = 4096;
-
 export function commandDialer(options: CommandDialerOptions): Dialer {
   return {
     endpoint: options.endpoint,
     dial: (o) => dialCommand(options, o),
   };
-}
-
-function lastLine(text: string): string {
-  const lines = text
-    .split(/\r?\n/)
-    .map((l) => l.trim())
-    .filter(Boolean);
-  return lines.at(-1) ?? "";
 }
 
 function dialCommand(options: CommandDialerOptions, o: DialOptions = {}): Promise<Duplex> {
@@ -91,7 +81,7 @@ function dialCommand(options: CommandDialerOptions, o: DialOptions = {}): Promis
  */
 class CommandStream extends Duplex {
   readonly #child: Child;
-  #stderr = "";
+  readonly #stderr = new StderrTail();
   #idle: NodeJS.Timeout | undefined;
   #idleMs = 0;
   #closed = false;
@@ -104,7 +94,7 @@ class CommandStream extends Duplex {
       if (!this.push(chunk)) child.stdout.pause();
     });
     child.stderr.on("data", (chunk: Buffer) => {
-      this.#stderr = (this.#stderr + chunk.toString("utf8")).slice(-stderrKeep);
+      this.#stderr.push(chunk);
     });
     child.stdin.on("error", () => {});
     // EOF waits for the exit status: a failed ssh must surface as its reason, not as a
@@ -117,8 +107,8 @@ class CommandStream extends Duplex {
         return;
       }
       const why =
-        options.explain?.(this.#stderr, code) ||
-        lastLine(this.#stderr) ||
+        options.explain?.(this.#stderr.text, code) ||
+        this.#stderr.lastLine ||
         `${options.argv[0]} exited with ${code ?? sig}`;
       this.destroy(
         new HlnError("E_ENGINE_UNREACHABLE", `cannot reach ${options.endpoint}: ${why}`),
