@@ -142,5 +142,15 @@ export default defineStack({
       assert.equal(lines.length, 1, `one line for ${args.join(" ")}: ${r.stderr}`);
       assert.match(lines[0]!, pattern);
     }
+    // Settings from the environment are checked before the engine too: none answers here.
+    {
+      const r = await runCli(["do", "up", "--plan", "examples/hello"], {
+        env: { HLN_SILENCE_TIMEOUT: "soon", DOCKER_HOST: "unix:///nonexistent.sock" },
+      });
+      assert.equal(r.code, 2, r.stderr);
+      const lines = r.stderr.trim().split("\n");
+      assert.equal(lines.length, 1, r.stderr);
+      assert.match(lines[0]!, /HLN_SILENCE_TIMEOUT soon: expected a duration/);
+    }
   });
 });

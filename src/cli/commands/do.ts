@@ -45,6 +45,9 @@ export async function runDo(
   }
   const inputs = resolveInputs(stack.inputs ?? {}, o.set, stack.name);
   const cache = resolveCache(file, stack, { from: o.cacheFrom, to: o.cacheTo });
+  const silenceTimeoutMs = ctx.env.HLN_SILENCE_TIMEOUT
+    ? parseDuration(ctx.env.HLN_SILENCE_TIMEOUT, "HLN_SILENCE_TIMEOUT")
+    : undefined;
 
   const engine = await openEngine({ env: ctx.env, engine: ctx.engine, signal: ctx.signal });
   const progress = createProgress({
@@ -64,9 +67,7 @@ export async function runDo(
     docker: { client: engine.docker, imageStore: engine.imageStore, builtIn: engine.builtIn },
     cache,
     onWarning: (m) => ctx.stderr.write(`hln: warning: ${ctx.redactor.scrub(m)}\n`),
-    silenceTimeoutMs: ctx.env.HLN_SILENCE_TIMEOUT
-      ? parseDuration(ctx.env.HLN_SILENCE_TIMEOUT, "HLN_SILENCE_TIMEOUT")
-      : undefined,
+    silenceTimeoutMs,
   });
   let result: unknown;
   let failed = true;
