@@ -48,9 +48,12 @@ import type { Secret } from "./secret.js";
 
 const debug = debuglog("hln:sdk");
 
-/** The Docker engine that runs the BuildKit, for what its classic image store lacks. */
+/**
+ * The Docker engine beside the BuildKit, for what its classic image store lacks and for
+ * images the build hands over. An opened `Engine` is one.
+ */
 export interface DockerEngineAccess {
-  client: DockerClient;
+  docker: DockerClient;
   imageStore(signal?: AbortSignal): Promise<"containerd" | "classic">;
   /**
    * True when the BuildKit is this Docker engine's own, so the moby exporter stores
@@ -179,13 +182,13 @@ export class Solver {
   async classicDocker(): Promise<DockerClient | undefined> {
     if (!this.#docker?.builtIn) return undefined;
     return (await this.#docker.imageStore(this.#signal)) === "classic"
-      ? this.#docker.client
+      ? this.#docker.docker
       : undefined;
   }
 
   /** The Docker engine images are deployed to, when it is not the one that builds. */
   get separateDocker(): DockerClient | undefined {
-    return this.#docker && !this.#docker.builtIn ? this.#docker.client : undefined;
+    return this.#docker && !this.#docker.builtIn ? this.#docker.docker : undefined;
   }
 
   /** The X-Registry-Auth value for pushing to `host`, from the Docker config. */

@@ -42,7 +42,7 @@ describe("Docker's classic image store", () => {
     const n = nonce();
     const dag = createDag({
       connection: engine.buildkit,
-      docker: { client: engine.docker, imageStore: engine.imageStore, builtIn: engine.builtIn },
+      docker: engine,
       env: { DOCKER_CONFIG: configDir },
     });
     let pushed: string;

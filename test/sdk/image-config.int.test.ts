@@ -23,7 +23,7 @@ describe("base image config", () => {
   function dagOf() {
     return createDag({
       connection: engine.buildkit,
-      docker: { client: engine.docker, imageStore: engine.imageStore, builtIn: engine.builtIn },
+      docker: engine,
       onWarning: (m) => warnings.push(m),
     });
   }

@@ -64,7 +64,7 @@ export async function runDo(
     signal: ctx.signal,
     env: ctx.env,
     redactor: ctx.redactor,
-    docker: { client: engine.docker, imageStore: engine.imageStore, builtIn: engine.builtIn },
+    docker: engine,
     cache,
     onWarning: (m) => ctx.stderr.write(`hln: warning: ${ctx.redactor.scrub(m)}\n`),
     silenceTimeoutMs,
