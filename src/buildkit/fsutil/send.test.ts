@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { lstat, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { lstat, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { HlnError } from "../../errors.js";
@@ -204,6 +206,58 @@ describe("sendDirectory -> receiveDirectory", () => {
       );
       sender.close();
       receiver.close();
+    }
+  });
+
+  test("a file removed or swapped for a FIFO after its STAT fails the transfer, naming it", async () => {
+    const swaps: [string, (path: string) => Promise<void>, RegExp][] = [
+      ["gone.txt", (p) => rm(p), /gone\.txt: it was removed while being sent/],
+      [
+        "fifo.txt",
+        async (p) => {
+          await rm(p);
+          execFileSync("mkfifo", [p]);
+        },
+        /fifo\.txt: it was replaced by something other than a file/,
+      ],
+    ];
+    for (const [name, swap, expected] of swaps) {
+      const dir = join(base, `swap-${name}`);
+      await mkdir(dir);
+      await writeFile(join(dir, name), "announced");
+      const [sender, receiver] = createMemoryPacketStreams();
+      const sending = sendDirectory(sender, dir);
+      const it = receiver.packets[Symbol.asyncIterator]();
+      const stats = await readStats(it);
+      await swap(join(dir, name));
+      await receiver.send(reqPacket(stats.findIndex((s) => s.path === name)));
+      const p = (await it.next()).value as Packet;
+      assert.equal(p.type, PacketType.PACKET_ERR);
+      assert.match(packetText(p), expected);
+      await assert.rejects(
+        sending,
+        (e: unknown) => e instanceof HlnError && e.code === "E_USAGE" && expected.test(e.message),
+      );
+      sender.close();
+      receiver.close();
+    }
+  });
+
+  test("a socket travels as the empty file its STAT announced", async () => {
+    const dir = join(base, "with-socket");
+    await mkdir(dir);
+    await writeFile(join(dir, "a.txt"), "a");
+    const server = createServer();
+    await new Promise<void>((done) => server.listen(join(dir, "s.sock"), done));
+    try {
+      const dest = join(base, "with-socket-out");
+      const { sent } = await roundTrip(dir, dest);
+      assert.equal(sent.files, 2);
+      const st = await lstat(join(dest, "s.sock"));
+      assert.ok(st.isFile());
+      assert.equal(st.size, 0);
+    } finally {
+      await new Promise((done) => server.close(done));
     }
   });
 

@@ -9,14 +9,14 @@
  * answered with FIN. Requests are served while the walk is still going, four files at a time.
  */
 import { constants } from "node:fs";
-import { type FileHandle, open, realpath } from "node:fs/promises";
+import { type FileHandle, lstat, open, realpath } from "node:fs/promises";
 import { join } from "node:path";
 import { debuglog } from "node:util";
 import { create } from "@bufbuild/protobuf";
 import { HlnError, throwIfAborted } from "../../errors.js";
 import { PacketSchema, PacketType } from "../../gen/buildkit/fsutil_pb.js";
 import { isRegularMode } from "./file-mode.js";
-import { fsError } from "./fs-error.js";
+import { errnoCode, fsError, isNotFound } from "./fs-error.js";
 import {
   dataPacket,
   errPacket,
@@ -114,13 +114,7 @@ export async function sendDirectory(
   })();
 
   async function serveFile(job: FileJob): Promise<void> {
-    let handle: FileHandle | undefined;
-    try {
-      handle = await open(join(rootPath, job.path), constants.O_RDONLY | constants.O_NOFOLLOW);
-    } catch (err) {
-      // Like fsutil: a file that cannot be opened arrives empty rather than failing the build.
-      debug("cannot open %s, sending it empty: %s", job.path, (err as Error).message);
-    }
+    const handle = await openAnnounced(rootPath, job.path);
     if (handle !== undefined) {
       try {
         for (;;) {
@@ -140,11 +134,20 @@ export async function sendDirectory(
     await send(dataPacket(job.id));
   }
 
+  /** A file that cannot be sent fails the transfer; the receiver learns why with an ERR. */
+  function failFile(err: unknown): void {
+    if (signal.aborted) return;
+    const e = HlnError.from(err);
+    debug("sending a file of %s failed: %s", rootPath, e.message);
+    send(errPacket(e.message)).catch(() => undefined);
+    abort.fail(e);
+  }
+
   function pump(): void {
     while (running.size < SEND_CONCURRENCY && queue.length > 0 && !signal.aborted) {
       const job = queue.shift()!;
       const task: Promise<void> = serveFile(job)
-        .catch((err) => abort.fail(err))
+        .catch(failFile)
         .finally(() => {
           running.delete(task);
           pump();
@@ -194,5 +197,51 @@ export async function sendDirectory(
   } finally {
     abort.dispose();
     reader.close();
+  }
+}
+
+/**
+ * Opens a regular file the walk announced, or undefined for a socket, which the walk
+ * announced as an empty regular file (fsutil clears the socket bit). fsutil's sender sends
+ * a file it cannot open as empty and the build goes on with wrong contents; hln fails,
+ * naming the file. O_NONBLOCK keeps a path swapped for a FIFO since the walk from blocking
+ * the open until some writer appears; what is opened must still be a regular file.
+ */
+async function openAnnounced(root: string, path: string): Promise<FileHandle | undefined> {
+  const abs = join(root, path);
+  let handle: FileHandle;
+  try {
+    handle = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    // Opening a socket fails with ENXIO.
+    if (errnoCode(err) === "ENXIO" && (await isSocket(abs))) return undefined;
+    if (isNotFound(err))
+      throw new HlnError("E_USAGE", `cannot read ${abs}: it was removed while being sent`, {
+        cause: err,
+      });
+    throw fsError(err, `cannot read ${abs}`);
+  }
+  let regular: boolean;
+  try {
+    regular = (await handle.stat()).isFile();
+  } catch (err) {
+    await handle.close().catch(() => undefined);
+    throw fsError(err, `cannot read ${abs}`);
+  }
+  if (!regular) {
+    await handle.close().catch(() => undefined);
+    throw new HlnError(
+      "E_USAGE",
+      `cannot read ${abs}: it was replaced by something other than a file while being sent`,
+    );
+  }
+  return handle;
+}
+
+async function isSocket(abs: string): Promise<boolean> {
+  try {
+    return (await lstat(abs)).isSocket();
+  } catch {
+    return false;
   }
 }
