@@ -161,12 +161,23 @@ class CommandStream extends Duplex {
     return this;
   }
 
+  // A connection kept open between requests must not keep the process alive: HTTP
+  // keep-alive unrefs an idle socket and refs it again when a request takes it.
   ref(): this {
+    this.#child.ref();
+    for (const pipe of this.#pipes()) pipe.ref?.();
     return this;
   }
 
   unref(): this {
+    this.#child.unref();
+    for (const pipe of this.#pipes()) pipe.unref?.();
     return this;
+  }
+
+  /** The child's stdio: sockets (pipes) that each hold the event loop open. */
+  #pipes(): { ref?: () => void; unref?: () => void }[] {
+    return [this.#child.stdin, this.#child.stdout, this.#child.stderr] as never;
   }
 
   #touch(): void {

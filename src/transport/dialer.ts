@@ -18,6 +18,13 @@ export interface Dialer {
   readonly endpoint: string;
   /** Opens a new connection. Rejects with E_ENGINE_UNREACHABLE naming the endpoint. */
   dial(options?: DialOptions): Promise<Duplex>;
+  /**
+   * True when opening a connection is costly (a process, a remote command): callers then
+   * keep one connection open and send their requests through it in turn.
+   */
+  readonly keepAlive?: boolean;
+  /** Ends whatever the dialer keeps between dials (a shared ssh connection). */
+  close?(): void;
 }
 
 export interface NetDialerOptions {

@@ -135,3 +135,206 @@ export async function httpUpgrade(
     });
   });
 }
+
+/**
+ * One connection that carries request after request (HTTP/1.1 keep-alive), for dialers
+ * whose connections are costly to open: over ssh each connection is a process at both
+ * ends. Requests take turns, so a run's plain requests all share one connection; a
+ * request waits while the one before it reads its response. The connection is dialed
+ * when first needed, and again after it closes. Upgrades never use it: they consume
+ * their connection (see `httpUpgrade`).
+ */
+export class SharedHttpConnection {
+  readonly #dialer: Dialer;
+  #stream: Duplex | undefined;
+  #busy = false;
+  #closed = false;
+  readonly #queue: { go: () => void; fail: (err: Error) => void }[] = [];
+
+  constructor(dialer: Dialer) {
+    this.#dialer = dialer;
+  }
+
+  /** Sends one request and reads the whole response. */
+  async request(o: HttpRequestOptions): Promise<HttpResponse> {
+    const stream = await this.#take(o.signal);
+    return new Promise<HttpResponse>((resolve, reject) => {
+      const req = this.#start(stream, o);
+      req.once("error", (err) => reject(wrap(this.#dialer, o, err)));
+      req.once("response", (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.once("error", (err) => reject(wrap(this.#dialer, o, err)));
+        res.once("end", () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks),
+          }),
+        );
+      });
+    });
+  }
+
+  /** Sends one request and hands back the response as a stream; the next request waits for its end. */
+  async stream(o: HttpRequestOptions): Promise<http.IncomingMessage> {
+    const stream = await this.#take(o.signal);
+    return new Promise((resolve, reject) => {
+      const req = this.#start(stream, o);
+      req.once("error", (err) => reject(wrap(this.#dialer, o, err)));
+      req.once("response", resolve);
+    });
+  }
+
+  /** Closes the connection; requests still waiting for their turn fail. */
+  close(): void {
+    this.#closed = true;
+    this.#stream?.destroy();
+    this.#stream = undefined;
+    for (const w of this.#queue.splice(0))
+      w.fail(new HlnError("E_ABORTED", `the connection to ${this.#dialer.endpoint} was closed`));
+  }
+
+  /** Runs `o` on the connection and hands the connection on once the exchange is over. */
+  #start(stream: Duplex, o: HttpRequestOptions): http.ClientRequest {
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      stream.off("free", release);
+      stream.off("close", release);
+      (stream as { unref?(): void }).unref?.();
+      this.#busy = false;
+      this.#queue.shift()?.go();
+    };
+    // Node's HTTP client emits "free" on a connection it keeps alive once the response
+    // has ended; a connection it gave up on closes instead.
+    stream.once("free", release);
+    stream.once("close", release);
+    const req = start(this.#dialer, stream, {
+      ...o,
+      headers: { Connection: "keep-alive", ...o.headers },
+    });
+    req.once("error", () => stream.destroy());
+    return req;
+  }
+
+  async #take(signal: AbortSignal | undefined): Promise<Duplex> {
+    if (this.#busy) {
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = () => {
+          this.#queue.splice(this.#queue.indexOf(waiter), 1);
+          reject(new HlnError("E_ABORTED", "cancelled", { cause: signal?.reason }));
+        };
+        const waiter = {
+          go: () => {
+            signal?.removeEventListener("abort", onAbort);
+            resolve();
+          },
+          fail: (err: Error) => {
+            signal?.removeEventListener("abort", onAbort);
+            reject(err);
+          },
+        };
+        if (signal?.aborted) return onAbort();
+        signal?.addEventListener("abort", onAbort, { once: true });
+        this.#queue.push(waiter);
+      });
+    }
+    this.#busy = true;
+    try {
+      if (this.#closed)
+        throw new HlnError("E_ABORTED", `the connection to ${this.#dialer.endpoint} was closed`);
+      let stream = this.#stream;
+      if (!stream || stream.destroyed) {
+        stream = await this.#dialer.dial({ signal });
+        const s = stream;
+        // An idle connection can fail (ssh drops); nobody is reading it then, and the
+        // next request dials again.
+        s.on("error", () => {});
+        s.once("close", () => {
+          if (this.#stream === s) this.#stream = undefined;
+        });
+        this.#stream = s;
+      }
+      (stream as { ref?(): void }).ref?.();
+      return stream;
+    } catch (err) {
+      this.#busy = false;
+      this.#queue.shift()?.go();
+      throw err;
+    }
+  }
+}
+
+/**
+ * Sends `GET /_ping` on a fresh connection and reads the answer without Node's HTTP
+ * client, leaving the connection as it found it for the next request. Over ssh this is
+ * what proves that the command at the far end (`docker system dial-stdio`) runs and
+ * reaches its daemon: the command prints nothing of its own.
+ */
+export function pingStream(stream: Duplex, endpoint: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let buf = Buffer.alloc(0);
+    const finish = (err?: Error) => {
+      stream.off("readable", onReadable);
+      stream.off("error", onError);
+      stream.off("close", onClose);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onError = (err: Error) => finish(unreachable(endpoint, err));
+    const onClose = () =>
+      finish(
+        new HlnError("E_ENGINE_UNREACHABLE", `cannot reach ${endpoint}: the connection closed`),
+      );
+    const onReadable = () => {
+      for (let c = stream.read() as Buffer | null; c; c = stream.read() as Buffer | null)
+        buf = Buffer.concat([buf, c]);
+      const answer = parsePingAnswer(buf);
+      if (answer === undefined) {
+        if (buf.length > 65536) finish(notDocker(endpoint, "an answer that is not HTTP"));
+        return;
+      }
+      if (answer.rest.length > 0) stream.unshift(answer.rest);
+      if (answer.status === 200) finish();
+      else finish(notDocker(endpoint, `HTTP ${answer.status || "?"}`));
+    };
+    stream.on("readable", onReadable);
+    stream.once("error", onError);
+    stream.once("close", onClose);
+    stream.write("GET /_ping HTTP/1.1\r\nHost: docker\r\n\r\n");
+  });
+}
+
+function notDocker(endpoint: string, what: string): HlnError {
+  return new HlnError(
+    "E_ENGINE_UNREACHABLE",
+    `${endpoint} is not a Docker engine: /_ping answered ${what}`,
+  );
+}
+
+/**
+ * The status of a complete HTTP/1.1 answer at the start of `buf` and the bytes after it,
+ * or undefined while it is incomplete. Docker's /_ping answer is tiny: Go gives it a
+ * Content-Length; a proxy in between may chunk it.
+ */
+export function parsePingAnswer(buf: Buffer): { status: number; rest: Buffer } | undefined {
+  const end = buf.indexOf("\r\n\r\n");
+  if (end < 0) return undefined;
+  const head = buf.subarray(0, end).toString("latin1");
+  const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1] ?? 0);
+  const body = end + 4;
+  const length = /\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1];
+  if (length !== undefined) {
+    const stop = body + Number(length);
+    return buf.length < stop ? undefined : { status, rest: buf.subarray(stop) };
+  }
+  if (/\r\ntransfer-encoding:\s*chunked/i.test(head)) {
+    // The last chunk starts a line: search from the CRLF that ends the head.
+    const last = buf.indexOf("\r\n0\r\n\r\n", body - 2);
+    if (last < 0) return undefined;
+    return { status, rest: buf.subarray(last + 7) };
+  }
+  return { status, rest: buf.subarray(body) };
+}
