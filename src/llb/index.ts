@@ -5,6 +5,7 @@
 
 export { compareBytewise } from "./bytewise.js";
 export { Cap, type CapId } from "./caps.js";
+export { type DeferredOutput, deferredOutput, pendingDeferred } from "./deferred.js";
 export { definition, definitionDigests, definitionResult } from "./definition.js";
 export { type ExecOptions, type ExecResult, exec, type MountSpec } from "./exec.js";
 export {

@@ -322,20 +322,37 @@ export class Container {
     };
   }
 
-  /** The image config exporters write: the base image's, with this container's settings. */
+  /**
+   * The image config exporters write: the base image's whole config as the engine or the
+   * Dockerfile frontend made it (author, history, labels...), with only what this container
+   * changed on top. Layers added here get no history entries from us: BuildKit's exporter
+   * adds one per layer the history does not account for, named after the step that made it
+   * (exporter/containerimage/writer.go normalizeLayersAndHistory), which we could not count
+   * better ourselves.
+   */
   async #imageConfig(): Promise<Record<string, Uint8Array>> {
     const p = this.state.platform;
     const image = this.state.image;
     if (image) await this.solver.resolveImages([image]);
-    const { User: _user, ...base } = image?.config ?? {};
-    const { env, cwd, user } = this.#process(image?.config ?? {});
-    const config = {
+    // A new image is made now: the exporter dates it by its newest layer, as it does
+    // after dockerfile2llb clears the base's `created`.
+    const { created: _created, ...whole } = image?.image ?? {};
+    const config: ImageConfig & Record<string, unknown> = { ...(image?.config ?? {}) };
+    const { env, workdir, user, secretEnv } = this.state;
+    if (env.length > 0 || secretEnv.length > 0) {
+      const hidden = new Set(secretEnv.map((e) => e.name));
+      config.Env = mergeEnv(config.Env ?? [], env, hidden);
+    }
+    if (workdir !== undefined) config.WorkingDir = workdir;
+    if (user !== undefined) config.User = user;
+    const out = {
+      ...whole,
       architecture: p.architecture,
       os: p.os,
       ...(p.variant ? { variant: p.variant } : {}),
-      config: { ...base, Env: env, WorkingDir: cwd, ...(user ? { User: user } : {}) },
+      config,
     };
-    return { "containerimage.config": new TextEncoder().encode(JSON.stringify(config)) };
+    return { "containerimage.config": new TextEncoder().encode(JSON.stringify(out)) };
   }
 
   #rootfs(what: string): Output {
@@ -347,6 +364,7 @@ export class Container {
   /**
    * Writes the container as an image tarball to `path`: `docker` format (for `docker load`)
    * or `oci`. The previous file stays in place until the new one has fully arrived.
+   * Destinations follow `File.export`: missing parents are created, a directory is refused.
    */
   async export(
     path: string,
@@ -367,7 +385,7 @@ export class Container {
     await this.solver.exportTo(
       this.#rootfs("export"),
       { type: options.format ?? "docker", attrs },
-      { target: { kind: "file", path: dest }, metadata: await this.#imageConfig() },
+      { target: { kind: "file", path: dest }, metadata: () => this.#imageConfig() },
     );
     return dest;
   }
@@ -392,7 +410,7 @@ export class Container {
     const res = await this.solver.exportTo(
       this.#rootfs("publish"),
       { type: "image", attrs },
-      { metadata: await this.#imageConfig() },
+      { metadata: () => this.#imageConfig() },
     );
     const digest = res["containerimage.digest"];
     if (!digest)
@@ -426,7 +444,7 @@ export class Container {
     const res = await this.solver.exportTo(
       this.#rootfs("asImage"),
       { type: "moby", attrs: { name: normalizeImageRef(name) } },
-      { metadata: await this.#imageConfig() },
+      { metadata: () => this.#imageConfig() },
     );
     return res["containerimage.digest"] ?? "";
   }

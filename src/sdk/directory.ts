@@ -5,12 +5,12 @@ import {
   type FileActionSpec,
   fileOp,
   formatPlatform,
-  fromDefinition,
   type Output,
   type Platform,
 } from "../llb/index.js";
 import { type Container, containerFromImage } from "./container.js";
 import { File } from "./file.js";
+import { hostFiles, hostSourceOf } from "./host-source.js";
 import { ImageBase } from "./image-base.js";
 import { resolvePath } from "./paths.js";
 import type { Solver } from "./solver.js";
@@ -148,7 +148,10 @@ export class Directory {
   /**
    * Builds the Dockerfile in this directory (BuildKit's built-in Dockerfile frontend, the
    * directory as its context) and returns the result as a Container on which the graph
-   * can go on. Environment, working directory and user come from the built image.
+   * can go on. Environment, working directory and user come from the built image. The
+   * Dockerfile is read on its own, before the context is sent, and the directory's ignore
+   * rules do not apply to it (as with `docker buildx build`). Nothing runs until a result
+   * is asked for; an image exported straight from it is built in that one solve.
    *
    * @example
    * const app = await dag.host().directory("./app").dockerBuild({ target: "runtime" });
@@ -167,26 +170,47 @@ export class Directory {
     const root = this.#asRoot();
     if (!root) throw new HlnError("E_USAGE", "dockerBuild: the directory is empty");
     const platform = options.platform ?? this.solver.platform;
+    const name = options.dockerfile ?? "Dockerfile";
+    const source = this.#dockerfileSource(name);
     const opts: Record<string, string> = {
-      filename: options.dockerfile ?? "Dockerfile",
+      filename: source.filename,
       platform: formatPlatform(platform),
     };
     if (options.target) opts.target = options.target;
     for (const [k, v] of Object.entries(options.buildArgs ?? {})) opts[`build-arg:${k}`] = v;
-    const res = await this.solver.frontend("dockerfile.v0", {
+    // The image config the frontend makes (ENV, WORKDIR, USER, CMD...) is the new base.
+    const image = new ImageBase(`dockerBuild ${name}`, platform, true);
+    const rootfs = this.solver.frontend("dockerfile.v0", {
       opts,
-      inputs: { context: root, dockerfile: root },
+      inputs: { context: root, dockerfile: source.output },
+      image,
     });
-    if (!res.definition) {
-      throw new HlnError(
-        "E_ENGINE_CAPABILITY",
-        "dockerBuild: the engine returned no definition for the result (BuildKit too old?)",
-      );
+    return containerFromImage(this.solver, rootfs, platform, image);
+  }
+
+  /**
+   * The Dockerfile at `name` as a source of its own (dockerui's `dockerfile` input), and
+   * its path there. From a host directory only that file travels (plus the
+   * `<name>.dockerignore` and lower-case `dockerfile` the frontend also looks for);
+   * from a built tree a copy selects it.
+   */
+  #dockerfileSource(name: string): { output: Output; filename: string } {
+    const abs = this.#at(name);
+    const host = hostSourceOf(this.output);
+    if (host) {
+      const rel = abs.slice(1);
+      const paths = [rel, `${rel}.dockerignore`];
+      if (posix.basename(rel) === "Dockerfile")
+        paths.push(posix.join(posix.dirname(rel), "dockerfile"));
+      return { output: hostFiles(host, paths, `load ${name}`), filename: rel };
     }
-    // The image config the frontend made (ENV, WORKDIR, USER, CMD...) is the new base.
-    const image = new ImageBase(`dockerBuild ${options.dockerfile ?? "Dockerfile"}`, platform);
-    image.resolve(res.metadata["containerimage.config"] ?? new TextEncoder().encode("{}"));
-    return containerFromImage(this.solver, fromDefinition(res.definition), platform, image);
+    const filename = posix.basename(abs);
+    const output = fileOp({
+      base: null,
+      actions: [copyFile(new File(this.solver, this.output, abs), `/${filename}`)],
+      customName: `load ${name}`,
+    });
+    return { output, filename };
   }
 
   /** Builds the directory. */

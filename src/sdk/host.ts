@@ -8,6 +8,7 @@ import { clientId } from "./client-id.js";
 import type { CopyFilter } from "./directory.js";
 import { Directory } from "./directory.js";
 import type { File } from "./file.js";
+import { registerHostSource } from "./host-source.js";
 import type { Solver } from "./solver.js";
 
 /** Ignore files read at a host directory's root, first found wins. */
@@ -101,6 +102,7 @@ export class Host {
       uniqueId: clientId(),
       customName: name,
     });
+    registerHostSource(output, { localName, root });
     return new Directory(this.solver, output);
   }
 }

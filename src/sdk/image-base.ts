@@ -18,6 +18,7 @@ export interface ImageConfig {
 /** An image a container starts from, and its config once the engine has told it. */
 export class ImageBase {
   #config: (ImageConfig & Record<string, unknown>) | undefined;
+  #image: Record<string, unknown> | undefined;
   /**
    * Relative paths containers on this image used before any withWorkdir: they resolved
    * against `/`, which is not where steps run when the image has its own WORKDIR.
@@ -27,6 +28,11 @@ export class ImageBase {
   constructor(
     readonly ref: string,
     readonly platform: Platform,
+    /**
+     * True when a frontend (a Dockerfile build) makes the config: it is known once that
+     * build has run, and the engine cannot be asked for it by `ref`.
+     */
+    readonly built = false,
   ) {}
 
   get resolved(): boolean {
@@ -39,9 +45,9 @@ export class ImageBase {
    * elsewhere.
    */
   resolve(json: Uint8Array): string | undefined {
-    let image: { config?: ImageConfig };
+    let image: { config?: ImageConfig } & Record<string, unknown>;
     try {
-      image = JSON.parse(new TextDecoder().decode(json)) as { config?: ImageConfig };
+      image = JSON.parse(new TextDecoder().decode(json)) as typeof image;
     } catch (err) {
       throw new HlnError(
         "E_ENGINE_PROTOCOL",
@@ -51,7 +57,8 @@ export class ImageBase {
         },
       );
     }
-    this.#config = (image.config ?? {}) as ImageConfig & Record<string, unknown>;
+    this.#image = image !== null && typeof image === "object" ? image : {};
+    this.#config = (this.#image.config ?? {}) as ImageConfig & Record<string, unknown>;
     const workdir = this.#config.WorkingDir;
     if (!workdir || workdir === "/" || this.relativePaths.size === 0) return undefined;
     const paths = [...this.relativePaths].slice(0, 3).map((p) => JSON.stringify(p));
@@ -69,6 +76,19 @@ export class ImageBase {
         `image ${this.ref}: its config was needed before it was resolved`,
       );
     return this.#config;
+  }
+
+  /**
+   * The whole image object (author, history, rootfs, os... beside `config`), as the engine
+   * or the frontend gave it; only after `resolve`.
+   */
+  get image(): Record<string, unknown> {
+    if (!this.#image)
+      throw new HlnError(
+        "E_INTERNAL",
+        `image ${this.ref}: its config was needed before it was resolved`,
+      );
+    return this.#image;
   }
 }
 

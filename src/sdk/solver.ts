@@ -31,12 +31,16 @@ import type { DockerClient } from "../docker/client.js";
 import { ExecError, HlnError } from "../errors.js";
 import type { Definition } from "../gen/buildkit/ops_pb.js";
 import {
+  type DeferredOutput,
+  deferredOutput,
   definition,
   fileOp,
   formatPlatform,
+  fromDefinition,
   isMarshaled,
   type Output,
   type Platform,
+  pendingDeferred,
   postOrder,
   type Vertex,
   vertexDigest,
@@ -112,6 +116,16 @@ export interface SolverOptions {
 
 const tailLines = 20;
 
+/** A frontend request whose result is built in the first build that needs it. */
+interface PendingFrontend {
+  readonly name: string;
+  readonly opts: Record<string, string>;
+  readonly inputs: Record<string, Output>;
+  /** Told the image config the frontend made. */
+  readonly image: ImageBase;
+  readonly result: DeferredOutput;
+}
+
 export class Solver {
   readonly #conn: BuildkitConnection;
   readonly #onStatus: ((s: SolveStatus) => void) | undefined;
@@ -127,6 +141,7 @@ export class Solver {
   readonly #images = new Map<string, ImageBase>();
   readonly #imageOf = new WeakMap<Vertex, ImageBase>();
   readonly #resolving = new Map<ImageBase, Promise<{ config: Uint8Array }>>();
+  readonly #frontends = new WeakMap<DeferredOutput, PendingFrontend>();
   /** Exec vertex digests by their argv as BuildKit quotes it in errors (Go %q of the joined argv). */
   readonly #execsByArgv = new Map<string, string>();
   /** The last lines each vertex printed, for error reports. */
@@ -267,13 +282,14 @@ export class Solver {
   async resolveImages(images: ReadonlyArray<ImageBase | Output>): Promise<void> {
     const wanted = new Set<ImageBase>();
     for (const x of images) {
+      // A frontend's image is told its config by the frontend's own build.
       if (x instanceof ImageBase) {
-        if (!x.resolved) wanted.add(x);
+        if (!x.resolved && !x.built) wanted.add(x);
         continue;
       }
       for (const v of postOrder(x.vertex, (u) => !isMarshaled(u))) {
         const image = this.#imageOf.get(v);
-        if (image && !image.resolved) wanted.add(image);
+        if (image && !image.resolved && !image.built) wanted.add(image);
       }
     }
     if (wanted.size === 0) return;
@@ -305,6 +321,7 @@ export class Solver {
   /** Builds `output` and keeps nothing but the cache. */
   async sync(output: Output): Promise<void> {
     this.#solved.push(output);
+    await this.#resolveFrontends([output]);
     await this.resolveImages([output]);
     const def = definition(output);
     const key = `sync:${vertexDigest(output.vertex)}:${output.index}`;
@@ -327,6 +344,7 @@ export class Solver {
   /** Builds `output` and reads one file out of the result. */
   async readFile(output: Output, path: string): Promise<Uint8Array> {
     this.#solved.push(output);
+    await this.#resolveFrontends([output]);
     await this.resolveImages([output]);
     const def = definition(output);
     const key = `read:${vertexDigest(output.vertex)}:${output.index}:${path}`;
@@ -336,15 +354,61 @@ export class Solver {
     });
   }
 
-  /** Runs a frontend on the shared session, as in `Directory.dockerBuild`. */
-  async frontend(
+  /**
+   * A frontend's result (as in `Directory.dockerBuild`), built lazily: the frontend runs
+   * inside the first build that needs its result, so an image exported straight from it
+   * costs one solve, and its image config goes to `image`.
+   */
+  frontend(
     name: string,
-    options: { opts?: Record<string, string>; inputs?: Record<string, Output> },
-  ): Promise<{ definition: Definition | undefined; metadata: Record<string, Uint8Array> }> {
-    await this.resolveImages(Object.values(options.inputs ?? {}));
-    const inputs: Record<string, Definition> = {};
-    for (const [k, o] of Object.entries(options.inputs ?? {})) inputs[k] = definition(o);
-    return this.#inGateway((gw) => gw.solveFrontend(name, { opts: options.opts, inputs }));
+    options: { opts?: Record<string, string>; inputs?: Record<string, Output>; image: ImageBase },
+  ): Output {
+    const result = deferredOutput(`the result of ${options.image.ref}`);
+    this.#frontends.set(result, {
+      name,
+      opts: options.opts ?? {},
+      inputs: options.inputs ?? {},
+      image: options.image,
+      result,
+    });
+    return result.output;
+  }
+
+  /** Runs, in a build of their own, the frontends the graphs below `outputs` wait on. */
+  async #resolveFrontends(outputs: Output[]): Promise<void> {
+    if (pendingDeferred(outputs).length === 0) return;
+    await this.#inGateway((gw) => this.#runFrontends(gw, outputs));
+  }
+
+  /**
+   * Runs in `gw` the frontends the graphs below `outputs` wait on, inner ones first, and
+   * returns the IDs of their results in this build.
+   */
+  async #runFrontends(gw: GatewayBuild, outputs: Output[]): Promise<Map<Vertex, string>> {
+    const ids = new Map<Vertex, string>();
+    for (const deferred of pendingDeferred(outputs)) {
+      const f = this.#frontends.get(deferred);
+      if (!f) throw new HlnError("E_INTERNAL", "a deferred result has no frontend");
+      const inputs = Object.values(f.inputs);
+      for (const [v, id] of await this.#runFrontends(gw, inputs)) ids.set(v, id);
+      await this.resolveImages(inputs);
+      const defs: Record<string, Definition> = {};
+      for (const [k, o] of Object.entries(f.inputs)) defs[k] = definition(o);
+      const res = await gw.solveFrontend(f.name, { opts: f.opts, inputs: defs });
+      if (!res.definition) {
+        throw new HlnError(
+          "E_ENGINE_CAPABILITY",
+          `${f.image.ref}: the engine returned no definition for the result (BuildKit too old?)`,
+        );
+      }
+      // Another build may have run it meanwhile; the result is the same.
+      if (!deferred.resolved) {
+        f.image.resolve(res.metadata["containerimage.config"] ?? new TextEncoder().encode("{}"));
+        deferred.resolve(fromDefinition(res.definition));
+      }
+      ids.set(deferred.output.vertex, res.id);
+    }
+    return ids;
   }
 
   /** Checks, once, what can be known about the run before any work. */
@@ -416,8 +480,10 @@ export class Solver {
   async exportCache(): Promise<void> {
     const exports = this.#cacheExports.filter((e) => e.type !== "inline");
     if (exports.length === 0 || this.#solved.length === 0) return;
+    // A result whose frontend never ran (its build failed first) has nothing cached.
+    const built = this.#solved.filter((o) => pendingDeferred([o]).length === 0);
     const roots = [
-      ...new Map(this.#solved.map((o) => [`${vertexDigest(o.vertex)}:${o.index}`, o])).values(),
+      ...new Map(built.map((o) => [`${vertexDigest(o.vertex)}:${o.index}`, o])).values(),
     ];
     const join = fileOp({
       base: null,
@@ -494,12 +560,15 @@ export class Solver {
   exportTo(
     output: Output,
     exporter: ExporterSpec,
-    options: { target?: ExportTarget; metadata?: Record<string, Uint8Array> } = {},
+    options: {
+      target?: ExportTarget;
+      /** Read once the result's frontends have run (the image config can depend on them). */
+      metadata?: () => Promise<Record<string, Uint8Array>>;
+    } = {},
   ): Promise<Record<string, string>> {
     this.#solved.push(output);
     return (async () => {
-      await this.resolveImages([output]);
-      const def = definition(output);
+      let def: Definition | undefined;
       await this.#preflight();
       const receiver = options.target
         ? createFileSendService(options.target, this.#signal)
@@ -528,13 +597,20 @@ export class Solver {
               response = r;
             },
           },
-          async (gw) => gw.setResult(await gw.solve(def), options.metadata),
+          async (gw) => {
+            // Frontends run in this build: an image straight from one is its result as is.
+            const ids = await this.#runFrontends(gw, [output]);
+            await this.resolveImages([output]);
+            def = definition(output);
+            const id = ids.get(output.vertex) ?? (await gw.solve(def));
+            gw.setResult(id, await options.metadata?.());
+          },
         );
         // The engine can report the export done before the last file is in place here.
         await receiver?.settled();
         return response;
       } catch (err) {
-        throw this.#explain(await this.#capabilityFailure(err, def), failed);
+        throw this.#explain(def ? await this.#capabilityFailure(err, def) : err, failed);
       } finally {
         await session.close();
       }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -70,13 +70,53 @@ RUN echo unused > /unused
     writeFileSync(join(ctx, "Dockerfile"), `FROM busybox\nRUN echo fail-${nonce()} && exit 6\n`);
     const dag = createDag({ connection: engine.buildkit });
     try {
-      await assert.rejects(dag.host().directory(ctx).dockerBuild(), (err: unknown) => {
+      const built = await dag.host().directory(ctx).dockerBuild();
+      await assert.rejects(built.sync(), (err: unknown) => {
         assert.ok(!(err instanceof ExecError) || err.exitCode === 6);
         assert.match(String((err as Error).message), /exit code: 6|exited with code 6/);
         return true;
       });
     } finally {
       await dag.close();
+    }
+  });
+
+  it("reads a Dockerfile the ignore file excludes, apart from the context and before it", async () => {
+    const ctx = mkdtempSync(join(tmpdir(), "hln-dockerfile-"));
+    try {
+      const n = nonce();
+      // docker-library/hello-world ignores its own Dockerfiles.
+      writeFileSync(join(ctx, ".dockerignore"), "Dockerfile*\n");
+      writeFileSync(join(ctx, "big.bin"), Buffer.alloc(1 << 20, 7));
+      writeFileSync(
+        join(ctx, "Dockerfile.build"),
+        `FROM busybox\nCOPY . /c\nRUN ls /c && echo ${n}\n`,
+      );
+      writeFileSync(join(ctx, "Dockerfile.bad"), `FROM hln-test/no-such-image:${n}\nCOPY . /c\n`);
+
+      const sent: { files: number; bytesSent: number }[] = [];
+      const dag = createDag({
+        connection: engine.buildkit,
+        onTransfer: (_path, s) => sent.push(s),
+      });
+      try {
+        const app = await dag.host().directory(ctx).dockerBuild({ dockerfile: "Dockerfile.build" });
+        const listed = await app.withExec(["ls", "-a", "/c"]).stdout();
+        assert.deepEqual(listed.split("\n").filter(Boolean), [".", "..", ".dockerignore", "big.bin"]);
+
+        sent.length = 0;
+        const bad = await dag.host().directory(ctx).dockerBuild({ dockerfile: "Dockerfile.bad" });
+        await assert.rejects(bad.sync(), /no-such-image/);
+        // Only the Dockerfile travelled: the frontend failed on FROM before asking for the context.
+        assert.deepEqual(
+          sent.map((s) => s.bytesSent),
+          [Buffer.byteLength(`FROM hln-test/no-such-image:${n}\nCOPY . /c\n`)],
+        );
+      } finally {
+        await dag.close();
+      }
+    } finally {
+      rmSync(ctx, { recursive: true, force: true });
     }
   });
 });
