@@ -48,3 +48,12 @@ export function fsError(err: unknown, what: string): HlnError {
     { cause: err },
   );
 }
+
+/**
+ * The system's reason alone ("read-only file system"), without Node's syscall and path, for
+ * messages that name the user's own path instead of a temporary one.
+ */
+export function fsReason(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return /^E[A-Z]+: ([^,]+)/.exec(message)?.[1] ?? message;
+}

@@ -99,6 +99,9 @@ export function linkedAbort(signal: AbortSignal | undefined): {
   const onAbort = () =>
     controller.abort(new HlnError("E_ABORTED", "cancelled", { cause: signal?.reason }));
   signal?.addEventListener("abort", onAbort, { once: true });
+  // A signal that fired before this point fires no event: without this the transfer would
+  // wait for a sender that was told to stop.
+  if (signal?.aborted) onAbort();
   return {
     controller,
     fail(err) {

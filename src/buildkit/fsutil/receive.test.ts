@@ -121,7 +121,8 @@ describe("receiveDirectory", () => {
       { path: "y", mode: FILE, linkname: "x" },
     ]);
     assert.deepEqual(result, { files: 2, bytes: 26, entries: 5 });
-    assert.deepEqual((await readdir(dest)).sort(), ["a", "l", "x", "y"]);
+    // Merged into the destination: what was there stays.
+    assert.deepEqual((await readdir(dest)).sort(), ["a", "l", "previous.txt", "x", "y"]);
     assert.equal(await readFile(join(dest, "a/x"), "utf8"), "content of a/x");
     assert.equal((await lstat(join(dest, "a/x"))).mode & 0o777, 0o600);
     assert.equal(await readlink(join(dest, "l")), "/etc/passwd");
@@ -130,6 +131,16 @@ describe("receiveDirectory", () => {
       (await lstat(join(dest, "x"), { bigint: true })).mtimeNs,
       1_700_000_000_000_000_000n,
     );
+  });
+
+  test('mode "replace" leaves exactly the received tree', async () => {
+    const dest = await existingDest("replace");
+    const [sender, receiver] = createMemoryPacketStreams();
+    const sending = scriptedSender(sender, [{ path: "x", mode: FILE }]);
+    await receiveDirectory(receiver, dest, { mode: "replace" }).finally(() => receiver.close());
+    await sending;
+    assert.deepEqual(await readdir(dest), ["x"]);
+    assert.deepEqual(await readdir(join(dest, "..")), ["out"]);
   });
 
   const escapes: [name: string, entries: (outside: string) => Entry[], error: RegExp][] = [

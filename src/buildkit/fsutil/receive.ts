@@ -11,18 +11,28 @@
  * - symlinks are created as symlinks and never followed: files are opened with
  *   O_CREAT|O_EXCL|O_NOFOLLOW, directories with mkdir (which never follows), metadata is set
  *   on open handles or with lutimes, hardlinks point only at regular files received before.
- * - the tree is built in a fresh temporary directory beside the destination and put in place
- *   only once the transfer has succeeded, so a failed or hostile export leaves the previous
- *   contents of the destination as they were.
+ * - the tree is built in a fresh staging directory beside the destination and put in place
+ *   (install-tree.ts) only once the transfer has succeeded, so a failed or hostile export leaves
+ *   the previous contents of the destination as they were.
  */
 import { constants } from "node:fs";
 import * as fsp from "node:fs/promises";
-import { basename, dirname, join, resolve } from "node:path";
+import { join } from "node:path";
 import { debuglog } from "node:util";
 import { HlnError, throwIfAborted } from "../../errors.js";
 import { PacketType, type Stat } from "../../gen/buildkit/fsutil_pb.js";
 import { chmodBitsFromGo, GoMode, isDirMode, isRegularMode, isSymlinkMode } from "./file-mode.js";
-import { errnoCode, fsError, isNotFound, isPermissionDenied } from "./fs-error.js";
+import { errnoCode, fsError } from "./fs-error.js";
+import {
+  type DirMeta,
+  discardStaging,
+  installTree,
+  type KeptPath,
+  prepareDestination,
+  type Staging,
+  seconds,
+  stageBeside,
+} from "./install-tree.js";
 import {
   errPacket,
   finPacket,
@@ -46,12 +56,14 @@ const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
 export interface ReceiveDirectoryOptions {
   signal?: AbortSignal;
   /**
-   * `"replace"` (default): afterwards `dest` holds exactly the received tree. `"merge"`: the
-   * received entries are moved into `dest`, directories merged and other entries replaced, and
-   * everything else in `dest` stays (what buildctl does for a local export, and what a
-   * multi-platform export with one stream per platform needs).
+   * `"merge"` (default): the received entries are moved into `dest`, directories merged and
+   * files and symlinks of the same name replaced, and everything else in `dest` stays (what
+   * buildx does for a local export, and what a multi-platform export with one stream per
+   * platform needs). `"replace"`: afterwards `dest` holds exactly the received tree.
    */
   mode?: "replace" | "merge";
+  /** Directories no export may remove, nor any directory holding one (see install-tree.ts). */
+  keep?: readonly KeptPath[];
 }
 
 export interface ReceiveResult {
@@ -79,16 +91,6 @@ interface OpenFile extends PendingFile {
   chain: Promise<fsp.FileHandle | undefined>;
   /** Bytes queued on the chain and not yet written. */
   queued: number;
-}
-
-interface DirMeta {
-  mode: number;
-  mtime: bigint;
-}
-
-/** Unix seconds as a double, keeping as much of the nanoseconds as a double can. */
-function seconds(ns: bigint): number {
-  return Number(ns / 1_000_000_000n) + Number(ns % 1_000_000_000n) / 1e9;
 }
 
 /**
@@ -148,12 +150,7 @@ export async function receiveDirectory(
 ): Promise<ReceiveResult> {
   throwIfAborted(options.signal);
   const target = await prepareDestination(dest);
-  let tmp: string;
-  try {
-    tmp = await fsp.mkdtemp(join(dirname(target.path), `.${basename(target.path)}.hln-`));
-  } catch (err) {
-    throw fsError(err, `cannot create a temporary directory beside ${target.path}`);
-  }
+  const staging: Staging = await stageBeside(target, dest);
 
   const abort = linkedAbort(options.signal);
   const signal = abort.controller.signal;
@@ -161,13 +158,12 @@ export async function receiveDirectory(
   const reader = packetReader(stream, signal);
   const result: ReceiveResult = { files: 0, bytes: 0, entries: 0 };
   const dirs = new Map<string, DirMeta>();
-  const at = (path: string) => join(tmp, path);
+  const at = (path: string) => join(staging.tree, path);
   // Requested files still being written, and files being closed; both hold descriptors.
   const open = new Map<number, OpenFile>();
   const closing = new Set<Promise<void>>();
   let sentFin = false;
   let peerFailed = false;
-  let installed = false;
 
   const pending: PendingFile[] = [];
   const requestMore = (): void => {
@@ -347,8 +343,11 @@ export async function receiveDirectory(
       if (p === undefined || p.type === PacketType.PACKET_FIN) break;
     }
 
-    await install(tmp, target, options.mode ?? "replace", dirs);
-    installed = true;
+    await installTree(staging, target, {
+      mode: options.mode ?? "merge",
+      dirs,
+      keep: options.keep,
+    });
     return result;
   } catch (err) {
     const reason = signal.aborted ? signal.reason : err;
@@ -364,7 +363,7 @@ export async function receiveDirectory(
     // Let in-flight writes notice the abort and close their handles before cleaning up.
     for (const file of open.values()) queueClose(file);
     await Promise.allSettled([...closing]);
-    if (!installed) await removeTree(tmp).catch(() => undefined);
+    await discardStaging(staging);
   }
 }
 
@@ -379,117 +378,4 @@ function writeError(err: unknown, path: string): HlnError {
     );
   }
   return fsError(err, `cannot write ${JSON.stringify(path)} of the export`);
-}
-
-interface Destination {
-  path: string;
-  existed: boolean;
-  mode: number;
-}
-
-async function prepareDestination(dest: string): Promise<Destination> {
-  const abs = resolve(dest);
-  try {
-    // The user's own path may be a symlink; it is resolved once, here.
-    const real = await fsp.realpath(abs);
-    const st = await fsp.stat(real);
-    if (!st.isDirectory()) {
-      throw new HlnError("E_USAGE", `export destination ${dest} exists and is not a directory`);
-    }
-    return { path: real, existed: true, mode: st.mode & 0o7777 };
-  } catch (err) {
-    if (!isNotFound(err)) throw fsError(err, `cannot use export destination ${dest}`);
-  }
-  try {
-    await fsp.mkdir(dirname(abs), { recursive: true });
-  } catch (err) {
-    throw fsError(err, `cannot create the parent of export destination ${dest}`);
-  }
-  return { path: abs, existed: false, mode: 0o755 };
-}
-
-async function install(
-  tmp: string,
-  target: Destination,
-  mode: "replace" | "merge",
-  dirs: Map<string, DirMeta>,
-): Promise<void> {
-  try {
-    if (!target.existed) {
-      await fsp.chmod(tmp, 0o755);
-      await fsp.rename(tmp, target.path);
-      return;
-    }
-    if (mode === "merge") {
-      await mergeInto(tmp, target.path, "", dirs);
-      await removeTree(tmp);
-      return;
-    }
-    await fsp.chmod(tmp, target.mode);
-    const old = await fsp.mkdtemp(join(dirname(target.path), `.${basename(target.path)}.hln-old-`));
-    // Swap: the old tree moves aside, the new one takes its name, then the old one goes.
-    await fsp.rename(target.path, join(old, "tree"));
-    try {
-      await fsp.rename(tmp, target.path);
-    } catch (err) {
-      await fsp.rename(join(old, "tree"), target.path);
-      throw err;
-    }
-    await removeTree(old).catch((err) =>
-      debug("cannot remove %s: %s", old, (err as Error).message),
-    );
-  } catch (err) {
-    throw fsError(err, `cannot put the export in place at ${target.path}`);
-  }
-}
-
-/** Moves the entries of `src` into `dst`; directories present on both sides are merged. */
-async function mergeInto(
-  src: string,
-  dst: string,
-  rel: string,
-  dirs: Map<string, DirMeta>,
-): Promise<void> {
-  for (const name of await fsp.readdir(src)) {
-    const from = join(src, name);
-    const to = join(dst, name);
-    const path = rel === "" ? name : `${rel}/${name}`;
-    const meta = dirs.get(path);
-    let existing: Awaited<ReturnType<typeof fsp.lstat>> | undefined;
-    try {
-      existing = await fsp.lstat(to);
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
-    if (meta !== undefined && existing?.isDirectory()) {
-      // lstat said directory, not symlink: safe to descend. Writable while merging.
-      await fsp.chmod(to, 0o700);
-      await mergeInto(from, to, path, dirs);
-      await fsp.chmod(to, chmodBitsFromGo(meta.mode));
-      await fsp.utimes(to, seconds(meta.mtime), seconds(meta.mtime));
-      continue;
-    }
-    if (existing !== undefined) await removeTree(to);
-    await fsp.rename(from, to);
-  }
-}
-
-/** rm -rf that also copes with directories we made read-only. Never follows symlinks. */
-async function removeTree(path: string): Promise<void> {
-  try {
-    await fsp.rm(path, { recursive: true, force: true });
-  } catch (err) {
-    if (!isPermissionDenied(err)) throw err;
-    await makeWritable(path);
-    await fsp.rm(path, { recursive: true, force: true });
-  }
-}
-
-async function makeWritable(path: string): Promise<void> {
-  const st = await fsp.lstat(path).catch(() => undefined);
-  if (st === undefined || !st.isDirectory()) return;
-  await fsp.chmod(path, 0o700).catch(() => undefined);
-  for (const name of await fsp.readdir(path).catch(() => [] as string[])) {
-    await makeWritable(join(path, name));
-  }
 }

@@ -108,11 +108,15 @@ describe("sendDirectory -> receiveDirectory", () => {
     );
   });
 
-  test("a second export replaces the destination; merge mode keeps other entries", async () => {
+  test('mode "replace" leaves only the new tree; merge, the default, keeps other entries', async () => {
     const dest = join(base, "out-replace");
     await mkdir(dest);
     await writeFile(join(dest, "stale.txt"), "old");
-    await roundTrip(src, dest, { includePatterns: ["a.txt"] });
+    const [s1, r1] = createMemoryPacketStreams();
+    await Promise.all([
+      sendDirectory(s1, src, { includePatterns: ["a.txt"] }).finally(() => s1.close()),
+      receiveDirectory(r1, dest, { mode: "replace" }).finally(() => r1.close()),
+    ]);
     assert.deepEqual(await readdir(dest), ["a.txt"]);
 
     const merged = join(base, "out-merge");
@@ -122,7 +126,7 @@ describe("sendDirectory -> receiveDirectory", () => {
     const [sender, receiver] = createMemoryPacketStreams();
     await Promise.all([
       sendDirectory(sender, src, { includePatterns: ["a", "a.txt"] }).finally(() => sender.close()),
-      receiveDirectory(receiver, merged, { mode: "merge" }).finally(() => receiver.close()),
+      receiveDirectory(receiver, merged).finally(() => receiver.close()),
     ]);
     assert.deepEqual((await readdir(join(merged, "a"))).sort(), ["b", "deep", "old"]);
     assert.equal(await readFile(join(merged, "a.txt"), "utf8"), "hello");
