@@ -321,7 +321,13 @@ export class Solver {
   /** Builds `output` and keeps nothing but the cache. */
   async sync(output: Output): Promise<void> {
     this.#solved.push(output);
-    await this.#resolveFrontends([output]);
+    if (pendingDeferred([output]).length > 0) {
+      await this.#preflight();
+      await this.#inGateway(async (gw) => {
+        await gw.solve(await this.#afterFrontends(gw, output), { evaluate: true });
+      });
+      return;
+    }
     await this.resolveImages([output]);
     const def = definition(output);
     const key = `sync:${vertexDigest(output.vertex)}:${output.index}`;
@@ -344,7 +350,14 @@ export class Solver {
   /** Builds `output` and reads one file out of the result. */
   async readFile(output: Output, path: string): Promise<Uint8Array> {
     this.#solved.push(output);
-    await this.#resolveFrontends([output]);
+    if (pendingDeferred([output]).length > 0) {
+      // Not shared with identical requests (there is no digest to know them by yet); the
+      // engine merges their work anyway.
+      await this.#preflight();
+      return this.#inGateway(async (gw) =>
+        gw.readFile(await gw.solve(await this.#afterFrontends(gw, output)), path),
+      );
+    }
     await this.resolveImages([output]);
     const def = definition(output);
     const key = `read:${vertexDigest(output.vertex)}:${output.index}:${path}`;
@@ -374,10 +387,14 @@ export class Solver {
     return result.output;
   }
 
-  /** Runs, in a build of their own, the frontends the graphs below `outputs` wait on. */
-  async #resolveFrontends(outputs: Output[]): Promise<void> {
-    if (pendingDeferred(outputs).length === 0) return;
-    await this.#inGateway((gw) => this.#runFrontends(gw, outputs));
+  /**
+   * Runs in `gw` the frontends `output` waits on, so what is built on them is solved in the
+   * same build (each step reported once), and returns `output`'s Definition.
+   */
+  async #afterFrontends(gw: GatewayBuild, output: Output): Promise<Definition> {
+    await this.#runFrontends(gw, [output]);
+    await this.resolveImages([output]);
+    return definition(output);
   }
 
   /**

@@ -105,6 +105,38 @@ RUN echo ${n} > /built
     assert.match(own[base.length + 2]!, new RegExp(`RUN .*echo ${n} > /built`));
   });
 
+  it("runs steps after the Dockerfile in the same solve", async () => {
+    const completions = new Map<string, number>();
+    const names = new Map<string, string>();
+    const dag = createDag({
+      connection: engine.buildkit,
+      onStatus: (s) => {
+        for (const v of s.vertexes) {
+          names.set(v.digest, v.name);
+          if (v.completed) completions.set(v.digest, (completions.get(v.digest) ?? 0) + 1);
+        }
+      },
+    });
+    let out = "";
+    const solves = await countSolves(async () => {
+      try {
+        const m = nonce();
+        const built = await dag
+          .directory()
+          .withNewFile("Dockerfile", `FROM busybox\nRUN echo ${m} > /built\n`)
+          .dockerBuild();
+        out = await built.withExec(["cat", "/built"]).stdout();
+        assert.equal(out, `${m}\n`);
+      } finally {
+        await dag.close();
+      }
+    });
+    assert.equal(solves, 1);
+    const run = [...names].filter(([, name]) => /RUN echo/.test(name));
+    assert.equal(run.length, 1);
+    assert.equal(completions.get(run[0]![0]), 1, "the Dockerfile's step is reported once");
+  });
+
   it("adds only what the stack changed after the Dockerfile", async () => {
     const dag = createDag({ connection: engine.buildkit, docker: engine });
     try {
