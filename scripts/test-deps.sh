@@ -4,6 +4,9 @@
 #   docker-registry  the distribution registry v2 (/usr/bin/docker-registry), which
 #                    test/helpers/registry.ts runs on a loopback port per test
 #   apache2-utils    htpasswd, for the registry's bcrypt password file
+#   gcc, gcc-aarch64-linux-gnu
+#                    build the exec shim for both architectures, so the test that the
+#                    committed src/gen/exec-shim.ts rebuilds to the same bytes runs
 #   engines          a classic-store Docker 26, Docker 20.10, and a second host in a
 #                    network namespace (sshd, Docker 26, a stand-in buildkitd container)
 # Needs root. Runs `apt-get update` only when a package is missing.
@@ -16,7 +19,7 @@ die() { printf '[test-deps] error: %s\n' "$*" >&2; exit 1; }
 grep -q 'VERSION_CODENAME=bookworm' /etc/os-release || log "warning: written for Debian 12 (bookworm); continuing"
 
 need=()
-for pkg in docker-registry apache2-utils; do
+for pkg in docker-registry apache2-utils gcc gcc-aarch64-linux-gnu; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
 done
 
@@ -35,7 +38,7 @@ if [ ${#need[@]} -gt 0 ]; then
   trap '[ "$created_policy" = 1 ] && rm -f "$policy"' EXIT
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 else
-  log "docker-registry and apache2-utils already installed"
+  log "docker-registry, apache2-utils and the shim's compilers already installed"
 fi
 
 command -v docker-registry >/dev/null || die "docker-registry is not on PATH after install"
