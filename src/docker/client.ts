@@ -1,11 +1,14 @@
 /**
  * A thin Docker Engine API client on node:http. It covers what hln uses and nothing
- * more; each call is one HTTP request on a fresh connection from the dialer.
+ * more. Each call is one HTTP request on a fresh connection from the dialer, except
+ * where connections are costly (ssh): there every plain request of a run goes through
+ * one kept-alive connection, and only upgrades open their own.
  */
 import type { Duplex } from "node:stream";
 import { HlnError } from "../errors.js";
 import type { Dialer } from "../transport/dialer.js";
-import { httpRequest, httpStream, httpUpgrade } from "../transport/http.js";
+import type { HttpRequestOptions } from "../transport/http.js";
+import { httpRequest, httpStream, httpUpgrade, SharedHttpConnection } from "../transport/http.js";
 
 export interface DockerVersion {
   Version: string;
@@ -61,15 +64,25 @@ export interface DockerClient {
     signal?: AbortSignal,
     options?: { protocol?: string; body?: unknown },
   ): Promise<Duplex>;
+  /** Closes the connections the client keeps (and the dialer's shared ssh connection). */
+  close(): void;
 }
 
 export function createDockerClient(dialer: Dialer): DockerClient {
+  const shared = dialer.keepAlive ? new SharedHttpConnection(dialer) : undefined;
+  const request = shared
+    ? (o: HttpRequestOptions) => shared.request(o)
+    : (o: HttpRequestOptions) => httpRequest(dialer, o);
+  const stream = shared
+    ? (o: HttpRequestOptions) => shared.stream(o)
+    : (o: HttpRequestOptions) => httpStream(dialer, o);
+
   async function json<T>(
     method: string,
     path: string,
     o: { body?: unknown; signal?: AbortSignal; timeoutMs?: number } = {},
   ): Promise<T> {
-    const res = await httpRequest(dialer, {
+    const res = await request({
       method,
       path,
       signal: o.signal,
@@ -94,7 +107,7 @@ export function createDockerClient(dialer: Dialer): DockerClient {
   return {
     endpoint: dialer.endpoint,
     async ping(o = {}) {
-      const res = await httpRequest(dialer, {
+      const res = await request({
         path: "/_ping",
         signal: o.signal,
         timeoutMs: o.timeoutMs ?? 2000,
@@ -111,7 +124,7 @@ export function createDockerClient(dialer: Dialer): DockerClient {
     info: (o = {}) => json<DockerInfo>("GET", "/info", o),
     json: (method, path, o) => json(method, path, o),
     async stream(method, path, o = {}) {
-      const res = await httpStream(dialer, {
+      const res = await stream({
         method,
         path,
         headers: o.headers,
@@ -141,6 +154,10 @@ export function createDockerClient(dialer: Dialer): DockerClient {
           o.body === undefined ? headers : { "Content-Type": "application/json", ...headers },
         body: o.body === undefined ? undefined : JSON.stringify(o.body),
       }),
+    close() {
+      shared?.close();
+      dialer.close?.();
+    },
   };
 }
 

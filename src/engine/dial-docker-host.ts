@@ -1,10 +1,14 @@
 import { HlnError } from "../errors.js";
-import { commandDialer } from "../transport/command-dialer.js";
 import { type Dialer, tcpDialer, unixDialer } from "../transport/dialer.js";
+import { pingStream } from "../transport/http.js";
+import { type SshDialerOptions, sshDialer } from "../transport/ssh-dialer.js";
 
 export interface DockerHostDialOptions {
+  /** unix:// and tcp://: how long connecting may take. Defaults to 2000 ms. */
   connectTimeoutMs?: number;
   env?: NodeJS.ProcessEnv;
+  /** ssh://: the bound of each phase (see `sshDialer`); ssh's defaults suit remote hosts. */
+  ssh?: Pick<SshDialerOptions, "connectTimeoutS" | "handshakeTimeoutMs" | "answerTimeoutMs">;
 }
 
 /** A dialer for a Docker host URL: `unix://`, `tcp://`, or `ssh://[user@]host[:port][/socket]`. */
@@ -22,12 +26,17 @@ export function dialerForDockerHost(host: string, options: DockerHostDialOptions
     case "tcp:":
     case "http:":
       return tcpDialer(bare(url.hostname), Number(url.port || 2375), { connectTimeoutMs });
-    case "ssh:":
-      return commandDialer({
-        endpoint: `ssh://${url.username ? `${url.username}@` : ""}${url.host}${url.pathname.length > 1 ? url.pathname : ""}`,
-        argv: sshDialStdioArgv(url, connectTimeoutMs),
+    case "ssh:": {
+      const endpoint = `ssh://${url.username ? `${url.username}@` : ""}${url.host}${url.pathname.length > 1 ? url.pathname : ""}`;
+      return sshDialer({
+        endpoint,
+        ...sshDialStdio(url),
         env: options.env,
+        ...options.ssh,
+        // dial-stdio prints nothing of its own: a ping is what shows it runs.
+        probe: (stream) => pingStream(stream, endpoint),
       });
+    }
     default:
       throw new HlnError(
         "E_USAGE",
@@ -42,29 +51,21 @@ function bare(hostname: string): string {
 }
 
 /**
- * The ssh command the Docker CLI runs for an ssh:// host (docker/cli connhelper), so the
- * user's ssh config, agent and known_hosts apply. BatchMode: each request is its own
- * ssh process, and a password or passphrase prompt would hang every one of them; keys
- * come from the agent or the config instead.
+ * What the Docker CLI runs for an ssh:// host (docker/cli connhelper): `ssh [-l USER]
+ * [-p PORT] -- HOST docker [--host=unix://SOCKET] system dial-stdio`, so the user's ssh
+ * config, agent and known_hosts apply.
  */
-export function sshDialStdioArgv(url: URL, connectTimeoutMs: number): string[] {
+export function sshDialStdio(url: URL): { host: string; target: string[]; command: string[] } {
   if (url.password)
     throw new HlnError(
       "E_USAGE",
       `ssh://${url.username}@${url.host}: passwords in the URL are not supported; use a key (ssh-agent or ~/.ssh/config)`,
     );
-  const argv = [
-    "ssh",
-    "-o",
-    `ConnectTimeout=${Math.max(1, Math.ceil(connectTimeoutMs / 1000))}`,
-    "-o",
-    "BatchMode=yes",
-    "-T",
-  ];
-  if (url.username) argv.push("-l", decodeURIComponent(url.username));
-  if (url.port) argv.push("-p", url.port);
-  argv.push("--", bare(url.hostname), "docker");
-  if (url.pathname.length > 1) argv.push(`--host=unix://${url.pathname}`);
-  argv.push("system", "dial-stdio");
-  return argv;
+  const target: string[] = [];
+  if (url.username) target.push("-l", decodeURIComponent(url.username));
+  if (url.port) target.push("-p", url.port);
+  const command = ["docker"];
+  if (url.pathname.length > 1) command.push(`--host=unix://${url.pathname}`);
+  command.push("system", "dial-stdio");
+  return { host: bare(url.hostname), target, command };
 }

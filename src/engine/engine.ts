@@ -58,16 +58,7 @@ export async function openEngine(options: OpenEngineOptions = {}): Promise<Engin
 
   const dialer = dialerForDockerHost(choice.host, { connectTimeoutMs: timeoutMs, env });
   const docker = createDockerClient(dialer);
-  try {
-    await docker.ping({ signal: options.signal, timeoutMs });
-  } catch (err) {
-    const e = HlnError.from(err, "E_ENGINE_UNREACHABLE");
-    if (e.code !== "E_ENGINE_UNREACHABLE") throw e;
-    throw new HlnError("E_ENGINE_UNREACHABLE", `${e.message} (engine from ${choice.source})`, {
-      cause: err,
-      hint: startHint,
-    });
-  }
+  await pingDocker(docker, choice.source, timeoutMs, options.signal);
   // Docker hands BuildKit over on `POST /grpc`; the session tunnel goes through
   // `POST /session`, where the daemon becomes the HTTP/2 client (moby router/session).
   const buildkit = createBuildkitConnection({
@@ -88,6 +79,29 @@ export async function openEngine(options: OpenEngineOptions = {}): Promise<Engin
   return engineOf(choice, docker, buildkit, true);
 }
 
+/**
+ * Proves the Docker engine answers, bounded by `timeoutMs` once connected (over ssh the
+ * dialer bounds the handshake itself), and closes the client when it does not.
+ */
+async function pingDocker(
+  docker: DockerClient,
+  source: string,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  try {
+    await docker.ping({ signal, timeoutMs });
+  } catch (err) {
+    docker.close();
+    const e = HlnError.from(err, "E_ENGINE_UNREACHABLE");
+    if (e.code !== "E_ENGINE_UNREACHABLE") throw e;
+    throw new HlnError("E_ENGINE_UNREACHABLE", `${e.message} (engine from ${source})`, {
+      cause: err,
+      hint: startHint,
+    });
+  }
+}
+
 function engineOf(
   choice: EngineChoice,
   docker: DockerClient,
@@ -106,14 +120,18 @@ function engineOf(
         .then((i) => (usesContainerdStore(i) ? "containerd" : "classic"));
       return store;
     },
-    close: () => buildkit.close(),
+    close: () => {
+      buildkit.close();
+      docker.close();
+    },
   };
 }
 
 /**
  * A BuildKit named by address. Its session runs inside `Control.Session`, as with any
- * standalone buildkitd. Reachability is proven with ListWorkers, bounded by the timeout,
- * so a wrong address fails in seconds with its cause.
+ * standalone buildkitd. Reachability is proven with ListWorkers. Connecting has its own
+ * bound (the dialer's); the answer's bound starts once connected, so a slow path (an ssh
+ * handshake, then a `docker exec`) is not mistaken for a silent one.
  */
 async function openBuildkit(
   choice: Extract<EngineChoice, { kind: "buildkit" }>,
@@ -131,9 +149,10 @@ async function openBuildkit(
   const docker = createDockerClient(
     dialerForDockerHost(dockerHost, { connectTimeoutMs: timeoutMs, env }),
   );
-  // Connecting gives up a little before the first call does, so an unreachable host is
-  // reported as such and "no answer" means connected but silent.
-  const connectTimeoutMs = Math.max(250, timeoutMs - 300);
+  const connectTimeoutMs = timeoutMs;
+  // `buildctl dial-stdio` is a process that starts in the container before it can answer,
+  // as `docker system dial-stdio` is on the far side of ssh; they get the same bound.
+  const answerMs = address.scheme === "docker-container" ? Math.max(timeoutMs, 5000) : timeoutMs;
   let dialer: Dialer;
   switch (address.scheme) {
     case "tcp": {
@@ -147,41 +166,60 @@ async function openBuildkit(
       dialer = unixDialer(address.path, { connectTimeoutMs });
       break;
     case "docker-container":
+      // The Docker engine first: its failure (an ssh host that does not answer) is its own.
+      await pingDocker(docker, choice.source, timeoutMs, options.signal);
       dialer = execStdioDialer(docker, address.container, ["buildctl", "dial-stdio"]);
       break;
   }
+  const silent = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  let connected: (() => void) | undefined = () => {
+    connected = undefined;
+    timer = setTimeout(() => silent.abort(), answerMs);
+  };
   const buildkit = createBuildkitConnection({
     endpoint: dialer.endpoint,
-    connect: () => dialer.dial({ signal: options.signal }),
+    connect: async () => {
+      const stream = await dialer.dial({ signal: options.signal });
+      connected?.();
+      return stream;
+    },
   });
-  const probe = AbortSignal.any([
-    AbortSignal.timeout(timeoutMs),
-    ...(options.signal ? [options.signal] : []),
-  ]);
+  const probe = AbortSignal.any([silent.signal, ...(options.signal ? [options.signal] : [])]);
   try {
     await buildkit.control.listWorkers({}, { signal: probe });
   } catch (err) {
     buildkit.close();
+    docker.close();
     if (options.signal?.aborted)
       throw new HlnError("E_ABORTED", "cancelled", { cause: options.signal.reason });
-    throw new HlnError(
-      "E_ENGINE_UNREACHABLE",
-      `${describeProbeFailure(dialer.endpoint, err, timeoutMs)} (engine from ${choice.source})`,
-      { cause: err, hint: buildkitHint },
-    );
+    const why = silent.signal.aborted
+      ? `cannot reach ${dialer.endpoint}: connected, but ${address.scheme === "docker-container" ? "buildctl dial-stdio" : "BuildKit"} did not answer within ${answerMs / 1000} s${tlsHint(dialer.endpoint)}`
+      : describeProbeFailure(dialer.endpoint, err);
+    throw new HlnError("E_ENGINE_UNREACHABLE", `${why} (engine from ${choice.source})`, {
+      cause: err,
+      hint: buildkitHint,
+    });
+  } finally {
+    clearTimeout(timer);
   }
   return engineOf(choice, docker, buildkit, false);
 }
 
+/** A plain tcp:// endpoint that stays silent may be a TLS one spoken to in the clear. */
+function tlsHint(endpoint: string): string {
+  return /^tcp:\/\/[^ ]+$/.test(endpoint)
+    ? " (a TLS endpoint needs BUILDKIT_TLS_CA or --tlscacert)"
+    : "";
+}
+
 /** The root cause of a failed first call, without gRPC's wrapping. */
-function describeProbeFailure(endpoint: string, err: unknown, timeoutMs: number): string {
+function describeProbeFailure(endpoint: string, err: unknown): string {
   let cause: unknown = err;
   while (cause && !(cause instanceof HlnError) && (cause as { cause?: unknown }).cause)
     cause = (cause as { cause?: unknown }).cause;
   if (cause instanceof HlnError) return cause.message;
   const ce = ConnectError.from(err);
-  if (ce.code === Code.DeadlineExceeded || ce.code === Code.Canceled)
-    return `cannot reach ${endpoint}: no answer within ${timeoutMs} ms${/^tcp:\/\/[^ ]+$/.test(endpoint) ? " (a TLS endpoint needs BUILDKIT_TLS_CA or --tlscacert)" : ""}`;
   const sys = (cause as { code?: string })?.code;
   if (sys) return unreachable(endpoint, cause).message;
   return `cannot reach ${endpoint}: ${ce.rawMessage}`;
