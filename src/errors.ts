@@ -17,6 +17,11 @@ export type HlnErrorCode =
   | "E_SOLVE_FAILED"
   /** The stack module could not be loaded or is malformed. */
   | "E_STACK_INVALID"
+  /**
+   * The stack's own code failed while it ran: its action threw, returned something that
+   * cannot be printed, never settled, or threw from a timer or an unawaited promise.
+   */
+  | "E_STACK_ACTION"
   /** An input value (--set, values file) is invalid. */
   | "E_INPUT_INVALID"
   /** The user asked for something that does not exist or makes no sense. */

@@ -1,4 +1,5 @@
 import type { Scrubber } from "../buildkit/scrubber.js";
+import type { Faults } from "./faults.js";
 
 /** What a command needs from the process, injectable for tests. */
 export interface CliContext {
@@ -7,9 +8,13 @@ export interface CliContext {
   env: NodeJS.ProcessEnv;
   /** The `--engine` flag, when given. */
   engine?: string;
+  /** The TLS settings given as flags, by the variable they stand for, to name the flag in errors. */
+  tlsFlags?: Record<string, string>;
   stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number; rows?: number };
   stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number; rows?: number };
-  /** Cancelled on Ctrl-C. */
+  /** Cancelled on Ctrl-C, on a closed stdout or stderr, and on a fault (see faults.ts). */
   signal: AbortSignal;
+  /** Errors that escaped every await while the command ran. */
+  faults: Faults;
   now: () => number;
 }

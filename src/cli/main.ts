@@ -10,14 +10,37 @@ import { registerEngine } from "./commands/engine.js";
 import { hlnVersion, registerVersion } from "./commands/version.js";
 import type { CliContext } from "./context.js";
 import { reportError } from "./errors.js";
+import { faultError, watchFaults } from "./faults.js";
 import { interruptSignal } from "./signals.js";
+import { commanderError } from "./usage-error.js";
+
+/** What `cat` exits with when its reader goes away (128 + SIGPIPE), as under `set -o pipefail`. */
+const closedOutputExit = 141;
 
 export async function main(
   argv: string[],
-  base: Omit<CliContext, "signal" | "redactor"> = defaultContext(),
+  base: Omit<CliContext, "signal" | "redactor" | "faults"> = defaultContext(),
 ): Promise<number> {
   const interrupt = interruptSignal((s) => base.stderr.write(s));
-  const ctx: CliContext = { ...base, signal: interrupt.signal, redactor: createScrubber() };
+  const faults = watchFaults();
+  // A reader that goes away (`hln ... | head -c1`) ends hln quietly, as it does `cat`:
+  // the run is cancelled and nothing more is printed. Node reports it as an 'error'
+  // event (EPIPE) that would otherwise crash with a stack trace.
+  const outputClosed = new AbortController();
+  const onOutputError = (err: NodeJS.ErrnoException) => {
+    if (!outputClosed.signal.aborted) outputClosed.abort(err);
+  };
+  base.stdout.on("error", onOutputError);
+  base.stderr.on("error", onOutputError);
+  const quiet = (write: (s: string) => void) => (s: string) => {
+    if (!outputClosed.signal.aborted) write(s);
+  };
+  const ctx: CliContext = {
+    ...base,
+    signal: AbortSignal.any([interrupt.signal, faults.signal, outputClosed.signal]),
+    redactor: createScrubber(),
+    faults,
+  };
   const program = new Command("hln")
     .description("application stacks as code, built on BuildKit")
     .version(hlnVersion(), "-V, --version")
@@ -41,11 +64,12 @@ export async function main(
       "--tlsdir <dir>",
       "directory with ca.pem, cert.pem, key.pem (or ca.crt, tls.crt, tls.key) (BUILDKIT_TLS_DIR)",
     )
-    .showHelpAfterError()
     .exitOverride()
     .configureOutput({
-      writeOut: (s) => ctx.stdout.write(s),
-      writeErr: (s) => ctx.stderr.write(s),
+      writeOut: quiet((s) => ctx.stdout.write(s)),
+      writeErr: quiet((s) => ctx.stderr.write(s)),
+      // Usage errors become one line and a hint below, like every other error.
+      outputError: () => {},
     });
   program.hook("preAction", () => {
     const o = program.opts<Record<string, string | undefined>>();
@@ -59,8 +83,14 @@ export async function main(
       ["tlsdir", "BUILDKIT_TLS_DIR"],
     ];
     const env = { ...ctx.env };
-    for (const [flag, variable] of tls) if (o[flag]) env[variable] = o[flag];
+    const flags: Record<string, string> = {};
+    for (const [flag, variable] of tls)
+      if (o[flag]) {
+        env[variable] = o[flag];
+        flags[variable] = `--${flag}`;
+      }
     ctx.env = env;
+    ctx.tlsFlags = flags;
   });
   const logFormat = (): LogFormat =>
     parseLogFormat(program.opts<{ logFormat: string }>().logFormat);
@@ -68,28 +98,59 @@ export async function main(
   registerEngine(program, ctx);
   registerDo(program, ctx, logFormat);
 
+  const report = (err: unknown): number => {
+    const debug = program.opts<{ debug?: boolean }>().debug === true || !!ctx.env.HLN_DEBUG;
+    return reportError(err, {
+      debug,
+      write: quiet((s) => ctx.stderr.write(s)),
+      scrub: (t) => ctx.redactor.scrub(t),
+    });
+  };
+  let code: number;
   try {
     await program.parseAsync(argv, { from: "user" });
-    return 0;
+    code = 0;
   } catch (err) {
     if (err instanceof CommanderError) {
-      // Help and version exit 0; usage errors were already printed by commander.
-      return err.exitCode === 0 ? 0 : 2;
+      // Help and version exit 0; a command group without its subcommand printed its help.
+      code =
+        err.exitCode === 0
+          ? 0
+          : err.code === "commander.help"
+            ? 2
+            : report(commanderError(program, argv, err));
+    } else if (faults.first && HlnError.from(err).code === "E_ABORTED") {
+      // The work was cancelled because of the fault: the fault is what to report.
+      code = report(faultError(faults.first));
+    } else {
+      code = report(err);
     }
-    const debug = program.opts<{ debug?: boolean }>().debug === true || !!ctx.env.HLN_DEBUG;
-    return reportError(
-      err instanceof Error || err instanceof HlnError ? err : new Error(String(err)),
-      {
-        debug,
-        write: (s) => ctx.stderr.write(s),
-      },
-    );
   } finally {
     interrupt.dispose();
+    faults.dispose();
   }
+  // A pipe takes big writes in parts: a reader that left fails one of them later, and
+  // bin/hln.js must not exit before a slow reader has it all.
+  await Promise.all([flushed(ctx.stdout), flushed(ctx.stderr)]);
+  if (outputClosed.signal.aborted) {
+    const e = outputClosed.signal.reason as NodeJS.ErrnoException;
+    return e.code === "EPIPE" || e.code === "ERR_STREAM_DESTROYED" ? closedOutputExit : 74;
+  }
+  return code;
 }
 
-function defaultContext(): Omit<CliContext, "signal" | "redactor"> {
+/** Resolves once what was written so far has left (or failed to leave) the process. */
+function flushed(stream: NodeJS.WritableStream): Promise<void> {
+  return new Promise((resolve) => {
+    try {
+      stream.write("", () => resolve());
+    } catch {
+      resolve();
+    }
+  });
+}
+
+function defaultContext(): Omit<CliContext, "signal" | "redactor" | "faults"> {
   return {
     env: process.env,
     stdout: process.stdout,

@@ -13,7 +13,8 @@ import {
   secretFromFile,
   secretFromValue,
 } from "./secret.js";
-import { type DockerEngineAccess, type Redactor, Solver } from "./solver.js";
+import type { DockerEngineAccess, Redactor } from "./solver.js";
+import { TrackedSolver } from "./tracked-solver.js";
 
 export interface DagOptions {
   /** The BuildKit to run on (see `openEngine`). */
@@ -78,10 +79,12 @@ export interface Dag {
   /** A secret printed by a command (e.g. a password manager), run when a step first needs it. */
   secretFromCommand(argv: string[], options: { name: string }): Secret;
   /**
-   * Ends the session with the engine, first exporting the build cache when the dag has
-   * cache exports (skip that with `{ exportCache: false }`, e.g. after a failure).
+   * Ends the session with the engine. First it waits for requests still running that
+   * nobody awaited, then exports the build cache when the dag has cache exports. After a
+   * failure, skip both with `{ settle: false, exportCache: false }`: closing cancels what
+   * still runs.
    */
-  close(options?: { exportCache?: boolean }): Promise<void>;
+  close(options?: { exportCache?: boolean; settle?: boolean }): Promise<void>;
 }
 
 export function hostPlatform(): Platform {
@@ -105,7 +108,7 @@ export function hostPlatform(): Platform {
  */
 export function createDag(options: DagOptions): Dag {
   const platform = options.platform ?? hostPlatform();
-  const solver = new Solver({ ...options, platform });
+  const solver = new TrackedSolver({ ...options, platform });
   // Values known up front are redacted from the start, even before a step asks for them.
   const learn = (secret: Secret): Secret => {
     void secret.value().then((v) => options.redactor?.add(v));
@@ -123,6 +126,13 @@ export function createDag(options: DagOptions): Dag {
     secretFromCommand: (argv, o) => secretFromCommand(argv, o.name, options.signal),
     close: async (o = {}) => {
       try {
+        if (o.settle ?? true) {
+          const left = await solver.settle();
+          if (left > 0)
+            options.onWarning?.(
+              `${left} request${left === 1 ? "" : "s"} nobody awaited ${left === 1 ? "was" : "were"} still running at the end of the run; hln waited for ${left === 1 ? "it" : "them"}`,
+            );
+        }
         if (o.exportCache ?? true) await solver.exportCache();
       } finally {
         await solver.close();

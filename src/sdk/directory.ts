@@ -10,7 +10,7 @@ import {
 } from "../llb/index.js";
 import { type Container, containerFromImage } from "./container.js";
 import { File } from "./file.js";
-import { hostFiles, hostSourceOf } from "./host-source.js";
+import { dockerfileContext, hostFiles, hostSourceOf } from "./host-source.js";
 import { ImageBase } from "./image-base.js";
 import { resolvePath } from "./paths.js";
 import type { Solver } from "./solver.js";
@@ -180,9 +180,11 @@ export class Directory {
     for (const [k, v] of Object.entries(options.buildArgs ?? {})) opts[`build-arg:${k}`] = v;
     // The image config the frontend makes (ENV, WORKDIR, USER, CMD...) is the new base.
     const image = new ImageBase(`dockerBuild ${name}`, platform, true);
+    const host = this.path === "/" ? hostSourceOf(this.output) : undefined;
+    const context = (host && dockerfileContext(host, source.filename)) ?? root;
     const rootfs = this.solver.frontend("dockerfile.v0", {
       opts,
-      inputs: { context: root, dockerfile: source.output },
+      inputs: { context, dockerfile: source.output },
       image,
     });
     return containerFromImage(this.solver, rootfs, platform, image);

@@ -3,12 +3,10 @@ import { readFileSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { parseIgnoreFile } from "../buildkit/fsutil/pattern-matcher.js";
 import { HlnError } from "../errors.js";
-import { localSource } from "../llb/index.js";
-import { clientId } from "./client-id.js";
 import type { CopyFilter } from "./directory.js";
 import { Directory } from "./directory.js";
 import type { File } from "./file.js";
-import { registerHostSource } from "./host-source.js";
+import { hostLocalSource, registerHostSource } from "./host-source.js";
 import type { Solver } from "./solver.js";
 
 /** Ignore files read at a host directory's root, first found wins. */
@@ -63,6 +61,7 @@ export class Host {
       root,
       { includePatterns: filter.include, excludePatterns: exclude },
       `host ${path}`,
+      filter,
     );
   }
 
@@ -89,20 +88,16 @@ export class Host {
     root: string,
     filter: { includePatterns?: string[]; excludePatterns?: string[] },
     name: string,
+    /** For a whole directory: the caller's own filter, beside its ignore file. */
+    own?: CopyFilter,
   ): Directory {
     // One local name per host path: BuildKit keeps what it received under this name (plus
     // the session's shared key), so the next run sends only what changed.
     const id = createHash("sha256").update(root).digest("hex").slice(0, 16);
     const localName = `host-${id}`;
     this.solver.hostDirectories.set(localName, root);
-    const output = localSource(localName, {
-      includePatterns: filter.includePatterns?.length ? filter.includePatterns : undefined,
-      excludePatterns: filter.excludePatterns?.length ? filter.excludePatterns : undefined,
-      sharedKeyHint: root,
-      uniqueId: clientId(),
-      customName: name,
-    });
-    registerHostSource(output, { localName, root });
+    const output = hostLocalSource({ localName, root }, filter, name);
+    if (own) registerHostSource(output, { localName, root, own, name });
     return new Directory(this.solver, output);
   }
 }

@@ -5,12 +5,15 @@
  */
 import { existsSync, statSync } from "node:fs";
 import { register } from "node:module";
-import { resolve } from "node:path";
+import { isAbsolute, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { HlnError } from "../errors.js";
 import { isStack, type Stack } from "./define-stack.js";
 
 let hooked = false;
+
+/** Marks the stack file's URL, so that the resolve hook loads a .js stack as ESM. */
+const stackQuery = "hln-stack";
 
 async function installHooks(): Promise<void> {
   if (hooked) return;
@@ -21,10 +24,13 @@ async function installHooks(): Promise<void> {
   const self = new URL("../index.ts", import.meta.url);
   const target = existsSync(self) ? self : new URL("../index.js", import.meta.url);
   // Stacks are ES modules wherever they live: a .ts file outside any package with
-  // "type": "module" would otherwise load as CommonJS and fail on its imports.
+  // "type": "module" would otherwise load as CommonJS and fail on its imports. A .js
+  // stack file is one too (marked by the query loadStack adds), while the .js files it
+  // imports keep the format their package gives them.
   const hook = `export async function resolve(s, c, next) {
     const r = await next(s === "hln" ? ${JSON.stringify(target.href)} : s, c);
-    if (r.url.startsWith("file:") && /\\.tsx?$/.test(r.url) && !r.url.includes("/node_modules/")) {
+    if (r.url.startsWith("file:") && !r.url.includes("/node_modules/") &&
+        (/\\.tsx?$/.test(r.url) || /\\.[mc]?jsx?\\?${stackQuery}$/.test(r.url))) {
       return { ...r, format: "module" };
     }
     return r;
@@ -48,15 +54,27 @@ export function stackFile(path: string): string {
   return file;
 }
 
+/** `file` as a person would type it here: relative to the working directory when inside it. */
+export function shownPath(file: string): string {
+  const rel = relative(process.cwd(), file);
+  return rel === "" || rel.startsWith("..") || isAbsolute(rel) ? file : rel;
+}
+
 export async function loadStack(path: string): Promise<{ file: string; stack: Stack }> {
   const file = stackFile(path);
+  if (/\.c[jt]s$/.test(file))
+    throw new HlnError(
+      "E_STACK_INVALID",
+      `${file}: a stack is an ES module (import { defineStack } from "hln"); name it .ts, .mts, .js or .mjs`,
+    );
   await installHooks();
   let mod: { default?: unknown };
   try {
-    mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
+    const url = pathToFileURL(file);
+    if (/\.m?jsx?$/.test(file)) url.search = stackQuery;
+    mod = (await import(url.href)) as { default?: unknown };
   } catch (err) {
-    const first = (err instanceof Error ? err.message : String(err)).split("\n")[0];
-    throw new HlnError("E_STACK_INVALID", `${file}: cannot load stack: ${first}`, { cause: err });
+    throw new HlnError("E_STACK_INVALID", loadFailure(file, err), { cause: err });
   }
   const stack = mod.default;
   if (!isStack(stack)) {
@@ -101,4 +119,21 @@ function validateStack(file: string, stack: Stack): void {
       );
     }
   }
+}
+
+/**
+ * Why the stack did not load, in one line. A syntax error keeps esbuild's place and
+ * reason (`stack.ts:3:30: Expected ";" but found "x"`; esbuild counts columns from 0,
+ * editors and tsc from 1). A file the stack imports that has the error is named instead.
+ */
+export function loadFailure(file: string, err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const errors = [...message.matchAll(/^(.+?):(\d+):(\d+): ERROR: (.*)$/gm)];
+  const first = errors[0];
+  if (first) {
+    const [, where, line, column, reason] = first;
+    const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : "";
+    return `${shownPath(where!)}:${line}:${Number(column) + 1}: ${reason}${more}`;
+  }
+  return `${shownPath(file)}: cannot load stack: ${message.split("\n")[0]}`;
 }

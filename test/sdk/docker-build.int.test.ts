@@ -102,7 +102,12 @@ RUN echo unused > /unused
       try {
         const app = await dag.host().directory(ctx).dockerBuild({ dockerfile: "Dockerfile.build" });
         const listed = await app.withExec(["ls", "-a", "/c"]).stdout();
-        assert.deepEqual(listed.split("\n").filter(Boolean), [".", "..", ".dockerignore", "big.bin"]);
+        assert.deepEqual(listed.split("\n").filter(Boolean), [
+          ".",
+          "..",
+          ".dockerignore",
+          "big.bin",
+        ]);
 
         sent.length = 0;
         const bad = await dag.host().directory(ctx).dockerBuild({ dockerfile: "Dockerfile.bad" });
@@ -112,6 +117,34 @@ RUN echo unused > /unused
           sent.map((s) => s.bytesSent),
           [Buffer.byteLength(`FROM hln-test/no-such-image:${n}\nCOPY . /c\n`)],
         );
+      } finally {
+        await dag.close();
+      }
+    } finally {
+      rmSync(ctx, { recursive: true, force: true });
+    }
+  });
+
+  it("lets <Dockerfile>.dockerignore replace the directory's ignore file, as buildx does", async () => {
+    const ctx = mkdtempSync(join(tmpdir(), "hln-dockerfile-"));
+    try {
+      writeFileSync(join(ctx, "a.txt"), "a");
+      writeFileSync(join(ctx, "b.txt"), "b");
+      writeFileSync(join(ctx, ".dockerignore"), "a.txt\n");
+      writeFileSync(join(ctx, "Dockerfile.build.dockerignore"), "b.txt\n");
+      writeFileSync(join(ctx, "Dockerfile.build"), `FROM busybox\nCOPY . /c\n`);
+      const dag = createDag({ connection: engine.buildkit });
+      try {
+        const built = await dag
+          .host()
+          .directory(ctx)
+          .dockerBuild({ dockerfile: "Dockerfile.build" });
+        const listed = await built.withExec(["sh", "-c", `ls /c; : ${nonce()}`]).stdout();
+        assert.deepEqual(listed.split("\n").filter(Boolean), [
+          "Dockerfile.build",
+          "Dockerfile.build.dockerignore",
+          "a.txt",
+        ]);
       } finally {
         await dag.close();
       }

@@ -4,11 +4,13 @@ import { HlnError } from "../../errors.js";
 import { createDag } from "../../sdk/dag.js";
 import { resolveCache } from "../../stack/cache-spec.js";
 import { resolveInputs } from "../../stack/inputs.js";
-import { loadStack } from "../../stack/load-stack.js";
+import { loadStack, shownPath } from "../../stack/load-stack.js";
 import { createProgress } from "../../ui/create-progress.js";
 import type { CliContext } from "../context.js";
 import { parseDuration } from "../duration.js";
+import { actionError } from "../faults.js";
 import { formatData, parseOutputFormat } from "../output.js";
+import { toPrintable } from "../printable.js";
 
 export interface DoOptions {
   plan: string;
@@ -35,12 +37,13 @@ export async function runDo(
   const format = parseOutputFormat(o.output);
   // Everything about the stack is checked before the engine is touched.
   const { file, stack } = await loadStack(o.plan);
-  const run = stack.actions[action];
-  if (!run) {
+  // Only the stack's own actions: `constructor` or `toString` are not actions.
+  const run = Object.hasOwn(stack.actions, action) ? stack.actions[action] : undefined;
+  if (typeof run !== "function") {
     const names = Object.keys(stack.actions).join(", ") || "none";
     throw new HlnError(
       "E_USAGE",
-      `${file}: stack "${stack.name}" has no action "${action}" (actions: ${names})`,
+      `${shownPath(file)}: stack "${stack.name}" has no action "${action}" (actions: ${names})`,
     );
   }
   const inputs = resolveInputs(stack.inputs ?? {}, o.set, stack.name);
@@ -69,18 +72,39 @@ export async function runDo(
     onWarning: (m) => ctx.stderr.write(`hln: warning: ${ctx.redactor.scrub(m)}\n`),
     silenceTimeoutMs,
   });
-  let result: unknown;
+  const where = `${shownPath(file)}: action "${action}"`;
+  let printable: unknown;
   let failed = true;
   try {
-    result = await run({ dag, inputs: inputs as never, signal: ctx.signal });
+    // A fault (a throw from the stack's timer, a promise it left failing, a promise that
+    // can never settle) ends the action too, instead of a stack trace or exit 13.
+    const result = await Promise.race([
+      (async () => run({ dag, inputs: inputs as never, signal: ctx.signal }))(),
+      ctx.faults.fault,
+    ]);
+    // Work the action left running is waited for before the run counts as done.
+    await dag.close();
+    if (ctx.faults.first) throw ctx.faults.first;
+    printable = printableResult(result, where);
     failed = false;
+  } catch (err) {
+    throw actionError(err, where);
   } finally {
-    await dag.close({ exportCache: !failed });
+    if (failed) await dag.close({ exportCache: false, settle: false });
     engine.close();
     progress.end({ error: failed });
   }
   // A stack may return what a step printed; secrets in it are redacted like any output.
-  ctx.stdout.write(ctx.redactor.scrub(formatData(result, format)));
+  ctx.stdout.write(ctx.redactor.scrub(formatData(printable, format)));
+}
+
+function printableResult(result: unknown, where: string): unknown {
+  try {
+    return toPrintable(result);
+  } catch (err) {
+    const e = HlnError.from(err);
+    throw new HlnError(e.code, `${where} returned ${e.message}`, { hint: e.hint });
+  }
 }
 
 export function registerDo(program: Command, ctx: CliContext, logFormat: () => LogFormat): void {

@@ -1,0 +1,61 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { HlnError } from "../errors.js";
+import { actionError, Fault, thrownByHln } from "./faults.js";
+
+function thrownAt(file: string): Error {
+  const e = new Error("boom");
+  e.stack = `Error: boom\n    at node:internal/x (node:internal/x:1:1)\n    at up (${file}:3:16)\n    at runDo (/opt/hln/src/cli/commands/do.ts:84:20)`;
+  return e;
+}
+
+describe("thrownByHln", () => {
+  it("looks at the first file frame: the stack's, a dependency's, or hln's", () => {
+    assert.equal(thrownByHln(thrownAt("/home/me/app/stack.ts"), "/opt/hln/src/"), false);
+    assert.equal(thrownByHln(thrownAt("/opt/hln/src/sdk/container.ts"), "/opt/hln/src/"), true);
+    assert.equal(
+      thrownByHln(thrownAt("file:///opt/hln/dist/sdk/container.js"), "/opt/hln/dist/"),
+      true,
+    );
+    // A dependency is skipped: what called it decides.
+    assert.equal(
+      thrownByHln(thrownAt("/opt/hln/node_modules/yaml/dist/index.js"), "/opt/hln/src/"),
+      true,
+    );
+    assert.equal(thrownByHln("a string"), false);
+  });
+});
+
+describe("actionError", () => {
+  const where = 'stack.ts: action "up"';
+
+  it("blames the action for what its code threw", () => {
+    const e = actionError(thrownAt("/home/me/app/stack.ts"), where);
+    assert.equal(e.code, "E_STACK_ACTION");
+    assert.equal(e.message, 'stack.ts: action "up" failed: boom');
+    assert.equal(actionError("text", where).message, 'stack.ts: action "up" failed: text');
+    assert.equal(actionError({ a: 1 }, where).message, 'stack.ts: action "up" failed: {"a":1}');
+  });
+
+  it("keeps hln's errors as they are", () => {
+    const own = new HlnError("E_EXEC_FAILED", "process x");
+    assert.equal(actionError(own, where), own);
+    assert.equal(actionError(new Fault("rejection", own), where), own);
+    assert.equal(actionError(thrownAt(`${process.cwd()}/src/sdk/x.ts`), where).code, "E_INTERNAL");
+  });
+
+  it("says how a fault escaped", () => {
+    const user = thrownAt("/home/me/app/stack.ts");
+    assert.equal(
+      actionError(new Fault("uncaught", user), where).message,
+      'stack.ts: action "up": a timer or callback threw: boom',
+    );
+    assert.equal(
+      actionError(new Fault("rejection", user), where).message,
+      'stack.ts: action "up": a promise it did not await failed: boom',
+    );
+    const drained = actionError(new Fault("drained", undefined), where);
+    assert.equal(drained.code, "E_STACK_ACTION");
+    assert.equal(drained.message, 'stack.ts: action "up" returned a promise that never settled');
+  });
+});

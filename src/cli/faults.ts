@@ -1,0 +1,142 @@
+/**
+ * Failures that escape every await: an error thrown from a timer or a callback
+ * (uncaughtException), a promise rejected with nobody listening (unhandledRejection), and
+ * the event loop running dry while hln still waits (a promise that can never settle).
+ * Node would print a stack trace and exit 1, or exit 13 without a word. Here the first
+ * one cancels the run's work on the engine and becomes the command's error, one line
+ * like any other; `blame` decides whether it was the stack's code or hln's.
+ */
+import { fileURLToPath } from "node:url";
+import { debuglog } from "node:util";
+import { HlnError } from "../errors.js";
+
+const debug = debuglog("hln:cli");
+
+export type FaultKind = "uncaught" | "rejection" | "drained";
+
+/** What escaped, and how. */
+export class Fault extends Error {
+  override readonly name = "Fault";
+  constructor(
+    readonly kind: FaultKind,
+    readonly error: unknown,
+  ) {
+    super(
+      kind === "drained"
+        ? "hln waited on a promise that can never settle"
+        : `${kind === "uncaught" ? "uncaught error" : "unhandled rejection"}: ${messageOf(error)}`,
+      { cause: error },
+    );
+  }
+}
+
+export interface Faults {
+  /** Aborted with the first fault; the run's work on the engine hangs off it. */
+  readonly signal: AbortSignal;
+  /** Rejects with the first fault. */
+  readonly fault: Promise<never>;
+  /** The first fault, once there was one. */
+  readonly first: Fault | undefined;
+  dispose(): void;
+}
+
+export function watchFaults(): Faults {
+  const controller = new AbortController();
+  let first: Fault | undefined;
+  let reject: (f: Fault) => void = () => {};
+  const fault = new Promise<never>((_, r) => {
+    reject = r;
+  });
+  // Raced against, not always awaited: its rejection is not itself unhandled.
+  fault.catch(() => {});
+  let ended = false;
+  const raise = (f: Fault): void => {
+    // Work cancelled at the end of a command can still reject on its way out; the
+    // command has reported what mattered by then.
+    if (ended || first) {
+      debug("%s: %o", ended ? "after the command ended" : "after the first fault", f.error);
+      return;
+    }
+    first = f;
+    controller.abort(f);
+    reject(f);
+  };
+  const onUncaught = (err: unknown) => raise(new Fault("uncaught", err));
+  const onRejection = (err: unknown) => raise(new Fault("rejection", err));
+  // Fires only when nothing is left to run: whatever hln still awaits can never settle.
+  const onDrained = () => raise(new Fault("drained", undefined));
+  process.on("uncaughtException", onUncaught);
+  process.on("unhandledRejection", onRejection);
+  process.on("beforeExit", onDrained);
+  return {
+    signal: controller.signal,
+    fault,
+    get first() {
+      return first;
+    },
+    /** Stops watching for a drained loop; later errors are only logged (hln:cli). */
+    dispose() {
+      ended = true;
+      process.off("beforeExit", onDrained);
+    },
+  };
+}
+
+const hlnRoot = fileURLToPath(new URL("../", import.meta.url));
+
+/**
+ * True when `err` was thrown by hln's own code: the first frame of its stack that is a
+ * file lies in hln's sources (src/ or dist/). Anything else thrown while a stack runs is
+ * the stack's.
+ */
+export function thrownByHln(err: unknown, root = hlnRoot): boolean {
+  if (!(err instanceof Error) || typeof err.stack !== "string") return false;
+  for (const line of err.stack.split("\n").slice(1)) {
+    const m = /^\s*at (?:.*\()?(?:file:\/\/)?(\/[^):]+)/.exec(line);
+    if (!m) continue;
+    const path = m[1]!;
+    if (path.includes("/node_modules/")) continue;
+    return path.startsWith(root);
+  }
+  return false;
+}
+
+export function messageOf(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  if (typeof err === "string") return err;
+  try {
+    return JSON.stringify(err) ?? String(err);
+  } catch {
+    return String(err);
+  }
+}
+
+/**
+ * What an error from the stack's action (or from a fault while it ran) means for the
+ * user. `where` names the file and action: `stack.ts: action "up"`.
+ */
+export function actionError(err: unknown, where: string): HlnError {
+  if (err instanceof Fault) {
+    if (err.kind === "drained")
+      return new HlnError("E_STACK_ACTION", `${where} returned a promise that never settled`, {
+        hint: "something the action awaits can never finish, e.g. a Promise whose resolve is never called",
+      });
+    const inner = err.error;
+    if (inner instanceof HlnError) return inner;
+    if (thrownByHln(inner)) return HlnError.from(inner);
+    const how =
+      err.kind === "uncaught" ? "a timer or callback threw" : "a promise it did not await failed";
+    return new HlnError("E_STACK_ACTION", `${where}: ${how}: ${messageOf(inner)}`, {
+      cause: inner,
+    });
+  }
+  if (err instanceof HlnError) return err;
+  if (thrownByHln(err)) return HlnError.from(err);
+  return new HlnError("E_STACK_ACTION", `${where} failed: ${messageOf(err)}`, { cause: err });
+}
+
+/** A fault outside any action: hln's own, since no stack code was running. */
+export function faultError(fault: Fault): HlnError {
+  if (fault.kind === "drained") return new HlnError("E_INTERNAL", fault.message);
+  return HlnError.from(fault.error);
+}

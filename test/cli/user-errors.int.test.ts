@@ -1,0 +1,174 @@
+/**
+ * The stack's own mistakes and the user's input end in one line that names the file, the
+ * action or the flag, and an exit code that is not 70 ("a bug in hln"); no stack trace
+ * without --debug. Run through the real binary, as a user would.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { nonce } from "../helpers/engine.js";
+import { type CliResult, repoRoot, runCli } from "../helpers/run-cli.js";
+
+const dirs: string[] = [];
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** A stack directory whose stack.ts has `actions` as its actions object's body. */
+function stack(actions: string, extra: Record<string, string> = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), "hln-user-errors-"));
+  dirs.push(dir);
+  writeFileSync(
+    join(dir, "stack.ts"),
+    `import { defineStack } from "hln";\nexport default defineStack({ name: "u", version: "0.0.1", actions: {\n${actions}\n} });\n`,
+  );
+  for (const [name, text] of Object.entries(extra)) {
+    mkdirSync(join(dir, name, ".."), { recursive: true });
+    writeFileSync(join(dir, name), text);
+  }
+  return dir;
+}
+
+/** The `hln: error:` line, checked to be the only error line and free of stack traces. */
+function errorLine(r: CliResult): string {
+  const lines = r.stderr.split("\n").filter((l) => l.startsWith("hln: error:"));
+  assert.equal(lines.length, 1, r.stderr);
+  assert.doesNotMatch(r.stderr, /^\s+at .*:\d+:\d+\)?$/m, `no stack trace: ${r.stderr}`);
+  return lines[0]!;
+}
+
+function run(dir: string, action: string, extra: string[] = []): Promise<CliResult> {
+  return runCli(["--log-format", "plain", "do", action, "--plan", dir, ...extra]);
+}
+
+describe("an action's own failures", () => {
+  const dir = stack(`
+  up() { throw new Error("boom from the stack"); },
+  text() { throw "just text"; },
+  async never() { await new Promise(() => {}); },
+  async timer() { setTimeout(() => { throw new Error("timer boom"); }, 1); await new Promise((r) => setTimeout(r, 60_000)); },
+  async floating() { void Promise.reject(new Error("nobody awaited me")); await new Promise((r) => setTimeout(r, 60_000)); },
+  fn() { return { items: [1, 2, () => 3] }; },
+  big() { return { n: 12345678901234567890n }; },
+  circular() { const o: Record<string, unknown> = {}; o.self = o; return { o }; },
+  map() { return { m: new Map([["a", new Set([1])]]) }; },
+  leak({ dag }) { dag.setSecret("token", "hunter2-${nonce()}"); throw new Error("bad token hunter2-" + "x"); },`);
+
+  it("a throw names the file and the action, exits 1, and --debug shows where", async () => {
+    const r = await run(dir, "up");
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(
+      errorLine(r),
+      `hln: error: ${join(dir, "stack.ts")}: action "up" failed: boom from the stack`,
+    );
+    const text = await run(dir, "text");
+    assert.equal(text.code, 1, text.stderr);
+    assert.match(errorLine(text), /action "text" failed: just text$/);
+    const debug = await runCli(["--debug", "do", "up", "--plan", dir]);
+    assert.equal(debug.code, 1);
+    assert.match(debug.stderr, new RegExp(`at up \\(${join(dir, "stack.ts")}:4:\\d+\\)`));
+  });
+
+  it("a promise that never settles is one line, not exit 13", async () => {
+    const r = await run(dir, "never");
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(errorLine(r), /stack\.ts: action "never" returned a promise that never settled$/);
+  });
+
+  it("a throw from a timer and an unawaited rejection end the run in one line", async () => {
+    const timer = await run(dir, "timer");
+    assert.equal(timer.code, 1, timer.stderr);
+    assert.match(errorLine(timer), /action "timer": a timer or callback threw: timer boom$/);
+    const floating = await run(dir, "floating");
+    assert.equal(floating.code, 1, floating.stderr);
+    assert.match(
+      errorLine(floating),
+      /action "floating": a promise it did not await failed: nobody awaited me$/,
+    );
+  });
+
+  it("a result that cannot be printed names its path, in YAML and JSON alike", async () => {
+    for (const output of ["yaml", "json"]) {
+      const fn = await run(dir, "fn", ["--output", output]);
+      assert.equal(fn.code, 1, fn.stderr);
+      assert.match(
+        errorLine(fn),
+        /action "fn" returned result\.items\[2\]: a function cannot be printed$/,
+      );
+      assert.equal(fn.stdout, "");
+      const circular = await run(dir, "circular", ["--output", output]);
+      assert.equal(circular.code, 1, circular.stderr);
+      assert.match(errorLine(circular), /result\.o\.self: a circular reference \(to result\.o\)/);
+    }
+    const big = await run(dir, "big", ["--output", "json"]);
+    assert.equal(big.code, 0, big.stderr);
+    assert.equal(big.stdout, '{\n  "n": 12345678901234567890\n}\n');
+    const map = await run(dir, "map", ["--output", "json"]);
+    assert.equal(map.code, 0, map.stderr);
+    assert.deepEqual(JSON.parse(map.stdout), { m: { a: [1] } });
+  });
+
+  it("only the stack's own actions can be run, not what every object inherits", async () => {
+    for (const name of ["constructor", "toString", "hasOwnProperty", "__proto__"]) {
+      const r = await run(dir, name);
+      assert.equal(r.code, 2, `${name}: ${r.stderr}`);
+      assert.match(errorLine(r), new RegExp(`has no action "${name}" \\(actions: up, `));
+      assert.equal(r.stdout, "");
+    }
+  });
+
+  it("the final line goes through the secret redactor", async () => {
+    const r = await run(dir, "leak");
+    assert.equal(r.code, 1, r.stderr);
+    assert.doesNotMatch(r.stderr, /hunter2-[0-9a-f]{12}/);
+  });
+});
+
+describe("work the action left running", () => {
+  it("is waited for, and its failure is one line", async () => {
+    const n = nonce();
+    const dir = stack(`
+  async ok({ dag }) {
+    void dag.container().from("busybox").withExec(["sh", "-c", "sleep 1; echo ${n}"]).stdout();
+    return "returned";
+  },
+  async fails({ dag }) {
+    void dag.container().from("busybox").withExec(["sh", "-c", "echo ${n}; exit 3"]).stdout();
+    return "returned";
+  },`);
+    const ok = await run(dir, "ok");
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(ok.stdout, "returned\n");
+    assert.match(ok.stderr, /hln: warning: 1 request nobody awaited was still running/);
+    assert.match(ok.stderr, new RegExp(`sleep 1; echo ${n}`));
+    const fails = await run(dir, "fails");
+    assert.equal(fails.code, 1, fails.stderr);
+    assert.match(
+      errorLine(fails),
+      new RegExp(`process "sh -c echo ${n}; exit 3" exited with code 3`),
+    );
+  });
+});
+
+describe("a reader that goes away", () => {
+  it("ends hln quietly with 141, as it does cat", async () => {
+    const lines = Array.from({ length: 50_000 }, (_, i) => `line ${i} ${"x".repeat(80)}`);
+    const dir = stack(`up() { return ${JSON.stringify(lines)}; },`);
+    const bin = fileURLToPath(new URL("../../bin/hln.js", import.meta.url));
+    const child = spawn(process.execPath, [bin, "do", "up", "--plan", dir], {
+      cwd: repoRoot,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    // Read one chunk, then close the pipe, as `head -c1` does.
+    child.stdout.once("data", () => child.stdout.destroy());
+    const code = await new Promise<number | null>((r) => child.once("close", r));
+    assert.equal(code, 141, stderr);
+    assert.equal(stderr, "");
+  });
+});
