@@ -35,6 +35,11 @@ export interface BuildkitConnectionOptions {
    * session runs inside the Control.Session stream, as with a standalone buildkitd.
    */
   openSessionTunnel?: (headers: SessionHeaders, signal: AbortSignal) => Promise<Duplex>;
+  /**
+   * How long a new connection may stay silent before BuildKit's HTTP/2 answer; past it
+   * the calls waiting on it fail naming the endpoint. Default: no bound.
+   */
+  answerTimeoutMs?: number;
 }
 
 export interface BuildkitConnection {
@@ -63,6 +68,7 @@ export function createBuildkitConnection(options: BuildkitConnectionOptions): Bu
     options.connect,
     options.endpoint,
     new Set(["x-docker-expose-session-grpc-method"]),
+    options.answerTimeoutMs,
   );
   const transport = createGrpcTransport({
     baseUrl: manager.authority,

@@ -62,13 +62,28 @@ export interface DockerClient {
     path: string,
     headers: Record<string, string | string[]>,
     signal?: AbortSignal,
-    options?: { protocol?: string; body?: unknown },
+    /** `timeoutMs` bounds the wait for the 101, not the connection it hands over. */
+    options?: { protocol?: string; body?: unknown; timeoutMs?: number },
   ): Promise<Duplex>;
   /** Closes the connections the client keeps (and the dialer's shared ssh connection). */
   close(): void;
 }
 
-export function createDockerClient(dialer: Dialer): DockerClient {
+export interface DockerClientOptions {
+  /**
+   * Bounds the wait for the daemon's answer to JSON calls and for the 101 of upgrades,
+   * once connected: a daemon (or a proxy in front of it) that takes a request and never
+   * answers would otherwise hold hln forever. Streams (image save, load, push) are not
+   * bounded: they take as long as the data does, and end on the caller's signal.
+   * Default: no bound.
+   */
+  answerTimeoutMs?: number;
+}
+
+export function createDockerClient(
+  dialer: Dialer,
+  options: DockerClientOptions = {},
+): DockerClient {
   const shared = dialer.keepAlive ? new SharedHttpConnection(dialer) : undefined;
   const request = shared
     ? (o: HttpRequestOptions) => shared.request(o)
@@ -86,7 +101,7 @@ export function createDockerClient(dialer: Dialer): DockerClient {
       method,
       path,
       signal: o.signal,
-      timeoutMs: o.timeoutMs,
+      timeoutMs: o.timeoutMs ?? options.answerTimeoutMs,
       headers: o.body === undefined ? {} : { "Content-Type": "application/json" },
       body: o.body === undefined ? undefined : JSON.stringify(o.body),
     });
@@ -149,6 +164,7 @@ export function createDockerClient(dialer: Dialer): DockerClient {
       httpUpgrade(dialer, {
         path,
         signal,
+        timeoutMs: o.timeoutMs ?? options.answerTimeoutMs,
         protocol: o.protocol ?? "h2c",
         headers:
           o.body === undefined ? headers : { "Content-Type": "application/json", ...headers },

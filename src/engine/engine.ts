@@ -57,13 +57,15 @@ export async function openEngine(options: OpenEngineOptions = {}): Promise<Engin
   if (choice.kind === "buildkit") return openBuildkit(choice, options, timeoutMs);
 
   const dialer = dialerForDockerHost(choice.host, { connectTimeoutMs: timeoutMs, env });
-  const docker = createDockerClient(dialer);
+  const answerTimeoutMs = answerBound(timeoutMs);
+  const docker = createDockerClient(dialer, { answerTimeoutMs });
   await pingDocker(docker, choice.source, timeoutMs, options.signal);
   // Docker hands BuildKit over on `POST /grpc`; the session tunnel goes through
   // `POST /session`, where the daemon becomes the HTTP/2 client (moby router/session).
   const buildkit = createBuildkitConnection({
     endpoint: `${dialer.endpoint} (docker /grpc)`,
     connect: () => docker.upgrade("/grpc", {}, options.signal),
+    answerTimeoutMs,
     openSessionTunnel: (h, signal) =>
       docker.upgrade(
         "/session",
@@ -77,6 +79,16 @@ export async function openEngine(options: OpenEngineOptions = {}): Promise<Engin
       ),
   });
   return engineOf(choice, docker, buildkit, true);
+}
+
+/**
+ * The bound on answers a Docker engine gives at once (JSON calls, the 101 of an upgrade,
+ * BuildKit's HTTP/2 settings behind it): a daemon or proxy that takes a connection and
+ * never speaks would otherwise hold the run forever, Ctrl-C aside. Five times the first
+ * answer's bound, because these come later in a run, when the daemon may be busy building.
+ */
+function answerBound(timeoutMs: number): number {
+  return 5 * timeoutMs;
 }
 
 /**
@@ -213,6 +225,16 @@ function tlsHint(endpoint: string): string {
     : "";
 }
 
+/**
+ * What the transport reported under gRPC's wrapping (an engine that went silent, a
+ * refused upgrade), so the user reads the cause rather than an "[unknown]" RPC error.
+ */
+function transportCause(err: unknown): unknown {
+  for (let c: unknown = err; c; c = (c as { cause?: unknown }).cause)
+    if (c instanceof HlnError) return c;
+  return err;
+}
+
 /** The root cause of a failed first call, without gRPC's wrapping. */
 function describeProbeFailure(endpoint: string, err: unknown): string {
   let cause: unknown = err;
@@ -262,7 +284,9 @@ export async function engineInfo(engine: Engine, signal?: AbortSignal): Promise<
     builtIn ? engine.docker.version({ signal }) : undefined,
     builtIn ? engine.imageStore(signal) : undefined,
     engine.buildkit.control.listWorkers({}, { signal }),
-  ]);
+  ]).catch((err) => {
+    throw transportCause(err);
+  });
   let bk: EngineInfo["buildkit"] = { version: "", revision: "", source: "unknown" };
   try {
     const res = await engine.buildkit.control.info({}, { signal });

@@ -43,6 +43,12 @@ export class H2cSessionManager {
     private readonly connect: () => Promise<Duplex>,
     private readonly endpoint: string,
     private readonly repeated: ReadonlySet<string> = new Set(),
+    /**
+     * How long a new connection may stay silent before the peer's HTTP/2 SETTINGS arrive
+     * (a server sends them first thing, RFC 9113 3.4). Without it a peer that took the
+     * connection and never speaks holds every call forever. Default: no bound.
+     */
+    private readonly answerTimeoutMs?: number,
   ) {}
 
   async request(
@@ -115,8 +121,44 @@ export class H2cSessionManager {
       this.#drops++;
       this.#lastDrop = why || "the engine closed the connection";
     });
+    if (this.answerTimeoutMs !== undefined) await this.#firstAnswer(session, this.answerTimeoutMs);
     this.#session = session;
     return session;
+  }
+
+  /** Resolves once the peer's first SETTINGS arrive; destroys the session when they do not. */
+  #firstAnswer(session: http2.ClientHttp2Session, ms: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const done = (err?: Error) => {
+        clearTimeout(timer);
+        session.off("remoteSettings", onSettings);
+        session.off("close", onClose);
+        if (err) {
+          session.destroy();
+          reject(err);
+        } else resolve();
+      };
+      const onSettings = () => done();
+      const onClose = () =>
+        done(
+          new HlnError(
+            "E_ENGINE_UNREACHABLE",
+            `${this.endpoint} closed the connection before answering`,
+          ),
+        );
+      const timer = setTimeout(
+        () =>
+          done(
+            new HlnError(
+              "E_ENGINE_UNREACHABLE",
+              `${this.endpoint} took the connection but sent no HTTP/2 answer within ${ms} ms`,
+            ),
+          ),
+        ms,
+      );
+      session.once("remoteSettings", onSettings);
+      session.once("close", onClose);
+    });
   }
 }
 

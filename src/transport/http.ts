@@ -15,7 +15,10 @@ export interface HttpRequestOptions {
   headers?: Record<string, string | string[]>;
   body?: Uint8Array | string | NodeJS.ReadableStream;
   signal?: AbortSignal;
-  /** Fails the request when no response head arrives in time. Defaults to none. */
+  /**
+   * Fails the request when no response head arrives in time (for an upgrade: the 101).
+   * Defaults to none.
+   */
   timeoutMs?: number;
 }
 
@@ -108,18 +111,47 @@ export async function httpUpgrade(
       ...o,
       method: o.method ?? "POST",
       headers: { Connection: "Upgrade", Upgrade: o.protocol, ...o.headers },
-      // The upgrade outlives the request; the caller's signal governs the tunnel instead.
+      // The upgrade outlives the request: the caller's signal and the bound below stop
+      // the wait for the 101 only, never the tunnel it hands over (an idle session is
+      // normal, and a socket timeout left armed would cut it).
       signal: undefined,
+      timeoutMs: undefined,
     });
+    // An engine (or a proxy in front of it) can take the request and never answer; the
+    // wait then ends with the caller's signal, or with the bound, naming what was asked.
+    const onAbort = () =>
+      req.destroy(new HlnError("E_ABORTED", "cancelled", { cause: o.signal?.reason }));
+    o.signal?.addEventListener("abort", onAbort, { once: true });
+    const timer =
+      o.timeoutMs === undefined
+        ? undefined
+        : setTimeout(
+            () =>
+              req.destroy(
+                new HlnError(
+                  "E_ENGINE_UNREACHABLE",
+                  `${dialer.endpoint} did not answer ${o.method ?? "POST"} ${o.path} within ${o.timeoutMs} ms`,
+                ),
+              ),
+            o.timeoutMs,
+          );
+    const settled = () => {
+      clearTimeout(timer);
+      o.signal?.removeEventListener("abort", onAbort);
+    };
+    if (o.signal?.aborted) onAbort();
     req.once("error", (err) => {
+      settled();
       socket.destroy();
       reject(wrap(dialer, o, err));
     });
     req.once("upgrade", (_res, upgraded, head: Buffer) => {
+      settled();
       if (head.length > 0) upgraded.unshift(head);
       resolve(upgraded);
     });
     req.once("response", (res) => {
+      settled();
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.once("end", () => {

@@ -1,0 +1,166 @@
+/**
+ * A Docker engine that takes connections and then says nothing: every wait hln makes on
+ * it ends, with an error naming what went unanswered, or on the caller's signal. The
+ * "engine" is a real TCP server that answers only what each case lets it.
+ */
+import assert from "node:assert/strict";
+import net from "node:net";
+import { after, describe, it } from "node:test";
+import { openSession } from "../../src/buildkit/session.js";
+import { engineInfo, openEngine } from "../../src/engine/engine.js";
+import { HlnError } from "../../src/errors.js";
+import { settlesWithin } from "../helpers/hang-guard.js";
+
+type Answer = "ok" | "silent" | "101-then-silent";
+
+/** Answers `/_ping`, `/version` and `/info` as Docker does; `/grpc` and `/session` as told. */
+async function fakeDocker(upgrades: Answer, json: Answer = "ok") {
+  const sockets = new Set<net.Socket>();
+  const waiting = new Map<string, () => void>();
+  const asked = new Set<string>();
+  const server = net.createServer((s) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+    s.on("error", () => {});
+    let head = "";
+    s.on("data", (d) => {
+      head += d;
+      if (!head.includes("\r\n\r\n")) return;
+      const path = /^\w+ (\S+) HTTP/.exec(head)?.[1] ?? "";
+      head = "";
+      asked.add(path.replace(/^\/v[\d.]+/, ""));
+      for (const [p, wake] of waiting) if (asked.has(p)) wake();
+      const send = (body: string) =>
+        s.write(
+          `HTTP/1.1 200 OK\r\nApi-Version: 1.45\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+        );
+      if (path.endsWith("/_ping")) send("OK");
+      else if (/\/(version|info)$/.test(path)) {
+        if (json === "ok")
+          send(
+            JSON.stringify({ Version: "26.1.5", ApiVersion: "1.45", Os: "linux", Arch: "amd64" }),
+          );
+      } else if (/\/(grpc|session)$/.test(path) && upgrades === "101-then-silent") {
+        s.write("HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n");
+      }
+      // Anything else: taken, never answered.
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    env: { DOCKER_HOST: `tcp://127.0.0.1:${port}` },
+    endpoint: `tcp://127.0.0.1:${port}`,
+    /** Resolves once `path` was asked for. */
+    asked: (path: string) =>
+      new Promise<void>((r) => {
+        if (asked.has(path)) r();
+        else waiting.set(path, r);
+      }),
+    close() {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
+}
+
+// Small bounds keep the test short; the answer bound is five times the first answer's.
+const timeoutMs = 200;
+
+describe("an engine that goes silent", () => {
+  const servers: { close(): void }[] = [];
+  after(() => {
+    for (const s of servers) s.close();
+  });
+
+  it("engine info fails naming the upgrade BuildKit never answered", async () => {
+    const fake = await fakeDocker("silent");
+    servers.push(fake);
+    const engine = await openEngine({ env: fake.env, timeoutMs });
+    try {
+      await assert.rejects(settlesWithin("engine info", engineInfo(engine)), (e: unknown) => {
+        assert.ok(e instanceof HlnError, String(e));
+        assert.equal(e.code, "E_ENGINE_UNREACHABLE");
+        assert.equal(e.message, `${fake.endpoint} did not answer POST /grpc within 1000 ms`);
+        return true;
+      });
+    } finally {
+      engine.close();
+    }
+  });
+
+  it("engine info fails when BuildKit takes the connection and never speaks HTTP/2", async () => {
+    const fake = await fakeDocker("101-then-silent");
+    servers.push(fake);
+    const engine = await openEngine({ env: fake.env, timeoutMs });
+    try {
+      await assert.rejects(settlesWithin("engine info", engineInfo(engine)), (e: unknown) => {
+        assert.ok(e instanceof HlnError, String(e));
+        assert.equal(e.code, "E_ENGINE_UNREACHABLE");
+        assert.equal(
+          e.message,
+          `${fake.endpoint} (docker /grpc) took the connection but sent no HTTP/2 answer within 1000 ms`,
+        );
+        return true;
+      });
+    } finally {
+      engine.close();
+    }
+  });
+
+  it("engine info fails when the daemon never answers /version", async () => {
+    const fake = await fakeDocker("ok", "silent");
+    servers.push(fake);
+    const engine = await openEngine({ env: fake.env, timeoutMs });
+    try {
+      await assert.rejects(settlesWithin("engine info", engineInfo(engine)), (e: unknown) => {
+        assert.ok(e instanceof HlnError, String(e));
+        assert.equal(e.code, "E_ENGINE_UNREACHABLE");
+        assert.match(e.message, /timed out/);
+        return true;
+      });
+    } finally {
+      engine.close();
+    }
+  });
+
+  it("a session fails naming the upgrade the daemon never answered", async () => {
+    const fake = await fakeDocker("silent");
+    servers.push(fake);
+    const engine = await openEngine({ env: fake.env, timeoutMs });
+    try {
+      await assert.rejects(
+        settlesWithin("openSession", openSession(engine.buildkit)),
+        (e: unknown) => {
+          assert.ok(e instanceof HlnError, String(e));
+          assert.equal(e.code, "E_ENGINE_UNREACHABLE");
+          assert.equal(e.message, `${fake.endpoint} did not answer POST /session within 1000 ms`);
+          return true;
+        },
+      );
+    } finally {
+      engine.close();
+    }
+  });
+
+  it("Ctrl-C ends the wait for an upgrade, bound or no bound", async () => {
+    const fake = await fakeDocker("silent");
+    servers.push(fake);
+    // A first answer bound of a minute: only the signal can end the wait here.
+    const engine = await openEngine({ env: fake.env, timeoutMs: 60_000 });
+    const ac = new AbortController();
+    try {
+      const opening = openSession(engine.buildkit, { signal: ac.signal });
+      // Ctrl-C once the daemon has the request and sits on it.
+      await settlesWithin("the /session request", fake.asked("/session"));
+      ac.abort();
+      await assert.rejects(settlesWithin("openSession", opening), (e: unknown) => {
+        assert.ok(e instanceof HlnError, String(e));
+        assert.equal(e.code, "E_ABORTED");
+        return true;
+      });
+    } finally {
+      engine.close();
+    }
+  });
+});
