@@ -16,6 +16,7 @@ import {
 import type { CacheVolume } from "./cache-volume.js";
 import { type CopyFilter, copyDirectory, copyFile, Directory } from "./directory.js";
 import { captureArgs, captureDir, capturedFile, captureMount } from "./exec-capture.js";
+import { prepareFileDestination } from "./export-destination.js";
 import { File } from "./file.js";
 import { type ImageBase, type ImageConfig, mergeEnv } from "./image-base.js";
 import { resolvePath } from "./paths.js";
@@ -371,12 +372,14 @@ export class Container {
     options: { format?: "docker" | "oci"; name?: string } = {},
   ): Promise<string> {
     const dest = resolve(path);
+    // Checked before the build: a place that cannot be written is the user's to fix.
+    const target = await prepareFileDestination(path);
     const classic = await this.solver.classicDocker();
     if (classic) {
       // Only moby, local and tar exporters exist there: store the image, then save it.
       const name = normalizeImageRef(options.name ?? `hln-export/${randomUUID()}:latest`);
       await this.asImage(name);
-      await saveImage(classic, [name], dest, this.solver.signal);
+      await saveImage(classic, [name], target, this.solver.signal);
       if (!options.name) await untagImage(classic, name, this.solver.signal);
       return dest;
     }
@@ -385,7 +388,7 @@ export class Container {
     await this.solver.exportTo(
       this.#rootfs("export"),
       { type: options.format ?? "docker", attrs },
-      { target: { kind: "file", path: dest }, metadata: () => this.#imageConfig() },
+      { target: { kind: "file", path: target }, metadata: () => this.#imageConfig() },
     );
     return dest;
   }

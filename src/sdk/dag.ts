@@ -58,6 +58,11 @@ export interface DagOptions {
     hostPath: string,
     stats: { files: number; bytesSent: number; requested: number },
   ) => void;
+  /**
+   * The directory the stack lives in. Exports never remove it (nor the working directory,
+   * home, `/`, or anything holding one of them), even with `{ wipe: true }`.
+   */
+  stackDirectory?: string;
 }
 
 /** The entry point of the SDK: creates the objects a stack builds its graph from. */

@@ -1,5 +1,5 @@
-import { mkdir } from "node:fs/promises";
 import { posix, resolve } from "node:path";
+import { assertRemovable } from "../buildkit/fsutil/install-tree.js";
 import { HlnError } from "../errors.js";
 import {
   type FileActionSpec,
@@ -9,6 +9,11 @@ import {
   type Platform,
 } from "../llb/index.js";
 import { type Container, containerFromImage } from "./container.js";
+import {
+  checkDirectoryDestination,
+  exportEmptyDirectory,
+  keptPaths,
+} from "./export-destination.js";
 import { File } from "./file.js";
 import { dockerfileContext, hostFiles, hostSourceOf } from "./host-source.js";
 import { ImageBase } from "./image-base.js";
@@ -126,21 +131,49 @@ export class Directory {
   }
 
   /**
-   * Builds the directory and writes it to `path` on this machine, replacing what was
-   * there only once everything arrived; nothing is written outside `path`.
+   * Builds the directory and writes it into `path` on this machine (created, with its
+   * parents, when missing), as buildx's local output and Dagger's `export` do: files and
+   * symlinks of the result replace those of the same name, directories are merged, and
+   * everything else in `path` stays. A directory in `path` where the result has a file is
+   * never replaced (that would delete what it holds): the export is refused instead.
+   *
+   * With `{ wipe: true }`, `path` afterwards holds exactly the result: everything else in
+   * it is deleted (symlinks themselves, never what they point to). `path` keeps its
+   * permissions. No export ever removes the stack's directory, the working directory, the
+   * home directory, `/`, or a directory holding one of them; asking to is a usage error.
+   *
+   * Nothing is written outside `path`, and `path` stays as it was until the whole result
+   * has arrived in a staging directory beside it. Then its entries are moved in, each by a
+   * rename (a file is always either the old one or the new one); if a move fails, those
+   * already made are undone, so a failed export leaves `path` as it was.
+   *
    * Resolves with the absolute path written.
+   *
+   * @example
+   * await built.directory("/src/dist").export("./dist"); // other files in ./dist stay
+   * await built.directory("/src/dist").export("./dist", { wipe: true }); // ./dist is the result
    */
-  async export(path: string): Promise<string> {
+  async export(path: string, options: { wipe?: boolean } = {}): Promise<string> {
     const dest = resolve(path);
+    const keep = keptPaths({ stackDirectory: this.solver.stackDirectory, env: this.solver.env });
+    const target = await checkDirectoryDestination(path);
+    if (options.wipe && target.existed) assertRemovable(target.path, keep, `export to ${path}`);
     const root = this.#asRoot();
     if (!root) {
-      await mkdir(dest, { recursive: true });
+      await exportEmptyDirectory(path, { wipe: options.wipe ?? false, keep });
       return dest;
     }
     await this.solver.exportTo(
       root,
       { type: "local" },
-      { target: { kind: "directory", path: dest } },
+      {
+        target: {
+          kind: "directory",
+          path: dest,
+          mode: options.wipe ? "replace" : "merge",
+          keep,
+        },
+      },
     );
     return dest;
   }

@@ -1,7 +1,9 @@
 import { mkdtemp, rename, rm } from "node:fs/promises";
-import { dirname, join, posix, resolve } from "node:path";
+import { basename, dirname, join, posix, resolve } from "node:path";
+import { destinationError } from "../buildkit/fsutil/install-tree.js";
 import { HlnError } from "../errors.js";
 import { fileOp, type Output } from "../llb/index.js";
+import { prepareFileDestination } from "./export-destination.js";
 import type { Solver } from "./solver.js";
 
 /** A file in a build result. Lazy: nothing runs until its contents are asked for. */
@@ -27,12 +29,15 @@ export class File {
   }
 
   /**
-   * Builds the file and writes it to `path` on this machine. The previous file stays in
-   * place until the new one has fully arrived. Resolves with the absolute path written.
+   * Builds the file and writes it to `path` on this machine. Missing parent directories
+   * are created (as Dagger does); a symlink at `path` is followed and stays a symlink; a
+   * directory at `path` is refused. The previous file stays in place until the new one has
+   * fully arrived. Resolves with the absolute path written.
    */
   async export(path: string): Promise<string> {
     if (!this.output) throw new HlnError("E_USAGE", `file ${this.path}: the filesystem is empty`);
     const dest = resolve(path);
+    const target = await prepareFileDestination(path);
     const name = posix.basename(this.path);
     const single = fileOp({
       base: null,
@@ -47,14 +52,20 @@ export class File {
       ],
       customName: `select ${this.path}`,
     });
-    const staging = await mkdtemp(join(dirname(dest), ".hln-export-"));
+    const staging = await mkdtemp(join(dirname(target), `.${basename(target)}.hln-`)).catch(
+      (err) => {
+        throw destinationError(err, path, `cannot write in ${dirname(target)}`);
+      },
+    );
     try {
       await this.solver.exportTo(
         single,
         { type: "local" },
         { target: { kind: "directory", path: staging } },
       );
-      await rename(join(staging, name), dest);
+      await rename(join(staging, name), target).catch((err) => {
+        throw destinationError(err, path, "cannot put the file in place");
+      });
     } finally {
       await rm(staging, { recursive: true, force: true });
     }

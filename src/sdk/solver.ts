@@ -109,6 +109,8 @@ export interface SolverOptions {
   redactor?: Redactor;
   /** Told what each host directory transfer sent (files, bytes), as it completes. */
   onTransfer?: (hostPath: string, stats: FileSyncStats) => void;
+  /** The directory the stack lives in: exports never remove it (see `Directory.export`). */
+  stackDirectory?: string;
   /** Receives every Status message of every solve. */
   onStatus?: (status: SolveStatus) => void;
   signal?: AbortSignal;
@@ -161,6 +163,8 @@ export class Solver {
   readonly #solved: Output[] = [];
   readonly #redactor: Redactor | undefined;
   readonly #onTransfer: SolverOptions["onTransfer"];
+  /** The directory the stack lives in, when the run has one. */
+  readonly stackDirectory: string | undefined;
   /** Host directories by their local name in LLB. */
   readonly hostDirectories = new Map<string, string>();
   /** Secrets by name. */
@@ -187,6 +191,7 @@ export class Solver {
     }
     this.#redactor = options.redactor;
     this.#onTransfer = options.onTransfer;
+    this.stackDirectory = options.stackDirectory;
   }
 
   get platform(): Platform {
@@ -625,8 +630,14 @@ export class Solver {
         );
         // The engine can report the export done before the last file is in place here.
         await receiver?.settled();
+        const own = receiver?.failure();
+        if (own) throw own;
         return response;
       } catch (err) {
+        // Why the transfer failed here (e.g. a destination that cannot be written) is known
+        // only on this side: the engine reports a broken stream as "internal error".
+        const own = receiver?.failure();
+        if (own && own.code !== "E_ABORTED") throw own;
         throw this.#explain(def ? await this.#capabilityFailure(err, def) : err, failed);
       } finally {
         await session.close();

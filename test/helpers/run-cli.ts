@@ -8,18 +8,19 @@ export interface CliResult {
   code: number | null;
   stdout: string;
   stderr: string;
+  /** Wall time, for tables a test prints; never assert on it (speed belongs in bench/). */
   ms: number;
 }
 
 /** Runs the real `hln` binary as a user would, in a child process. */
 export function runCli(
   args: string[],
-  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string } = {},
 ): Promise<CliResult> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bin, ...args], {
-      cwd: repoRoot,
+      cwd: options.cwd ?? repoRoot,
       env: { ...process.env, NO_COLOR: "1", CI: "true", ...options.env },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -27,10 +28,26 @@ export function runCli(
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
     child.stderr.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 300_000);
+    // Kill-safety, not a speed check: a run still going after this long hung, and the
+    // test says so instead of reading the killed run's exit as hln's answer.
+    const limit = options.timeoutMs ?? 300_000;
+    let hung = false;
+    const timer = setTimeout(() => {
+      hung = true;
+      child.kill("SIGKILL");
+    }, limit);
     child.once("error", reject);
     child.once("close", (code) => {
       clearTimeout(timer);
+      if (hung) {
+        const last = stderr.trimEnd().split("\n").pop() ?? "";
+        reject(
+          new Error(
+            `hung: hln ${args.join(" ")} was still running after ${limit / 1000} s and was killed${last ? `; its last stderr line: ${last}` : ""}`,
+          ),
+        );
+        return;
+      }
       resolve({ code, stdout, stderr, ms: performance.now() - started });
     });
   });

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import {
+  chmodSync,
   existsSync,
   lstatSync,
   mkdirSync,
@@ -7,13 +9,16 @@ import {
   readdirSync,
   readFileSync,
   readlinkSync,
+  rmSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { after, afterEach, before, describe, it } from "node:test";
 import type { Engine } from "../../src/engine/engine.js";
-import { createDag } from "../../src/sdk/dag.js";
+import { HlnError } from "../../src/errors.js";
+import { createDag, type DagOptions } from "../../src/sdk/dag.js";
 import { nonce, requireEngine } from "../helpers/engine.js";
 
 describe("exports on the real engine", () => {
@@ -23,8 +28,11 @@ describe("exports on the real engine", () => {
   });
   after(() => engine?.close());
 
-  async function withDag<T>(fn: (dag: ReturnType<typeof createDag>) => Promise<T>): Promise<T> {
-    const dag = createDag({ connection: engine.buildkit });
+  async function withDag<T>(
+    fn: (dag: ReturnType<typeof createDag>) => Promise<T>,
+    options: Omit<DagOptions, "connection"> = {},
+  ): Promise<T> {
+    const dag = createDag({ connection: engine.buildkit, ...options });
     try {
       return await fn(dag);
     } finally {
@@ -105,5 +113,201 @@ describe("exports on the real engine", () => {
     assert.ok(inspect.Config.Env.includes(`HLN_TEST=${n}`));
     assert.equal(inspect.Config.WorkingDir, "/app");
     assert.equal(existsSync(join(out, "image.tar.hln-tmp")), false);
+  });
+
+  // Temporary folders of the tests below, removed after each one.
+  const made: string[] = [];
+  afterEach(() => {
+    for (const dir of made.splice(0)) {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  function scratch(): string {
+    const dir = mkdtempSync(join(tmpdir(), "hln-export-"));
+    made.push(dir);
+    return dir;
+  }
+
+  /** Every entry under `dir` as "path: contents", directories as "path/", links as "path -> to". */
+  function listing(dir: string, rel = ""): string[] {
+    const out: string[] = [];
+    for (const name of readdirSync(join(dir, rel)).sort()) {
+      const path = rel === "" ? name : `${rel}/${name}`;
+      const st = lstatSync(join(dir, path));
+      if (st.isSymbolicLink()) out.push(`${path} -> ${readlinkSync(join(dir, path))}`);
+      else if (st.isDirectory()) out.push(`${path}/`, ...listing(dir, path));
+      else out.push(`${path}: ${readFileSync(join(dir, path), "utf8")}`);
+    }
+    return out;
+  }
+
+  const usage = (pattern: RegExp) => (e: unknown) =>
+    e instanceof HlnError &&
+    e.code === "E_USAGE" &&
+    pattern.test(e.message) &&
+    !e.message.includes("\n");
+
+  /** A place that cannot be written: a read-only mount as root (which ignores modes), else a 0555 directory. */
+  function unwritable(parent: string): { dir: string; release(): void } {
+    const dir = join(parent, "ro");
+    mkdirSync(dir);
+    if (process.getuid?.() === 0) {
+      execFileSync("mount", ["-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", dir]);
+      return { dir, release: () => execFileSync("umount", [dir]) };
+    }
+    chmodSync(dir, 0o555);
+    return { dir, release: () => chmodSync(dir, 0o755) };
+  }
+
+  it("a directory export writes into its destination and leaves other files; wipe replaces it", async () => {
+    const out = scratch();
+    const dest = join(out, "dist");
+    mkdirSync(join(dest, "sub"), { recursive: true });
+    writeFileSync(join(dest, "mine.txt"), "mine");
+    writeFileSync(join(dest, "same.txt"), "old");
+    writeFileSync(join(dest, "sub/mine.txt"), "mine too");
+    writeFileSync(join(out, "target.txt"), "target");
+    symlinkSync("../target.txt", join(dest, "link"));
+    await withDag(async (dag) => {
+      const result = dag
+        .directory()
+        .withNewFile("same.txt", "new")
+        .withNewFile("sub/new.txt", "new")
+        .withNewFile("link", "a file now");
+      await result.export(dest);
+      assert.deepEqual(listing(dest), [
+        "link: a file now",
+        "mine.txt: mine",
+        "same.txt: new",
+        "sub/",
+        "sub/mine.txt: mine too",
+        "sub/new.txt: new",
+      ]);
+      // The symlink was replaced, not followed.
+      assert.equal(readFileSync(join(out, "target.txt"), "utf8"), "target");
+
+      // A directory where the result has a file is refused, and nothing changes.
+      await assert.rejects(
+        dag.directory().withNewFile("new.txt", "x").withNewFile("sub", "a file").export(dest),
+        usage(/"sub" where .*\/dist\/sub is a directory/),
+      );
+      assert.ok(!existsSync(join(dest, "new.txt")));
+
+      chmodSync(dest, 0o750);
+      await result.export(dest, { wipe: true });
+      assert.deepEqual(listing(dest), [
+        "link: a file now",
+        "same.txt: new",
+        "sub/",
+        "sub/new.txt: new",
+      ]);
+      assert.equal(lstatSync(dest).mode & 0o777, 0o750);
+    });
+    assert.deepEqual(readdirSync(out).sort(), ["dist", "target.txt"], "nothing left beside it");
+  });
+
+  // The working directory is tested through the CLI, from a scratch directory: a broken guard
+  // here would wipe the repository.
+  it("wipe never removes the stack's directory, home, / or what holds them", async () => {
+    const out = scratch();
+    const stackDir = join(out, "project");
+    const home = join(out, "home");
+    for (const d of [stackDir, home]) {
+      mkdirSync(d);
+      writeFileSync(join(d, "keep.txt"), "keep");
+    }
+    symlinkSync("project", join(out, "project-link"));
+    const cases: [string, RegExp][] = [
+      [stackDir, /refusing to remove .*\/project: it is the stack's directory$/],
+      [join(out, "project-link"), /refusing to remove .*\/project: it is the stack's directory$/],
+      [out, /refusing to remove .*: it holds the stack's directory .*\/project$/],
+      [home, /refusing to remove .*\/home: it is the home directory$/],
+      ["/", /refusing to remove \/: it is the root directory$/],
+    ];
+    await withDag(
+      async (dag) => {
+        const result = dag.directory().withNewFile("out.txt", "x");
+        for (const [dest, error] of cases) {
+          await assert.rejects(result.export(dest, { wipe: true }), usage(error), dest);
+        }
+        // An empty result goes the same way.
+        await assert.rejects(dag.directory().export(home, { wipe: true }), usage(/home directory/));
+        // Without wipe, exporting into them is fine and keeps what is there.
+        await result.export(stackDir);
+      },
+      { stackDirectory: stackDir, env: { HOME: home } },
+    );
+    assert.deepEqual(listing(stackDir), ["keep.txt: keep", "out.txt: x"]);
+    assert.deepEqual(listing(home), ["keep.txt: keep"]);
+  });
+
+  it("an empty directory export creates the destination, merges nothing, and wipes with wipe", async () => {
+    const out = scratch();
+    mkdirSync(join(out, "full"));
+    writeFileSync(join(out, "full/mine.txt"), "mine");
+    writeFileSync(join(out, "a-file"), "file");
+    await withDag(async (dag) => {
+      const empty = dag.directory();
+      await empty.export(join(out, "new/deeper"));
+      await empty.export(join(out, "full"));
+      assert.deepEqual(listing(join(out, "full")), ["mine.txt: mine"]);
+      await dag.directory().withNewDirectory("e").directory("e").export(join(out, "full"));
+      assert.deepEqual(listing(join(out, "full")), ["mine.txt: mine"]);
+      await assert.rejects(
+        empty.export(join(out, "a-file")),
+        usage(/a-file: it exists and is not a directory/),
+      );
+      await empty.export(join(out, "full"), { wipe: true });
+    });
+    assert.deepEqual(listing(out), ["a-file: file", "full/", "new/", "new/deeper/"]);
+  });
+
+  it("file and image exports: parents made, a directory refused, symlinks followed, unwritable places named", async () => {
+    const out = scratch();
+    mkdirSync(join(out, "adir"));
+    writeFileSync(join(out, "adir/inside.txt"), "inside");
+    writeFileSync(join(out, "real.txt"), "old");
+    symlinkSync("real.txt", join(out, "link.txt"));
+    symlinkSync("adir", join(out, "link-dir"));
+    const ro = unwritable(out);
+    try {
+      await withDag(async (dag) => {
+        const file = dag.directory().withNewFile("f.txt", "new").file("f.txt");
+        const image = dag.container().from("busybox").withNewFile("/m", "x");
+        await file.export(join(out, "made/for/it.txt"));
+        await file.export(join(out, "link.txt"));
+        for (const exp of [(p: string) => file.export(p), (p: string) => image.export(p)]) {
+          await assert.rejects(exp(join(out, "adir")), usage(/adir: it is a directory/));
+          await assert.rejects(exp(join(out, "link-dir")), usage(/link-dir: it is a directory/));
+          await assert.rejects(
+            exp(join(ro.dir, "x")),
+            usage(
+              new RegExp(
+                `export to ${ro.dir}/x: cannot write in ${ro.dir}: (read-only file system|permission denied)$`,
+              ),
+            ),
+          );
+          await assert.rejects(
+            exp(join(out, "real.txt/x")),
+            usage(/cannot create its parent directory/),
+          );
+        }
+        await image.export(join(out, "images/x.tar"));
+      });
+    } finally {
+      ro.release();
+    }
+    assert.equal(readFileSync(join(out, "made/for/it.txt"), "utf8"), "new");
+    assert.equal(readlinkSync(join(out, "link.txt")), "real.txt", "the symlink stays");
+    assert.equal(readFileSync(join(out, "real.txt"), "utf8"), "new");
+    assert.deepEqual(listing(join(out, "adir")), ["inside.txt: inside"]);
+    assert.ok(readFileSync(join(out, "images/x.tar")).length > 1000);
+    assert.deepEqual(readdirSync(join(out, "images")), ["x.tar"], "no temporary file left");
+    assert.deepEqual(readdirSync(join(out, "ro")), []);
+    assert.deepEqual(
+      readdirSync(out).filter((n) => n.includes(".hln-")),
+      [],
+      "no staging left",
+    );
   });
 });

@@ -1,3 +1,4 @@
+import { dirname } from "node:path";
 import type { Command } from "commander";
 import { openEngine } from "../../engine/engine.js";
 import { HlnError } from "../../errors.js";
@@ -71,6 +72,7 @@ export async function runDo(
     cache,
     onWarning: (m) => ctx.stderr.write(`hln: warning: ${ctx.redactor.scrub(m)}\n`),
     silenceTimeoutMs,
+    stackDirectory: dirname(file),
   });
   const where = `${shownPath(file)}: action "${action}"`;
   let printable: unknown;
