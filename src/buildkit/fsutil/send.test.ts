@@ -291,7 +291,6 @@ describe("sendDirectory -> receiveDirectory", () => {
       }
       await Promise.all(writes);
     }
-    const started = Date.now();
     const dest = join(shm.dir, "many-out");
     const { sent, received } = await roundTrip(big, dest);
     assert.equal(sent.files, 10_000);
@@ -303,7 +302,5 @@ describe("sendDirectory -> receiveDirectory", () => {
     );
     assert.equal(await readFile(join(dest, "d57/f42"), "utf8"), "d57/f42");
     assert.equal((await walkAll(dest)).length, 10_100);
-    const elapsed = Date.now() - started;
-    assert.ok(elapsed < 10_000, `took ${elapsed} ms`);
   });
 });
