@@ -38,8 +38,15 @@ function start(dialer: Dialer, socket: Duplex, o: HttpRequestOptions): http.Clie
     signal: o.signal,
   });
   if (o.timeoutMs !== undefined) {
-    req.setTimeout(o.timeoutMs, () =>
-      req.destroy(unreachable(dialer.endpoint, Object.assign(new Error(), { code: "ETIMEDOUT" }))),
+    const ms = o.timeoutMs;
+    // Named apart from a connect timeout ("timed out"): this one means connected, then silent.
+    req.setTimeout(ms, () =>
+      req.destroy(
+        new HlnError(
+          "E_ENGINE_UNREACHABLE",
+          `cannot reach ${dialer.endpoint}: no answer to ${o.method ?? "GET"} ${o.path} within ${ms} ms`,
+        ),
+      ),
     );
   }
   const body = o.body;
