@@ -18,7 +18,7 @@ import { dialerForDockerHost } from "../../src/engine/dial-docker-host.js";
 import { HlnError } from "../../src/errors.js";
 import { nonce } from "../helpers/engine.js";
 import { processes, until } from "../helpers/processes.js";
-import { remoteAddr, requireTestEngines } from "../helpers/remote-host.js";
+import { remoteAddr, remoteSock, requireTestEngines } from "../helpers/remote-host.js";
 import { repoRoot, runCli } from "../helpers/run-cli.js";
 import { classify, type SshPath, type SshPathKind, sshPath } from "../helpers/ssh-paths.js";
 
@@ -130,6 +130,42 @@ describe("DOCKER_HOST=ssh://", () => {
       for (const s of held) s.destroy();
       server.close();
       rmSync(dir, { recursive: true, force: true });
+    }
+
+    // Connected, the exec runs, but the container's buildctl never says a word.
+    const remote = createDockerClient(dialerForDockerHost(`unix://${remoteSock}`));
+    const name = `hln-silent-buildctl-${nonce()}`;
+    const script = "#!/bin/sh\nexec sleep 3600\n";
+    await remote.json("POST", `/containers/create?name=${name}`, {
+      body: {
+        Image: "busybox",
+        Cmd: [
+          "sh",
+          "-c",
+          `printf '${script}' >/bin/buildctl; chmod +x /bin/buildctl; exec sleep 3601`,
+        ],
+      },
+    });
+    try {
+      await remote.json("POST", `/containers/${name}/start`);
+      // The script has run once the container's own process is the sleep it ends with.
+      for (let i = 0; ; i++) {
+        const top = await remote.json<{ Processes: string[][] }>("GET", `/containers/${name}/top`);
+        if (top.Processes.some((p) => p.join(" ").includes("sleep 3601"))) break;
+        assert.ok(i < 100, "the container never got ready");
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const r = await hln(path("direct"), ["engine", "info"], {
+        BUILDKIT_HOST: `docker-container://${name}`,
+      });
+      assert.equal(r.code, 3, r.stderr);
+      assert.equal(
+        r.first,
+        `hln: error: cannot reach docker-container://${name} (on ${host}): connected, but buildctl dial-stdio did not answer within 5 s (engine from BUILDKIT_HOST)`,
+      );
+    } finally {
+      await remote.json("DELETE", `/containers/${name}?force=1`);
+      remote.close();
     }
   });
 
