@@ -425,7 +425,10 @@ export class Solver {
       }
       // Another build may have run it meanwhile; the result is the same.
       if (!deferred.resolved) {
-        f.image.resolve(res.metadata["containerimage.config"] ?? new TextEncoder().encode("{}"));
+        const warning = f.image.resolve(
+          res.metadata["containerimage.config"] ?? new TextEncoder().encode("{}"),
+        );
+        if (warning) this.#onWarning?.(warning);
         deferred.resolve(fromDefinition(res.definition));
       }
       ids.set(deferred.output.vertex, res.id);

@@ -164,4 +164,27 @@ RUN echo ${n} > /built
     assert.equal(own.length, fromDockerfile.length + 1);
     assert.match(own.at(-1)!, new RegExp(`echo ${n} > /added`));
   });
+
+  it("warns when relative paths met a Dockerfile's WORKDIR", async () => {
+    const warnings: string[] = [];
+    const dag = createDag({ connection: engine.buildkit, onWarning: (m) => warnings.push(m) });
+    try {
+      const built = await dag
+        .directory()
+        .withNewFile("Dockerfile", "FROM busybox\nWORKDIR /srv\n")
+        .dockerBuild();
+      const out = await built
+        .withNewFile("note.txt", "x")
+        .withExec(["sh", "-c", `pwd; ls /note.txt; : ${nonce()}`])
+        .stdout();
+      assert.equal(out, "/srv\n/note.txt\n");
+      assert.equal(warnings.length, 1, JSON.stringify(warnings));
+      assert.match(
+        warnings[0]!,
+        /works in \/srv, but the relative path "note.txt" resolved against \//,
+      );
+    } finally {
+      await dag.close();
+    }
+  });
 });
