@@ -68,6 +68,8 @@ export class ExecError extends HlnError {
   readonly output: string;
   /** The LLB vertex digest of the failed step. */
   readonly vertex: string | undefined;
+  /** Why the process never ran, in the engine's words (e.g. an unknown user), if it did not. */
+  readonly reason: string | undefined;
 
   constructor(fields: {
     args: readonly string[];
@@ -75,11 +77,19 @@ export class ExecError extends HlnError {
     output: string;
     vertex?: string;
     cause?: unknown;
+    reason?: string;
+    /** The stack's call that made the process fail to start, e.g. `withUser("nobody2")`. */
+    origin?: string;
   }) {
-    const code = fields.exitCode === undefined ? "" : ` exited with code ${fields.exitCode}`;
-    super("E_EXEC_FAILED", `process ${JSON.stringify(fields.args.join(" "))}${code}`, {
-      cause: fields.cause,
-    });
+    const shown = `process ${JSON.stringify(fields.args.join(" "))}`;
+    const message =
+      fields.reason === undefined
+        ? `${shown}${fields.exitCode === undefined ? "" : ` exited with code ${fields.exitCode}`}`
+        : fields.origin
+          ? `${fields.origin}: ${fields.reason}`
+          : `${shown} did not run: ${fields.reason}`;
+    super("E_EXEC_FAILED", message, { cause: fields.cause });
+    this.reason = fields.reason;
     this.args = fields.args;
     this.exitCode = fields.exitCode;
     this.output = fields.output;

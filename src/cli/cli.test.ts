@@ -48,6 +48,26 @@ describe("reportError", () => {
     assert.equal(hinted.out, "hln: error: x\n  hint: start it\n");
     assert.match(report(new Error("boom"), true).out, /at /);
   });
+
+  it("names why a step never ran, and the call at fault when it is known", () => {
+    const why = "unable to find user nobody2: no matching entries in passwd file";
+    const base = { args: ["id"], exitCode: undefined, output: "", reason: why };
+    assert.equal(report(new ExecError(base)).out, `hln: error: process "id" did not run: ${why}\n`);
+    assert.equal(
+      report(new ExecError({ ...base, origin: 'withUser("nobody2")' })).out,
+      `hln: error: withUser("nobody2"): ${why}\n`,
+    );
+  });
+
+  it("redacts secrets from every line it prints", () => {
+    let out = "";
+    reportError(new HlnError("E_INPUT_INVALID", "bad token s3cret", { hint: "s3cret again" }), {
+      debug: false,
+      write: (s) => (out += s),
+      scrub: (t) => t.replaceAll("s3cret", "***"),
+    });
+    assert.equal(out, "hln: error: bad token ***\n  hint: *** again\n");
+  });
 });
 
 describe("formatData", () => {

@@ -125,7 +125,7 @@ export class Container {
       customName: stepName(args),
       ignoreCache: options.noCache,
     });
-    this.solver.registerExec(run.root, { args, wireArgs });
+    this.solver.registerExec(run.root, { args, wireArgs, user: this.state.user });
     if (image) this.solver.needsImage(run.root.vertex, image);
     return this.#with({
       rootfs: run.root,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { captureArgs } from "./exec-capture.js";
-import { exitCodeOf, quoteArgv, quotedArgvOf } from "./exec-failure.js";
+import { exitCodeOf, quoteArgv, quotedArgvOf, runFailureOf } from "./exec-failure.js";
 
 describe("exec failure messages", () => {
   it("find the argv BuildKit quotes, newlines and quotes included", () => {
@@ -17,5 +17,15 @@ describe("exec failure messages", () => {
   it("find nothing in other errors", () => {
     assert.equal(quotedArgvOf("failed to compute cache key: not found"), undefined);
     assert.equal(exitCodeOf("failed to compute cache key"), undefined);
+  });
+
+  it("find why a process never ran, and only that", () => {
+    const why = "unable to find user nobody2: no matching entries in passwd file";
+    assert.equal(runFailureOf(`process "id" did not complete successfully: ${why}`), why);
+    assert.equal(
+      runFailureOf('process "id" did not complete successfully: exit code: 1'),
+      undefined,
+    );
+    assert.equal(runFailureOf("failed to compute cache key"), undefined);
   });
 });

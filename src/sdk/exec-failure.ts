@@ -19,3 +19,13 @@ export function exitCodeOf(message: string): number | undefined {
   const m = /exit code: (\d+)/.exec(message);
   return m ? Number(m[1]) : undefined;
 }
+
+/**
+ * Why a process never ran (`unable to find user nobody2: ...`): BuildKit's text after
+ * "did not complete successfully: " when it is not an exit code. Undefined otherwise.
+ */
+export function runFailureOf(message: string): string | undefined {
+  const m = /did not complete successfully: (.+)$/s.exec(message);
+  const reason = m?.[1]?.trim();
+  return reason && !/^exit code: \d+/.test(reason) ? reason : undefined;
+}

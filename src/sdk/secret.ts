@@ -53,6 +53,19 @@ export function secretFromEnv(variable: string, env: NodeJS.ProcessEnv, name = v
   return secretFromValue(name, value);
 }
 
+/** A file system error as a few words: "no such file", "permission denied". */
+function fileReason(err: unknown): string {
+  const reasons: Record<string, string> = {
+    ENOENT: "no such file",
+    EACCES: "permission denied",
+    EPERM: "permission denied",
+    EISDIR: "is a directory, not a file",
+    ENOTDIR: "a part of the path is not a directory",
+  };
+  const code = (err as NodeJS.ErrnoException).code;
+  return (code && reasons[code]) ?? (err instanceof Error ? err.message : String(err));
+}
+
 export function secretFromFile(path: string, name: string): Secret {
   return new Secret(validSecretName(name), async () => {
     try {
@@ -60,10 +73,8 @@ export function secretFromFile(path: string, name: string): Secret {
     } catch (err) {
       throw new HlnError(
         "E_INPUT_INVALID",
-        `secret ${name}: cannot read ${path}: ${(err as Error).message}`,
-        {
-          cause: err,
-        },
+        `secretFromFile(${JSON.stringify(path)}): ${fileReason(err)}`,
+        { cause: err },
       );
     }
   });
@@ -75,7 +86,8 @@ export function secretFromCommand(
   name: string,
   signal?: AbortSignal,
 ): Secret {
-  if (argv.length === 0) throw new HlnError("E_USAGE", `secret ${name}: the command is empty`);
+  const call = `secretFromCommand(${JSON.stringify(argv)})`;
+  if (argv.length === 0) throw new HlnError("E_USAGE", `${call}: the command is empty`);
   return new Secret(
     validSecretName(name),
     () =>
@@ -87,9 +99,11 @@ export function secretFromCommand(
         child.stderr.on("data", (d: Buffer) => err.push(d));
         child.once("error", (e) =>
           reject(
-            new HlnError("E_INPUT_INVALID", `secret ${name}: cannot run ${argv[0]}: ${e.message}`, {
-              cause: e,
-            }),
+            new HlnError(
+              "E_INPUT_INVALID",
+              `${call}: cannot run ${argv[0]}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such command" : fileReason(e)}`,
+              { cause: e },
+            ),
           ),
         );
         child.once("close", (code) => {
@@ -99,7 +113,7 @@ export function secretFromCommand(
             reject(
               new HlnError(
                 "E_INPUT_INVALID",
-                `secret ${name}: ${argv[0]} exited with code ${code}`,
+                code === null ? `${call}: killed by a signal` : `${call}: exited with code ${code}`,
               ),
             );
           }

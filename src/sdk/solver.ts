@@ -46,7 +46,7 @@ import {
   vertexDigest,
 } from "../llb/index.js";
 import { clientId } from "./client-id.js";
-import { exitCodeOf, quoteArgv, quotedArgvOf } from "./exec-failure.js";
+import { exitCodeOf, quoteArgv, quotedArgvOf, runFailureOf } from "./exec-failure.js";
 import { ImageBase } from "./image-base.js";
 import type { Secret } from "./secret.js";
 
@@ -78,6 +78,8 @@ export interface ExecInfo {
   args: readonly string[];
   /** The argv BuildKit runs (with the capture wrapper), as its error messages quote it. */
   wireArgs: readonly string[];
+  /** The user set by withUser, to name that call when the engine cannot find the user. */
+  user?: string;
 }
 
 /** Exporters that produce an image, and so can carry inline cache. */
@@ -169,6 +171,8 @@ export class Solver {
   readonly hostDirectories = new Map<string, string>();
   /** Secrets by name. */
   readonly secrets = new Map<string, Secret>();
+  /** Why a secret's value could not be had, by name, to explain the step that needed it. */
+  readonly #secretFailures = new Map<string, unknown>();
 
   constructor(options: SolverOptions) {
     this.#conn = options.connection;
@@ -425,10 +429,7 @@ export class Solver {
       }
       // Another build may have run it meanwhile; the result is the same.
       if (!deferred.resolved) {
-        const warning = f.image.resolve(
-          res.metadata["containerimage.config"] ?? new TextEncoder().encode("{}"),
-        );
-        if (warning) this.#onWarning?.(warning);
+        f.image.resolve(res.metadata["containerimage.config"] ?? new TextEncoder().encode("{}"));
         deferred.resolve(fromDefinition(res.definition));
       }
       ids.set(deferred.output.vertex, res.id);
@@ -657,9 +658,16 @@ export class Solver {
         get: async (id) => {
           const secret = this.secrets.get(id);
           if (!secret) return undefined;
-          const value = await secret.value();
-          this.#redactor?.add(value);
-          return value;
+          try {
+            const value = await secret.value();
+            this.#redactor?.add(value);
+            return value;
+          } catch (err) {
+            // The engine fails the step with its own wrapping of this; the error
+            // report gives the user ours.
+            this.#secretFailures.set(id, err);
+            throw err;
+          }
         },
       }),
       createAuthService({ env: this.#env }),
@@ -714,6 +722,9 @@ export class Solver {
   #explain(err: unknown, failed: Map<string, string>): unknown {
     if (this.#lostError) return this.#lostError;
     if (!(err instanceof HlnError) || err.code !== "E_SOLVE_FAILED") return err;
+    for (const [name, failure] of this.#secretFailures)
+      if ([err.message, ...failed.values()].some((m) => m.includes(`secret "${name}"`)))
+        return failure;
     this.#indexExecs();
     const candidates = [...failed];
     // A gateway solve can fail before the Status stream reports the vertex; the error
@@ -729,9 +740,18 @@ export class Solver {
       const partial = this.#partial.get(digest);
       if (partial) tail.push(partial);
       debug("exec %s failed: %s", digest, message);
+      // A process that never started (an unknown user) has no output; the reason is all.
+      const reason =
+        exitCode === undefined ? (runFailureOf(message) ?? runFailureOf(err.message)) : undefined;
+      const userAtFault =
+        reason !== undefined &&
+        exec.user !== undefined &&
+        /unable to find (user|group)/.test(reason);
       return new ExecError({
         args: exec.args,
         exitCode,
+        reason,
+        origin: userAtFault ? `withUser(${JSON.stringify(exec.user)})` : undefined,
         output: this.#redactor ? this.#redactor.scrub(tail.join("\n")) : tail.join("\n"),
         vertex: digest,
         cause: err,

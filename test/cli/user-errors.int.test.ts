@@ -154,6 +154,47 @@ describe("work the action left running", () => {
   });
 });
 
+describe("the final line names the cause", () => {
+  it("of a secret that cannot be read, and of an unknown user", async () => {
+    const dir = stack(`
+  async file({ dag }) {
+    const s = dag.secretFromFile("/nonexistent/hln-secret");
+    return dag.container().from("busybox").withMountedSecret("/s", s).withExec(["cat", "/s"]).stdout();
+  },
+  async command({ dag }) {
+    const s = dag.secretFromCommand(["false"], { name: "token" });
+    return dag.container().from("busybox").withSecretVariable("T", s).withExec(["sh", "-c", "echo $T"]).stdout();
+  },
+  async missing({ dag }) {
+    const s = dag.secretFromCommand(["/nonexistent/hln-helper"], { name: "token" });
+    return dag.container().from("busybox").withSecretVariable("T", s).withExec(["sh", "-c", "echo $T"]).stdout();
+  },
+  async user({ dag }) {
+    return dag.container().from("busybox").withUser("nobody2").withExec(["id", "${nonce()}"]).stdout();
+  },`);
+    const cases: [string, number, string][] = [
+      ["file", 2, 'hln: error: secretFromFile("/nonexistent/hln-secret"): no such file'],
+      ["command", 2, 'hln: error: secretFromCommand(["false"]): exited with code 1'],
+      [
+        "missing",
+        2,
+        'hln: error: secretFromCommand(["/nonexistent/hln-helper"]): cannot run /nonexistent/hln-helper: no such command',
+      ],
+      [
+        "user",
+        1,
+        'hln: error: withUser("nobody2"): unable to find user nobody2: no matching entries in passwd file',
+      ],
+    ];
+    for (const [action, code, line] of cases) {
+      const r = await run(dir, action);
+      assert.equal(r.code, code, `${action}: ${r.stderr}`);
+      assert.equal(errorLine(r), line);
+      assert.equal(r.stderr.trimEnd().split("\n").at(-1), line, "it is the last line");
+    }
+  });
+});
+
 describe("a reader that goes away", () => {
   it("ends hln quietly with 141, as it does cat", async () => {
     const lines = Array.from({ length: 50_000 }, (_, i) => `line ${i} ${"x".repeat(80)}`);
