@@ -3,6 +3,7 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { settlesWithin } from "../../test/helpers/hang-guard.js";
 import { HlnError } from "../errors.js";
 import {
   type CredentialHelperRunner,
@@ -223,6 +224,8 @@ case "$url" in
   https://index.docker.io/v1/) printf '{"ServerURL":"%s","Username":"hubuser","Secret":"hubpass"}' "$url" ;;
   tok.example) echo '{"Username":"<token>","Secret":"refresh-token"}' ;;
   slow.example) sleep 5 ;;
+  crash.example) kill -SEGV $$ ;;
+  agent.example) sleep 60 & echo $! > "${dir}/agent.pid"; echo '{"Username":"agentuser","Secret":"agentpass"}' ;;
   broken.example) echo "keychain locked" >&2; exit 1 ;;
   garbage.example) echo 'not json: hubpass' ;;
   *) echo "credentials not found in native keychain"; exit 1 ;;
@@ -288,6 +291,37 @@ esac
       spawnCredentialHelper({ env, timeoutMs: 200 })("fake", "slow.example", {}),
       /did not answer within 200 ms/,
     );
+  });
+
+  it("fails naming a helper that died of a signal", async () => {
+    await assert.rejects(
+      settlesWithin(
+        "the helper's answer",
+        spawnCredentialHelper({ env })("fake", "crash.example", {}),
+      ),
+      /credential helper docker-credential-fake was killed by SIGSEGV/,
+    );
+  });
+
+  it("takes the answer of a helper that exited while something it started holds its output", async () => {
+    // The helper's bound is longer than the kill-safety: only its exit can end this.
+    try {
+      assert.deepEqual(
+        await settlesWithin(
+          "the helper's answer",
+          spawnCredentialHelper({ env, timeoutMs: 60_000 })("fake", "agent.example", {}),
+          20_000,
+        ),
+        { username: "agentuser", secret: "agentpass" },
+      );
+    } finally {
+      const pid = Number(await readFile(join(dir, "agent.pid"), "utf8").catch(() => ""));
+      if (pid > 0) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {}
+      }
+    }
   });
 
   it("stops when the signal fires", async () => {

@@ -237,17 +237,24 @@ export function spawnCredentialHelper(o: HelperRunnerOptions): CredentialHelperR
       }
       const stdout: Buffer[] = [];
       const stderr: Buffer[] = [];
-      let timedOut = false;
-      // A grandchild (`sleep`, a prompt) may hold the pipes open after the helper died;
-      // "close" would wait for it, and so would this process. Let go of them.
-      const stop = () => {
-        child.kill("SIGKILL");
+      // Set once the promise is settled (answer, bound, signal, spawn failure); what the
+      // child does after that changes nothing.
+      let settled = false;
+      let grace: NodeJS.Timeout | undefined;
+      // A grandchild (`sleep`, a prompt, an agent the helper started) may hold the pipes
+      // open after the helper exited; "close" would wait for it, and so would this
+      // process. Let go of them.
+      const letGo = () => {
         child.stdin?.destroy();
         child.stdout?.destroy();
         child.stderr?.destroy();
       };
+      const stop = () => {
+        child.kill("SIGKILL");
+        letGo();
+      };
       const timer = setTimeout(() => {
-        timedOut = true;
+        settled = true;
         stop();
         fail(`credential helper ${program} did not answer within ${timeoutMs} ms`);
       }, timeoutMs);
@@ -258,6 +265,8 @@ export function spawnCredentialHelper(o: HelperRunnerOptions): CredentialHelperR
       child.stdin?.end(serverUrl);
       child.on("error", (err: NodeJS.ErrnoException) => {
         clearTimeout(timer);
+        clearTimeout(grace);
+        settled = true;
         if (err.code === "ENOENT") {
           fail(
             `credential helper ${program} not found on PATH (named by the Docker config for ${serverUrl})`,
@@ -270,12 +279,27 @@ export function spawnCredentialHelper(o: HelperRunnerOptions): CredentialHelperR
           fail(`credential helper ${program}: ${err.message}`, err);
         }
       });
-      child.on("close", (code) => {
+      // The answer is complete once the helper exited: what it wrote is in the pipes,
+      // read within moments. Only a pipe some grandchild still holds outlasts the grace.
+      child.on("exit", (code, sig) => {
+        grace = setTimeout(() => {
+          letGo();
+          finish(code, sig);
+        }, 500);
+      });
+      child.on("close", (code, sig) => finish(code, sig));
+      const finish = (code: number | null, sig: NodeJS.Signals | null) => {
         clearTimeout(timer);
+        clearTimeout(grace);
+        if (settled) return;
+        settled = true;
         const out = Buffer.concat(stdout).toString("utf8").trim();
         const errText = Buffer.concat(stderr).toString("utf8").trim();
-        // Killed by the timer or the signal: the promise is settled already.
-        if (timedOut || code === null) return;
+        if (code === null) {
+          // Not our kill (that settles first): the helper crashed or someone killed it.
+          fail(`credential helper ${program} was killed by ${sig ?? "a signal"}`);
+          return;
+        }
         if (code !== 0) {
           // docker-credential-helpers prints this when the store has no entry.
           if (/credentials not found/i.test(`${out}\n${errText}`)) {
@@ -300,7 +324,7 @@ export function spawnCredentialHelper(o: HelperRunnerOptions): CredentialHelperR
         if (username === "" && secret === "") resolve(undefined);
         else if (username === "<token>") resolve({ username: "", secret });
         else resolve({ username, secret });
-      });
+      };
     });
 }
 
