@@ -97,16 +97,33 @@ export function secretFromCommand(
         const err: Buffer[] = [];
         child.stdout.on("data", (d: Buffer) => out.push(d));
         child.stderr.on("data", (d: Buffer) => err.push(d));
-        child.once("error", (e) =>
+        child.once("error", (e) => {
+          clearTimeout(grace);
+          if (e.name === "AbortError") {
+            reject(new HlnError("E_ABORTED", "cancelled", { cause: e }));
+            return;
+          }
           reject(
             new HlnError(
               "E_INPUT_INVALID",
               `${call}: cannot run ${argv[0]}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such command" : fileReason(e)}`,
               { cause: e },
             ),
-          ),
-        );
+          );
+        });
+        // The value is complete once the command exited; "close" also waits for every
+        // process holding its stdout, and a daemon it started (an agent) may hold it for
+        // good. What the command wrote is read within moments of its exit.
+        let grace: NodeJS.Timeout | undefined;
+        child.once("exit", () => {
+          // Letting go of the pipes is what lets "close" come.
+          grace = setTimeout(() => {
+            child.stdout.destroy();
+            child.stderr.destroy();
+          }, 500);
+        });
         child.once("close", (code) => {
+          clearTimeout(grace);
           if (code === 0) resolve(new Uint8Array(Buffer.concat(out)));
           else {
             // The command's stderr is not shown: it may hold the secret itself.

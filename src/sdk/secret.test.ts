@@ -1,0 +1,58 @@
+import assert from "node:assert/strict";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { settlesWithin } from "../../test/helpers/hang-guard.js";
+import { HlnError } from "../errors.js";
+import { secretFromCommand } from "./secret.js";
+
+describe("secretFromCommand", () => {
+  let dir = "";
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "hln-secret-cmd-"));
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  it("takes the value of a command that exited while something it started holds its output", async () => {
+    const pidFile = join(dir, "agent.pid");
+    // An agent left running with the command's stdout, as `eval $(ssh-agent)` or a gpg
+    // agent can be: the command is done, its output will never close.
+    const secret = secretFromCommand(
+      ["sh", "-c", `sleep 60 & echo $! > ${pidFile}; printf s3cret`],
+      "token",
+    );
+    try {
+      const value = await settlesWithin("the secret's value", secret.value(), 20_000);
+      assert.equal(Buffer.from(value).toString(), "s3cret");
+    } finally {
+      const pid = Number(await readFile(pidFile, "utf8").catch(() => ""));
+      if (pid > 0) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {}
+      }
+    }
+  });
+
+  it("stops a command that never exits when the run is cancelled", async () => {
+    const ac = new AbortController();
+    const value = secretFromCommand(["sleep", "60"], "token", ac.signal).value();
+    ac.abort();
+    await assert.rejects(settlesWithin("the secret's value", value), (e: unknown) => {
+      assert.ok(e instanceof HlnError, String(e));
+      assert.equal(e.code, "E_ABORTED");
+      return true;
+    });
+  });
+
+  it("fails naming a command killed by a signal", async () => {
+    await assert.rejects(
+      settlesWithin(
+        "the secret's value",
+        secretFromCommand(["sh", "-c", "kill -9 $$"], "t").value(),
+      ),
+      /killed by a signal/,
+    );
+  });
+});
