@@ -310,4 +310,51 @@ describe("exports on the real engine", () => {
       "no staging left",
     );
   });
+
+  // hln issue 8, item 14: after an image had been stored, a run ended with a bare
+  // "not found". What follows an export (another export of the same result, a step on it,
+  // storing it again), one after the other and all at once, must find what it needs.
+  it("what follows an image export finds the result: again, as a tarball, as a step, concurrently", async () => {
+    const out = scratch();
+    const n = nonce();
+    const names = [`hln-test/after-export:${n}-a`, `hln-test/after-export:${n}-b`];
+    try {
+      await withDag(async (dag) => {
+        const built = await dag
+          .directory()
+          .withNewFile(
+            "Dockerfile",
+            `FROM busybox\nRUN mkdir /data && echo ${n} > /data/marker\nWORKDIR /data\n`,
+          )
+          .dockerBuild();
+        const id = await built.asImage(names[0]!);
+        await built.export(join(out, "first.tar"));
+        assert.equal(await built.withExec(["cat", "marker"]).stdout(), `${n}\n`);
+        assert.equal(await built.asImage(names[0]!), id);
+        const [again, , printed] = await Promise.all([
+          built.asImage(names[1]!),
+          built.export(join(out, "second.tar")),
+          built.withExec(["cat", "/data/marker"]).stdout(),
+          built.directory("/data").export(join(out, "data")),
+        ]);
+        assert.equal(again, id);
+        assert.equal(printed, `${n}\n`);
+      });
+      for (const name of names) {
+        const inspect = await engine.docker.json<{ Config: { WorkingDir: string } }>(
+          "GET",
+          `/images/${encodeURIComponent(`docker.io/${name}`)}/json`,
+        );
+        assert.equal(inspect.Config.WorkingDir, "/data");
+      }
+      assert.deepEqual(readdirSync(out).sort(), ["data", "first.tar", "second.tar"]);
+      assert.equal(readFileSync(join(out, "data/marker"), "utf8"), `${n}\n`);
+    } finally {
+      for (const name of names) {
+        await engine.docker
+          .json("DELETE", `/images/${encodeURIComponent(`docker.io/${name}`)}?force=1`)
+          .catch(() => undefined);
+      }
+    }
+  });
 });
