@@ -90,10 +90,11 @@ export function createBuildkitConnection(options: BuildkitConnectionOptions): Bu
     lostSince: (since) =>
       manager.drops === since
         ? undefined
-        : new HlnError(
+        : (manager.lastDropError ??
+          new HlnError(
             "E_ENGINE_PROTOCOL",
             `lost the connection to ${options.endpoint} during the build: ${manager.lastDrop}`,
-          ),
+          )),
     close: () => manager.close(),
   };
 }

@@ -32,6 +32,7 @@ export class H2cSessionManager {
   #closed = false;
   #drops = 0;
   #lastDrop = "";
+  #lastDropError: HlnError | undefined;
 
   /**
    * @param repeated Header names whose values must go out as repeated header fields.
@@ -81,6 +82,14 @@ export class H2cSessionManager {
     return this.#lastDrop;
   }
 
+  /**
+   * Set when the last drop was a connection that never answered at all, rather than one
+   * lost while in use: the error says so, naming the endpoint and the bound.
+   */
+  get lastDropError(): HlnError | undefined {
+    return this.#lastDropError;
+  }
+
   /** Closes the connection; streams still open are reset. */
   close(): void {
     this.#closed = true;
@@ -115,13 +124,28 @@ export class H2cSessionManager {
     stream.once("error", (err) => {
       why ||= err.message;
     });
+    let opened = false;
     session.once("close", () => {
       if (this.#session === session) this.#session = undefined;
-      if (this.#closed) return;
+      if (this.#closed || !opened) return;
       this.#drops++;
       this.#lastDrop = why || "the engine closed the connection";
+      this.#lastDropError = undefined;
     });
-    if (this.answerTimeoutMs !== undefined) await this.#firstAnswer(session, this.answerTimeoutMs);
+    if (this.answerTimeoutMs !== undefined) {
+      try {
+        await this.#firstAnswer(session, this.answerTimeoutMs);
+      } catch (err) {
+        // Counted as a drop, so callers report this cause rather than what their call saw.
+        if (!this.#closed) {
+          this.#drops++;
+          this.#lastDrop = (err as Error).message;
+          this.#lastDropError = err as HlnError;
+        }
+        throw err;
+      }
+    }
+    opened = true;
     this.#session = session;
     return session;
   }

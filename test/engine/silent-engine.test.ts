@@ -9,6 +9,7 @@ import { after, describe, it } from "node:test";
 import { openSession } from "../../src/buildkit/session.js";
 import { engineInfo, openEngine } from "../../src/engine/engine.js";
 import { HlnError } from "../../src/errors.js";
+import { createDag } from "../../src/sdk/dag.js";
 import { settlesWithin } from "../helpers/hang-guard.js";
 
 type Answer = "ok" | "silent" | "101-then-silent";
@@ -142,6 +143,31 @@ describe("an engine that goes silent", () => {
         },
       );
     } finally {
+      engine.close();
+    }
+  });
+
+  it("a run fails naming the BuildKit connection that never spoke", async () => {
+    const fake = await fakeDocker("101-then-silent");
+    servers.push(fake);
+    const engine = await openEngine({ env: fake.env, timeoutMs });
+    const dag = createDag({ connection: engine.buildkit });
+    try {
+      const out = dag.container().from("busybox").withExec(["true"]).stdout();
+      await assert.rejects(settlesWithin("stdout()", out), (e: unknown) => {
+        assert.ok(e instanceof HlnError, String(e));
+        assert.equal(e.code, "E_ENGINE_UNREACHABLE");
+        assert.equal(
+          e.message,
+          `${fake.endpoint} (docker /grpc) took the connection but sent no HTTP/2 answer within 1000 ms`,
+        );
+        return true;
+      });
+    } finally {
+      await settlesWithin(
+        "dag.close()",
+        dag.close({ exportCache: false }).catch(() => {}),
+      );
       engine.close();
     }
   });
