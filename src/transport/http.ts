@@ -258,6 +258,22 @@ export class SharedHttpConnection {
     return req;
   }
 
+  /**
+   * Dials for whoever asked first, but the connection serves every request after it: the
+   * asker's signal may cancel the dial, not end the connection once it is up.
+   */
+  async #dial(signal: AbortSignal | undefined): Promise<Duplex> {
+    const dialing = new AbortController();
+    const onAbort = () => dialing.abort(signal?.reason);
+    if (signal?.aborted) onAbort();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      return await this.#dialer.dial({ signal: dialing.signal });
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
   async #take(signal: AbortSignal | undefined): Promise<Duplex> {
     if (this.#busy) {
       await new Promise<void>((resolve, reject) => {
@@ -286,7 +302,7 @@ export class SharedHttpConnection {
         throw new HlnError("E_ABORTED", `the connection to ${this.#dialer.endpoint} was closed`);
       let stream = this.#stream;
       if (!stream || stream.destroyed) {
-        stream = await this.#dialer.dial({ signal });
+        stream = await this.#dial(signal);
         const s = stream;
         // An idle connection can fail (ssh drops); nobody is reading it then, and the
         // next request dials again.

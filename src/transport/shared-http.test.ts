@@ -136,6 +136,28 @@ describe("SharedHttpConnection", () => {
     conn.close();
   });
 
+  it("keeps the connection when the signal of the request that dialed it fires later", async () => {
+    const s = await server((_req, res) => res.end("ok"));
+    servers.push(s);
+    const tcp = tcpDialer("127.0.0.1", s.port);
+    // As the command dialer does (ssh): a dial's signal ends the stream it gave, whenever.
+    const c = counting({
+      endpoint: tcp.endpoint,
+      dial: async (o) => {
+        const stream = await tcp.dial();
+        o?.signal?.addEventListener("abort", () => stream.destroy(), { once: true });
+        return stream;
+      },
+    });
+    const conn = new SharedHttpConnection(c.dialer);
+    const ac = new AbortController();
+    assert.equal((await conn.request({ path: "/1", signal: ac.signal })).body.toString(), "ok");
+    ac.abort(new Error("that request's caller moved on"));
+    assert.equal((await conn.request({ path: "/2" })).body.toString(), "ok");
+    conn.close();
+    assert.equal(c.dials, 1);
+  });
+
   it("fails requests still waiting when it is closed", async () => {
     const s = await server(() => {});
     servers.push(s);

@@ -149,9 +149,9 @@ class SharedSsh implements SshDialer {
     for (const s of this.#streams) s.destroy();
     this.#streams.clear();
     if (this.#master) killGroup(this.#master);
-    if (this.#connected && this.#dir && existsSync(join(this.#dir, "s"))) {
-      // The master went to the background once connected (ControlPersist): ask it to end.
-      // Synchronous, because this also runs as the process exits.
+    if (this.#dir && existsSync(join(this.#dir, "s"))) {
+      // Once connected the master is in the background (ControlPersist), out of reach of
+      // kill(): ask it to end. Synchronous, because this also runs as the process exits.
       spawnSync(
         "ssh",
         [
