@@ -259,6 +259,24 @@ describe("tlsFromEnv", () => {
     });
   });
 
+  it("names the flag instead of the variable when a flag set it", () => {
+    const f = fs(["/empty/key.pem"]);
+    assert.throws(
+      () =>
+        tlsFromEnv({ BUILDKIT_TLS_CA: "/nope/ca.pem" }, f.read, f.exists, {
+          BUILDKIT_TLS_CA: "--tlscacert",
+        }),
+      { code: "E_INPUT_INVALID", message: "--tlscacert /nope/ca.pem: cannot read (no such file)" },
+    );
+    assert.throws(
+      () =>
+        tlsFromEnv({ BUILDKIT_TLS_DIR: "/empty" }, f.read, f.exists, {
+          BUILDKIT_TLS_DIR: "--tlsdir",
+        }),
+      { message: "--tlsdir /empty: holds none of ca.pem, ca.crt, cert.pem, tls.crt" },
+    );
+  });
+
   it("refuses a TLS dir that holds neither a CA nor a certificate", () => {
     const f = fs(["/empty/key.pem"]);
     assert.throws(() => tlsFromEnv({ BUILDKIT_TLS_DIR: "/empty" }, f.read, f.exists), {

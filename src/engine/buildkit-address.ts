@@ -76,15 +76,22 @@ export function tlsFromEnv(
   env: TlsEnvironment & Record<string, string | undefined>,
   read: (path: string) => Uint8Array = (p) => readFileSync(p),
   exists: (path: string) => boolean = existsSync,
+  /** The flag each variable came from, when a flag set it (`BUILDKIT_TLS_CA` -> `--tlscacert`). */
+  flags: Partial<Record<keyof TlsEnvironment, string>> = {},
 ): TlsSettings | undefined {
-  const file = (variable: string, path: string): Uint8Array => {
+  // Errors name what the user typed: the flag, else the variable.
+  const named = (variable: keyof TlsEnvironment, value: string): string => {
+    const flag = flags[variable];
+    return flag ? `${flag} ${value}` : `${variable}=${value}`;
+  };
+  const file = (variable: keyof TlsEnvironment, path: string, shown = path): Uint8Array => {
     try {
       return read(path);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       throw new HlnError(
         "E_INPUT_INVALID",
-        `${variable}=${path}: cannot read ${code === "ENOENT" ? "(no such file)" : `(${code ?? String(err)})`}`,
+        `${named(variable, shown)}: cannot read ${path === shown ? "" : `${path} `}${code === "ENOENT" ? "(no such file)" : `(${code ?? String(err)})`}`,
       );
     }
   };
@@ -98,11 +105,11 @@ export function tlsFromEnv(
     if (!ca && !cert)
       throw new HlnError(
         "E_INPUT_INVALID",
-        `BUILDKIT_TLS_DIR=${dir}: holds none of ca.pem, ca.crt, cert.pem, tls.crt`,
+        `${named("BUILDKIT_TLS_DIR", dir)}: holds none of ca.pem, ca.crt, cert.pem, tls.crt`,
       );
-    if (ca) settings.ca = file("BUILDKIT_TLS_DIR", ca);
-    if (cert) settings.cert = file("BUILDKIT_TLS_DIR", cert);
-    if (key) settings.key = file("BUILDKIT_TLS_DIR", key);
+    if (ca) settings.ca = file("BUILDKIT_TLS_DIR", ca, dir);
+    if (cert) settings.cert = file("BUILDKIT_TLS_DIR", cert, dir);
+    if (key) settings.key = file("BUILDKIT_TLS_DIR", key, dir);
   }
   if (env.BUILDKIT_TLS_CA) settings.ca = file("BUILDKIT_TLS_CA", env.BUILDKIT_TLS_CA);
   if (env.BUILDKIT_TLS_CERT) settings.cert = file("BUILDKIT_TLS_CERT", env.BUILDKIT_TLS_CERT);
@@ -112,7 +119,7 @@ export function tlsFromEnv(
   if (!!settings.cert !== !!settings.key)
     throw new HlnError(
       "E_INPUT_INVALID",
-      "BuildKit TLS: a client certificate needs its key and the other way round (BUILDKIT_TLS_CERT, BUILDKIT_TLS_KEY)",
+      `BuildKit TLS: a client certificate needs its key and the other way round (${flags.BUILDKIT_TLS_CERT || flags.BUILDKIT_TLS_KEY ? "--tlscert, --tlskey" : "BUILDKIT_TLS_CERT, BUILDKIT_TLS_KEY"})`,
     );
   return settings;
 }

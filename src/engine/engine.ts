@@ -40,12 +40,19 @@ export interface OpenEngineOptions extends ResolveOptions {
   /** Use this choice instead of resolving one from the environment. */
   choice?: EngineChoice;
   signal?: AbortSignal;
+  /**
+   * The flags that set BUILDKIT_TLS_* variables, by variable (`{ BUILDKIT_TLS_CA:
+   * "--tlscacert" }`), so errors name what the user typed.
+   */
+  tlsFlags?: Record<string, string>;
   /** How long the first answer may take. Defaults to 2000 ms. */
   timeoutMs?: number;
 }
 
+// What works wherever hln is installed; the repository's own engine script is for
+// developing hln (docs/engines.md, README's Development).
 const startHint =
-  "start one with `bash scripts/engine-up.sh` as root (Docker 26 with BuildKit), or point DOCKER_HOST at a running Docker engine";
+  "start Docker (sudo systemctl start docker), or point DOCKER_HOST at a running Docker engine or BUILDKIT_HOST at a buildkitd";
 
 const buildkitHint =
   "check that buildkitd serves that address; without BUILDKIT_HOST and --engine, hln uses the Docker engine";
@@ -168,7 +175,7 @@ async function openBuildkit(
   let dialer: Dialer;
   switch (address.scheme) {
     case "tcp": {
-      const tls = tlsFromEnv(env);
+      const tls = tlsFromEnv(env, undefined, undefined, options.tlsFlags);
       dialer = tls
         ? tlsDialer(address.host, address.port, tls, { connectTimeoutMs })
         : tcpDialer(address.host, address.port, { connectTimeoutMs });

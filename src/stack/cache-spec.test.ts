@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
-import { parseCacheSpec } from "./cache-spec.js";
+import { assertWritableDir, parseCacheSpec } from "./cache-spec.js";
 
 describe("parseCacheSpec", () => {
   it("reads buildx's syntax", () => {
@@ -49,5 +52,55 @@ describe("parseCacheSpec", () => {
       () => parseCacheSpec("import", "--cache-from", "type=local,dest=x"),
       /src= is required for type=local/,
     );
+  });
+
+  it("refuses what the engine would refuse only after the build", () => {
+    for (const [flag, value, message] of [
+      ["--cache-to", "", '--cache-to "": expected a registry ref or type=...,key=value'],
+      ["--cache-from", " ", '--cache-from " ": expected a registry ref'],
+      ["--cache-to", "Upper/App", '--cache-to Upper/App: invalid image reference "Upper/App"'],
+      [
+        "--cache-to",
+        "type=registry,ref=a b",
+        "--cache-to type=registry,ref=a b: invalid image reference",
+      ],
+      [
+        "--cache-to",
+        "type=registry,ref=r/a,mode=all",
+        "--cache-to type=registry,ref=r/a,mode=all: mode=all: expected min or max",
+      ],
+    ] as const)
+      assert.throws(
+        () => parseCacheSpec(flag === "--cache-to" ? "export" : "import", flag, value),
+        (e: Error) => {
+          assert.equal((e as { code?: string }).code, "E_USAGE");
+          assert.ok(e.message.startsWith(message), e.message);
+          return true;
+        },
+      );
+  });
+});
+
+describe("assertWritableDir", () => {
+  it("accepts a directory that can be made, and leaves nothing behind", () => {
+    const tmp = mkdtempSync(join(tmpdir(), "hln-cache-dest-"));
+    try {
+      assertWritableDir("x", join(tmp, "a", "b"));
+      assert.deepEqual(readdirSync(tmp), []);
+      writeFileSync(join(tmp, "file"), "");
+      assert.throws(
+        () => assertWritableDir("x", join(tmp, "file", "c")),
+        /file is not a directory/,
+      );
+    } finally {
+      rmSync(tmp, { recursive: true });
+    }
+  });
+
+  it("refuses one that cannot be made", () => {
+    assert.throws(() => assertWritableDir("--cache-to", "/proc/hln-cache"), {
+      code: "E_USAGE",
+      message: /^--cache-to: cannot create \/proc\/hln-cache \(ENOENT in \/proc\)$/,
+    });
   });
 });

@@ -1,5 +1,7 @@
-import { dirname, resolve } from "node:path";
+import { mkdtempSync, rmdirSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { HlnError } from "../errors.js";
+import { parseImageRef } from "../llb/image-ref.js";
 import type { Stack } from "./define-stack.js";
 
 /** One build-cache import or export, as BuildKit takes it. */
@@ -25,7 +27,14 @@ export function parseCacheSpec(
   where: string,
   value: string,
 ): CacheEntry {
-  if (!value.includes("=")) return { type: "registry", attrs: { ref: value } };
+  if (!value.includes("=")) {
+    if (value.trim() === "")
+      throw new HlnError(
+        "E_USAGE",
+        `${where} ${JSON.stringify(value)}: expected a registry ref or type=...,key=value (${TYPES.join(", ")})`,
+      );
+    return { type: "registry", attrs: { ref: checkedRef(where, value, value) } };
+  }
   const attrs: Record<string, string> = {};
   for (const part of value.split(",")) {
     const eq = part.indexOf("=");
@@ -44,6 +53,9 @@ export function parseCacheSpec(
     );
   if (type === "registry" && !attrs.ref)
     throw new HlnError("E_USAGE", `${where} ${value}: ref= is required for type=registry`);
+  if (type === "registry" && attrs.ref) checkedRef(where, value, attrs.ref);
+  if (attrs.mode !== undefined && !["min", "max"].includes(attrs.mode))
+    throw new HlnError("E_USAGE", `${where} ${value}: mode=${attrs.mode}: expected min or max`);
   if (type === "inline" && direction === "import")
     throw new HlnError(
       "E_USAGE",
@@ -53,6 +65,45 @@ export function parseCacheSpec(
   if (type === "local" && !attrs[dir])
     throw new HlnError("E_USAGE", `${where} ${value}: ${dir}= is required for type=local`);
   return { type, attrs };
+}
+
+/** The ref as BuildKit will parse it, checked now rather than after the build. */
+function checkedRef(where: string, value: string, ref: string): string {
+  try {
+    parseImageRef(ref);
+  } catch (err) {
+    throw new HlnError("E_USAGE", `${where} ${value}: ${(err as Error).message}`, { cause: err });
+  }
+  return ref;
+}
+
+/**
+ * A local cache export must be able to create its directory; the engine finds out only
+ * after the whole build, and stalls. A directory made and removed in the nearest existing
+ * parent proves it without leaving anything behind.
+ */
+export function assertWritableDir(where: string, dir: string): void {
+  let at = dir;
+  for (;;) {
+    try {
+      if (!statSync(at).isDirectory())
+        throw new HlnError("E_USAGE", `${where}: ${at} is not a directory`);
+      break;
+    } catch (err) {
+      if (err instanceof HlnError) throw err;
+      const parent = dirname(at);
+      if (parent === at) break;
+      at = parent;
+    }
+  }
+  try {
+    rmdirSync(mkdtempSync(join(at, ".hln-probe-")));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    throw new HlnError("E_USAGE", `${where}: cannot create ${dir} (${code} in ${at})`, {
+      cause: err,
+    });
+  }
 }
 
 /**
@@ -65,17 +116,19 @@ export function resolveCache(
   stack: Stack,
   flags: { from: string[]; to: string[] },
 ): { imports: CacheEntry[]; exports: CacheEntry[] } {
+  const entry = (direction: "import" | "export", where: string, value: string, base: string) => {
+    const e = local(parseCacheSpec(direction, where, value), base);
+    if (direction === "export" && e.type === "local" && e.attrs.dest)
+      assertWritableDir(`${where} ${value}`, e.attrs.dest);
+    return e;
+  };
   const pick = (direction: "import" | "export", given: string[], field: "from" | "to") => {
     const own = stack.cache?.[field];
     if (given.length > 0 || own === undefined)
-      return given.map((v) =>
-        local(parseCacheSpec(direction, `--cache-${field}`, v), process.cwd()),
-      );
+      return given.map((v) => entry(direction, `--cache-${field}`, v, process.cwd()));
     if (!Array.isArray(own) || own.some((v) => typeof v !== "string"))
       throw new HlnError("E_STACK_INVALID", `${file}: cache.${field} must be a list of strings`);
-    return own.map((v, i) =>
-      local(parseCacheSpec(direction, `${file}: cache.${field}[${i}]`, v), dirname(file)),
-    );
+    return own.map((v, i) => entry(direction, `${file}: cache.${field}[${i}]`, v, dirname(file)));
   };
   return { imports: pick("import", flags.from, "from"), exports: pick("export", flags.to, "to") };
 }

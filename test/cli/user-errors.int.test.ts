@@ -195,6 +195,63 @@ describe("the final line names the cause", () => {
   });
 });
 
+describe("flags and usage", () => {
+  it("are checked before the engine is touched, in one line naming the flag", async () => {
+    const dir = stack(`up() { return "ran"; },`);
+    // No engine answers here: a check that came after the engine would say so instead.
+    const env = { DOCKER_HOST: "unix:///nonexistent/hln.sock" };
+    const cases: [string[], string][] = [
+      [
+        ["do", "up", "--plan", dir, "--cache-to", ""],
+        'hln: error: --cache-to "": expected a registry ref',
+      ],
+      [
+        ["do", "up", "--plan", dir, "--cache-from", ""],
+        'hln: error: --cache-from "": expected a registry ref',
+      ],
+      [
+        ["do", "up", "--plan", dir, "--cache-to", "type=local,dest=/proc/hln-cache"],
+        "hln: error: --cache-to type=local,dest=/proc/hln-cache: cannot create /proc/hln-cache",
+      ],
+      [
+        ["do", "up", "--plan", dir, "--cache-to", "type=registry,ref=r.example/a,mode=all"],
+        "hln: error: --cache-to type=registry,ref=r.example/a,mode=all: mode=all: expected min or max",
+      ],
+      [["engine", "du", "--output", "xml"], "hln: error: --output xml: expected yaml or json"],
+      [["engine", "info", "--output", "xml"], "hln: error: --output xml: expected yaml or json"],
+      [
+        ["--tlscacert", "/nonexistent/ca.pem", "--engine", "tcp://127.0.0.1:1", "engine", "info"],
+        "hln: error: --tlscacert /nonexistent/ca.pem: cannot read (no such file)",
+      ],
+      [
+        ["--tlsdir", "/nonexistent", "--engine", "tcp://127.0.0.1:1", "engine", "info"],
+        "hln: error: --tlsdir /nonexistent: holds none of",
+      ],
+    ];
+    for (const [args, first] of cases) {
+      const r = await runCli(args, { env });
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      assert.ok(r.stderr.startsWith(first), `${args.join(" ")}: ${r.stderr}`);
+      assert.equal(r.stderr.trimEnd().split("\n").length, 1, r.stderr);
+    }
+  });
+
+  it("a missing --plan or action is one line and a hint, not the usage text", async () => {
+    const cases: [string[], string][] = [
+      [["do", "up"], "hln: error: do: missing --plan PATH"],
+      [["do", "--plan", "."], "hln: error: do: missing ACTION"],
+      [["do", "up", "--plan"], "hln: error: do: --plan PATH: the value is missing"],
+      [["engine", "nope"], "hln: error: engine: unknown command 'nope'"],
+    ];
+    for (const [args, first] of cases) {
+      const r = await runCli(args);
+      assert.equal(r.code, 2, r.stderr);
+      const lines = r.stderr.trimEnd().split("\n");
+      assert.deepEqual(lines, [first, `  hint: hln ${args[0]} --help`], r.stderr);
+    }
+  });
+});
+
 describe("a reader that goes away", () => {
   it("ends hln quietly with 141, as it does cat", async () => {
     const lines = Array.from({ length: 50_000 }, (_, i) => `line ${i} ${"x".repeat(80)}`);

@@ -53,7 +53,12 @@ export async function runDo(
     ? parseDuration(ctx.env.HLN_SILENCE_TIMEOUT, "HLN_SILENCE_TIMEOUT")
     : undefined;
 
-  const engine = await openEngine({ env: ctx.env, engine: ctx.engine, signal: ctx.signal });
+  const engine = await openEngine({
+    env: ctx.env,
+    engine: ctx.engine,
+    tlsFlags: ctx.tlsFlags,
+    signal: ctx.signal,
+  });
   const progress = createProgress({
     mode: logFormat,
     stream: ctx.stderr,

@@ -94,12 +94,17 @@ Examples:
       "\nExamples:\n  hln engine info\n  DOCKER_HOST=unix:///run/other.sock hln engine info --output json",
     )
     .action(async (opts: { output?: string }) => {
-      const e = await openEngine({ env: ctx.env, engine: ctx.engine, signal: ctx.signal });
+      // Flags are checked before the engine is touched.
+      const format = opts.output ? parseOutputFormat(opts.output) : undefined;
+      const e = await openEngine({
+        env: ctx.env,
+        engine: ctx.engine,
+        tlsFlags: ctx.tlsFlags,
+        signal: ctx.signal,
+      });
       try {
         const info = await engineInfo(e, ctx.signal);
-        ctx.stdout.write(
-          opts.output ? formatData(info, parseOutputFormat(opts.output)) : formatEngineInfo(info),
-        );
+        ctx.stdout.write(format ? formatData(info, format) : formatEngineInfo(info));
       } finally {
         e.close();
       }
@@ -111,11 +116,17 @@ Examples:
     .option("-v, --verbose", "list every cache record")
     .option("-o, --output <format>", "yaml or json")
     .action(async (opts: { verbose?: boolean; output?: string }) => {
-      const e = await openEngine({ env: ctx.env, engine: ctx.engine, signal: ctx.signal });
+      const format = opts.output ? parseOutputFormat(opts.output) : undefined;
+      const e = await openEngine({
+        env: ctx.env,
+        engine: ctx.engine,
+        tlsFlags: ctx.tlsFlags,
+        signal: ctx.signal,
+      });
       try {
         const records = await diskUsage(e.buildkit, { signal: ctx.signal });
-        if (opts.output) {
-          ctx.stdout.write(formatData(records, parseOutputFormat(opts.output)));
+        if (format) {
+          ctx.stdout.write(formatData(records, format));
           return;
         }
         const total = records.reduce((a, r) => a + r.size, 0);
@@ -156,7 +167,12 @@ Examples:
       const keepDurationMs = opts.keepDuration
         ? parseDuration(opts.keepDuration, "--keep-duration")
         : 0;
-      const e = await openEngine({ env: ctx.env, engine: ctx.engine, signal: ctx.signal });
+      const e = await openEngine({
+        env: ctx.env,
+        engine: ctx.engine,
+        tlsFlags: ctx.tlsFlags,
+        signal: ctx.signal,
+      });
       try {
         const removed = await prune(e.buildkit, {
           all: opts.all,
