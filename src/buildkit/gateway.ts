@@ -84,6 +84,9 @@ export async function withGateway<T>(
   let controlError: unknown;
   control.catch((err) => {
     controlError = err;
+    // The build is over: calls still waiting in it cannot succeed, and an engine that
+    // does not end them itself would leave them, and the run, waiting for good.
+    abort.abort(err);
   });
 
   // The daemon waits briefly for the build to register before it answers these.
