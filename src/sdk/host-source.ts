@@ -5,11 +5,11 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseIgnoreFile } from "../buildkit/fsutil/pattern-matcher.js";
 import { HlnError } from "../errors.js";
 import { localSource, type Output, type Vertex } from "../llb/index.js";
 import { clientId } from "./client-id.js";
 import type { CopyFilter } from "./directory.js";
+import { checkedIgnoreFile } from "./ignore-file.js";
 
 export interface HostSource {
   /** The name the session serves the directory under (`local://NAME`). */
@@ -80,8 +80,9 @@ export function dockerfileContext(source: HostSource, dockerfile: string): Outpu
   const file = join(source.root, `${dockerfile}.dockerignore`);
   let patterns: string[];
   try {
-    patterns = parseIgnoreFile(readFileSync(file, "utf8"));
+    patterns = checkedIgnoreFile(file, readFileSync(file, "utf8"));
   } catch (err) {
+    if (err instanceof HlnError) throw err;
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new HlnError("E_INPUT_INVALID", `${file}: ${(err as Error).message}`, { cause: err });
   }

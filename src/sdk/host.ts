@@ -1,12 +1,12 @@
 import { createHash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { parseIgnoreFile } from "../buildkit/fsutil/pattern-matcher.js";
 import { HlnError } from "../errors.js";
 import type { CopyFilter } from "./directory.js";
 import { Directory } from "./directory.js";
 import type { File } from "./file.js";
 import { hostLocalSource, registerHostSource } from "./host-source.js";
+import { checkedIgnoreFile, checkPatterns } from "./ignore-file.js";
 import type { Solver } from "./solver.js";
 
 /** Ignore files read at a host directory's root, first found wins. */
@@ -23,7 +23,7 @@ function readIgnoreFile(root: string): string[] {
         cause: err,
       });
     }
-    return parseIgnoreFile(text);
+    return checkedIgnoreFile(join(root, name), text);
   }
   return [];
 }
@@ -56,6 +56,8 @@ export class Host {
     }
     if (!st.isDirectory())
       throw new HlnError("E_INPUT_INVALID", `host directory ${path}: not a directory`);
+    checkPatterns(`host directory ${path}`, "include", filter.include);
+    checkPatterns(`host directory ${path}`, "exclude", filter.exclude);
     const exclude = [...readIgnoreFile(root), ...(filter.exclude ?? [])];
     return this.#source(
       root,

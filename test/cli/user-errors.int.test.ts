@@ -195,6 +195,25 @@ describe("the final line names the cause", () => {
   });
 });
 
+describe("a bad ignore file", () => {
+  it("is named with its line, exit 2, before anything is sent", async () => {
+    const dir = stack(
+      `async up({ dag }) {
+    return dag.container().from("busybox").withDirectory("/src", dag.host().directory(new URL("./ctx", import.meta.url).pathname)).withExec(["ls", "/src"]).stdout();
+  },`,
+      { "ctx/a.txt": "a\n", "ctx/.dockerignore": "a.txt\n# [\n\n[\n" },
+    );
+    const r = await runCli(["--log-format", "plain", "do", "up", "--plan", dir], {
+      env: {},
+    });
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(
+      errorLine(r),
+      `hln: error: ${join(dir, "ctx", ".dockerignore")}:4: syntax error in pattern "["`,
+    );
+  });
+});
+
 describe("flags and usage", () => {
   it("are checked before the engine is touched, in one line naming the flag", async () => {
     const dir = stack(`up() { return "ran"; },`);
