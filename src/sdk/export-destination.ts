@@ -3,8 +3,8 @@
  * destination is the user's to fix, so it fails at once as a usage error naming the path,
  * not after the build as an engine or file system error.
  */
-import { constants, realpathSync } from "node:fs";
-import { access, realpath, stat } from "node:fs/promises";
+import { realpathSync } from "node:fs";
+import { mkdtemp, realpath, rmdir, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { isNotFound } from "../buildkit/fsutil/fs-error.js";
@@ -88,8 +88,9 @@ export async function prepareFileDestination(path: string): Promise<string> {
 
 async function assertWritable(dir: string, shown: string): Promise<void> {
   try {
-    // access() also answers EROFS for a read-only mount, which root's permissions do not.
-    await access(dir, constants.W_OK);
+    // By trying, not by access(): root passes access() where it still cannot write (a
+    // read-only mount, sysfs), and the failure would come after the build as an engine error.
+    await rmdir(await mkdtemp(join(dir, ".hln-probe-")));
   } catch (err) {
     throw destinationError(err, shown, `cannot write in ${dir}`);
   }
