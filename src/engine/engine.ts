@@ -167,6 +167,7 @@ async function openBuildkit(
     }).host;
   const docker = createDockerClient(
     dialerForDockerHost(dockerHost, { connectTimeoutMs: timeoutMs, env }),
+    { answerTimeoutMs: answerBound(timeoutMs) },
   );
   const connectTimeoutMs = timeoutMs;
   // `buildctl dial-stdio` is a process that starts in the container before it can answer,
@@ -203,6 +204,8 @@ async function openBuildkit(
       connected?.();
       return stream;
     },
+    // The probe bounds the first connection; this, the ones after a drop.
+    answerTimeoutMs: answerBound(answerMs),
   });
   const probe = AbortSignal.any([silent.signal, ...(options.signal ? [options.signal] : [])]);
   try {
