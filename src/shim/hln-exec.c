@@ -10,8 +10,13 @@
  *                  codes, which engines before BuildKit 0.17 cannot check themselves)
  *
  * The command's stdout and stderr go through pipes read by poll, in the order they
- * arrive: each chunk is written to the real fd 1 or 2 (the engine's progress log) and
- * to /.hln/out/stdout or /.hln/out/stderr (the capture mount, cached with the step).
+ * arrive: each chunk is written to /.hln/out/stdout or /.hln/out/stderr (the capture
+ * mount, cached with the step) and to the shim's own stdout, the engine's progress log.
+ * Both streams go to that one fd, as a terminal shows them: the engine relays fd 1 and
+ * fd 2 through a reader each (and, with containerd, through a shim process), so output
+ * written to the two a moment apart reaches the log in either order, and the line a
+ * failing command printed last on stderr could land before its stdout and drop out of
+ * the error report.
  * When the command ends, what it left in the pipes is drained, its exit status is
  * written to /.hln/out/exit, and the shim exits with it (128+N when killed by signal
  * N, as shells report it), or with 0 when -x accepts it. When the command cannot be started, one line on stderr
@@ -454,7 +459,7 @@ __attribute__((used)) void start_c(i64 *sp) {
     if (ready < 0) break;
     for (int i = 0; i < 2; i++) {
       if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-      if (!pump(fds[i].fd, i + 1, files[i], iobuf, sizeof iobuf)) {
+      if (!pump(fds[i].fd, 1, files[i], iobuf, sizeof iobuf)) {
         sys1(SYS_close, fds[i].fd);
         fds[i].fd = -1;
         open_pipes--;
