@@ -57,6 +57,19 @@ export class HlnError extends Error {
   }
 }
 
+/** Longest command shown in messages and progress; `args` keeps the whole of it. */
+const shownCommandLength = 200;
+
+/**
+ * A command line as messages show it: the argv joined by spaces, cut after 200 characters
+ * with the size of the rest, so an argv of megabytes still makes one readable line.
+ */
+export function displayCommand(args: readonly string[]): string {
+  const joined = args.join(" ");
+  if (joined.length <= shownCommandLength) return joined;
+  return `${joined.slice(0, shownCommandLength)}… (${joined.length - shownCommandLength} more characters)`;
+}
+
 /** A step of the build exited with a code it was not allowed to exit with. */
 export class ExecError extends HlnError {
   override readonly name = "ExecError";
@@ -81,7 +94,7 @@ export class ExecError extends HlnError {
     /** The stack's call that made the process fail to start, e.g. `withUser("nobody2")`. */
     origin?: string;
   }) {
-    const shown = `process ${JSON.stringify(fields.args.join(" "))}`;
+    const shown = `process ${JSON.stringify(displayCommand(fields.args))}`;
     const message =
       fields.reason === undefined
         ? `${shown}${fields.exitCode === undefined ? "" : ` exited with code ${fields.exitCode}`}`

@@ -175,12 +175,16 @@ export function decodeStatus(msg: StatusResponse): SolveStatus {
       started: date(s.started),
       completed: date(s.completed),
     })),
-    logs: msg.logs.map((l) => ({
-      vertex: l.vertex,
-      timestamp: date(l.timestamp) ?? new Date(0),
-      stream: Number(l.stream),
-      data: l.msg,
-    })),
+    // BuildKit relays stdout and stderr through a progress pipe each, so one message can
+    // hold a step's chunks out of the order it wrote them; their timestamps keep it.
+    logs: msg.logs
+      .map((l) => ({
+        vertex: l.vertex,
+        timestamp: date(l.timestamp) ?? new Date(0),
+        stream: Number(l.stream),
+        data: l.msg,
+      }))
+      .sort((a, b) => a.timestamp.getTime() - b.timestamp.getTime()),
     warnings: msg.warnings.map((w) => ({
       vertex: w.vertex,
       level: Number(w.level),

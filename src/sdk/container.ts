@@ -3,7 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { loadImage, pushImage, saveImage, untagImage } from "../docker/images.js";
-import { HlnError } from "../errors.js";
+import { displayCommand, HlnError } from "../errors.js";
 import {
   exec,
   fileOp,
@@ -15,7 +15,7 @@ import {
 } from "../llb/index.js";
 import type { CacheVolume } from "./cache-volume.js";
 import { type CopyFilter, copyDirectory, copyFile, Directory } from "./directory.js";
-import { captureArgs, captureDir, capturedFile, captureMount } from "./exec-capture.js";
+import { captureDir, capturedFile, wireExec } from "./exec-capture.js";
 import { prepareFileDestination } from "./export-destination.js";
 import { File } from "./file.js";
 import { type ImageBase, type ImageConfig, mergeEnv } from "./image-base.js";
@@ -25,13 +25,22 @@ import type { Solver } from "./solver.js";
 
 export interface ExecOptions {
   /**
-   * Capture stdout and stderr so `stdout()`/`stderr()` can return them, cached runs
-   * included. Needs `sh`, `tee` and `mkfifo` in the image. Defaults to true.
+   * Capture stdout, stderr and the exit code so `stdout()`, `stderr()` and `exitCode()`
+   * can return them, cached runs included. Defaults to true. On linux/amd64 and
+   * linux/arm64 hln's own static shim (`/.hln/shim/hln-exec`) runs the command and needs
+   * nothing from the image; on other architectures a `/bin/sh` script does, and needs
+   * `sh`, `tee` and `mkfifo` in the image. `false` runs the command bare, except that an
+   * argv over 4 KiB still reaches it through the shim (in a file, so that engine errors,
+   * which quote the argv, stay small).
    */
   capture?: boolean;
   /** Network for the step: `sandbox` (default, outbound through the engine's bridge) or `none`. */
   network?: "sandbox" | "none";
-  /** Exit codes that count as success. Defaults to `[0]`. */
+  /**
+   * Exit codes that count as success. Defaults to `[0]`. With capture on linux/amd64 or
+   * linux/arm64 and 0 in the list, hln's shim applies it and any engine runs it; otherwise
+   * it needs BuildKit 0.17 or newer (cap `exec.validexitcode`).
+   */
   validExitCodes?: number[];
   /** Run even when an identical step is cached. */
   noCache?: boolean;
@@ -101,6 +110,26 @@ export class Container {
     });
   }
 
+  /**
+   * Uses `dir` as the whole root filesystem, as Dagger's `withRootfs` does: for example a
+   * static binary alone on an empty filesystem. The container's settings stay.
+   *
+   * @example
+   * const bin = dag.container().from("busybox").file("/bin/busybox");
+   * const tiny = dag.container().withRootfs(dag.directory().withFile("/bin/busybox", bin));
+   */
+  withRootfs(dir: Directory): Container {
+    const rootfs =
+      dir.path === "/"
+        ? dir.output
+        : fileOp({
+            base: null,
+            actions: [copyDirectory(dir, "/", {})],
+            customName: `copy ${dir.path} to /`,
+          });
+    return this.#with({ rootfs, lastExec: undefined });
+  }
+
   /** Runs a command. The new container's filesystem is the result. */
   withExec(args: string[], options: ExecOptions = {}): Container {
     if (args.length === 0) throw new HlnError("E_USAGE", "withExec: args must not be empty");
@@ -110,15 +139,19 @@ export class Container {
     const now = this.#process({});
     const process = image ? () => this.#process(image.config) : undefined;
     const mounts: MountSpec[] = [...this.state.mounts];
-    if (capture) mounts.push(captureMount());
-    const wireArgs = capture ? captureArgs(args) : args;
+    const wire = wireExec(args, this.state.platform.architecture, {
+      capture,
+      validExitCodes: options.validExitCodes,
+    });
+    mounts.push(...wire.mounts);
+    const wireArgs = wire.wireArgs;
     const run = exec({
       root: this.state.rootfs,
       args: wireArgs,
       ...now,
       process,
       network: options.network ?? "sandbox",
-      validExitCodes: options.validExitCodes,
+      validExitCodes: wire.validExitCodes,
       mounts,
       secretEnv: this.state.secretEnv,
       platform: this.state.platform,
@@ -282,26 +315,36 @@ export class Container {
   }
 
   /**
-   * The exit code of the last `withExec`. A step that exits with a code outside
-   * `validExitCodes` fails the build with an ExecError instead.
+   * The exit code of the last `withExec`, from the cache when the step was cached: 0, or
+   * another of its `validExitCodes`. A step that exits with a code outside them fails the
+   * build with an ExecError instead.
+   *
+   * @example
+   * await ctr.withExec(["sh", "-c", "exit 3"], { validExitCodes: [0, 3] }).exitCode(); // 3
    */
   async exitCode(): Promise<number> {
-    await this.sync();
-    return 0;
+    const text = await this.#captured("exit");
+    const code = Number(text.trim());
+    if (!/^\d+$/.test(text.trim()))
+      throw new HlnError(
+        "E_ENGINE_PROTOCOL",
+        `exitCode(): the step recorded ${JSON.stringify(text)}`,
+      );
+    return code;
   }
 
-  async #captured(stream: "stdout" | "stderr"): Promise<string> {
+  async #captured(stream: "stdout" | "stderr" | "exit"): Promise<string> {
     const last = this.state.lastExec;
     if (!last) {
       throw new HlnError(
         "E_USAGE",
-        `${stream}(): the container has no withExec since its last filesystem change`,
+        `${stream === "exit" ? "exitCode" : stream}(): the container has no withExec since its last filesystem change`,
       );
     }
     if (!last.out) {
       throw new HlnError(
         "E_USAGE",
-        `${stream}(): ${JSON.stringify(last.args.join(" "))} ran with capture: false`,
+        `${stream === "exit" ? "exitCode" : stream}(): ${JSON.stringify(displayCommand(last.args))} ran with capture: false`,
       );
     }
     const bytes = await this.solver.readFile(last.out, capturedFile(stream));
@@ -481,7 +524,7 @@ export function containerFromImage(
 
 /** A one-line display name for a command, as progress shows it. */
 function stepName(args: readonly string[]): string {
-  return args.join(" ").replace(/\s*\n\s*/g, "; ");
+  return displayCommand(args).replace(/\s*\n\s*/g, "; ");
 }
 
 /** @internal */

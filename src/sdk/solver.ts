@@ -28,7 +28,7 @@ import { openSession, type Session, type SessionService } from "../buildkit/sess
 import { type ExporterSpec, solve } from "../buildkit/solve.js";
 import type { SolveStatus } from "../buildkit/solve-status.js";
 import type { DockerClient } from "../docker/client.js";
-import { ExecError, HlnError } from "../errors.js";
+import { displayCommand, ExecError, HlnError } from "../errors.js";
 import type { Definition } from "../gen/buildkit/ops_pb.js";
 import {
   type DeferredOutput,
@@ -48,6 +48,7 @@ import {
 import { clientId } from "./client-id.js";
 import { exitCodeOf, quoteArgv, quotedArgvOf, runFailureOf } from "./exec-failure.js";
 import { ImageBase } from "./image-base.js";
+import { OutputTail } from "./output-tail.js";
 import type { Secret } from "./secret.js";
 
 const debug = debuglog("hln:sdk");
@@ -149,8 +150,7 @@ export class Solver {
   /** Exec vertex digests by their argv as BuildKit quotes it in errors (Go %q of the joined argv). */
   readonly #execsByArgv = new Map<string, string>();
   /** The last lines each vertex printed, for error reports. */
-  readonly #tails = new Map<string, string[]>();
-  readonly #partial = new Map<string, string>();
+  readonly #tails = new OutputTail(tailLines);
   readonly #env: NodeJS.ProcessEnv;
   readonly #platform: Platform;
   readonly #docker: DockerEngineAccess | undefined;
@@ -429,7 +429,10 @@ export class Solver {
       }
       // Another build may have run it meanwhile; the result is the same.
       if (!deferred.resolved) {
-        f.image.resolve(res.metadata["containerimage.config"] ?? new TextEncoder().encode("{}"));
+        const warning = f.image.resolve(
+          res.metadata["containerimage.config"] ?? new TextEncoder().encode("{}"),
+        );
+        if (warning) this.#onWarning?.(warning);
         deferred.resolve(fromDefinition(res.definition));
       }
       ids.set(deferred.output.vertex, res.id);
@@ -707,16 +710,27 @@ export class Solver {
   }
 
   readonly #tap = (status: SolveStatus): void => {
-    for (const log of status.logs) {
-      const text = (this.#partial.get(log.vertex) ?? "") + Buffer.from(log.data).toString("utf8");
-      const lines = text.split("\n");
-      this.#partial.set(log.vertex, lines.pop() ?? "");
-      const tail = this.#tails.get(log.vertex) ?? [];
-      tail.push(...lines);
-      this.#tails.set(log.vertex, tail.slice(-tailLines));
-    }
-    this.#onStatus?.(status);
+    for (const log of status.logs) this.#tails.add(log);
+    this.#onStatus?.(status.vertexes.some((v) => v.error) ? this.#userCommands(status) : status);
   };
+
+  /**
+   * BuildKit names a failed exec by the argv it ran, hln's shim or wrapper included;
+   * progress shows the command the stack wrote instead.
+   */
+  #userCommands(status: SolveStatus): SolveStatus {
+    this.#indexExecs();
+    return {
+      ...status,
+      vertexes: status.vertexes.map((v) => {
+        const exec = v.error ? this.#execs.get(v.digest) : undefined;
+        if (!exec || !v.error) return v;
+        const shown = JSON.stringify(displayCommand(exec.args));
+        // A function, so `$&` and the like in the command stay as written.
+        return { ...v, error: v.error.replace(quoteArgv(exec.wireArgs), () => shown) };
+      }),
+    };
+  }
 
   /** Turns a failed solve into an ExecError when an exec we know of failed. */
   #explain(err: unknown, failed: Map<string, string>): unknown {
@@ -736,9 +750,7 @@ export class Solver {
       const exec = this.#execs.get(digest);
       if (!exec) continue;
       const exitCode = exitCodeOf(message) ?? exitCodeOf(err.message);
-      const tail = [...(this.#tails.get(digest) ?? [])];
-      const partial = this.#partial.get(digest);
-      if (partial) tail.push(partial);
+      const tail = this.#tails.lines(digest);
       debug("exec %s failed: %s", digest, message);
       // A process that never started (an unknown user) has no output; the reason is all.
       const reason =
