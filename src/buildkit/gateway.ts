@@ -17,6 +17,7 @@ import type {
 import type { Definition } from "../gen/buildkit/ops_pb.js";
 import { type Platform, toPbPlatform } from "../llb/platform.js";
 import type { BuildkitConnection } from "./connection.js";
+import { cleanEngineMessage } from "./engine-message.js";
 import { newBuildRef, type SolveOptions, solve } from "./solve.js";
 
 function sorted(r: Record<string, string>): Record<string, string> {
@@ -100,7 +101,9 @@ export async function withGateway<T>(
     if (lost) return lost;
     if (err instanceof HlnError) return err;
     if (controlError) return controlError;
-    return new HlnError("E_SOLVE_FAILED", ConnectError.from(err).rawMessage, { cause: err });
+    return new HlnError("E_SOLVE_FAILED", cleanEngineMessage(ConnectError.from(err).rawMessage), {
+      cause: err,
+    });
   };
   const cacheImports = (options.cacheImports ?? []).map((e) =>
     create(CacheOptionsEntrySchema, { type: e.type, attrs: sorted(e.attrs ?? {}) }),

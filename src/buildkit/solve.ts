@@ -15,6 +15,7 @@ import {
 } from "../gen/buildkit/control_pb.js";
 import type { Definition } from "../gen/buildkit/ops_pb.js";
 import type { BuildkitConnection } from "./connection.js";
+import { cleanEngineMessage } from "./engine-message.js";
 import type { SolveStatus } from "./solve-status.js";
 
 const debug = debuglog("hln:solve");
@@ -145,7 +146,7 @@ function solveFailure(
       );
     }
   }
-  return new SolveError(ce.rawMessage, ref, err);
+  return new SolveError(cleanEngineMessage(ce.rawMessage), ref, err);
 }
 
 function date(t: Timestamp | undefined): Date | undefined {

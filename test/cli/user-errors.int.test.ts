@@ -214,6 +214,29 @@ describe("a bad ignore file", () => {
   });
 });
 
+describe("engine errors", () => {
+  it("reach the user without gRPC wrapping, internal refs or the engine's mount paths", async () => {
+    const dir = stack(`
+  async copy({ dag }) {
+    const b = dag.container().from("busybox");
+    return b.withDirectory("/d", b.directory("/nonexistent-${nonce()}")).withExec(["ls", "/d"]).stdout();
+  },
+  async read({ dag }) {
+    return dag.container().from("busybox").withExec(["mkdir", "-p", "/d-${nonce()}"]).file("/etc").contents();
+  },`);
+    for (const [action, line] of [
+      // Either BuildKit's walk or its cache-key lookup reports it, depending on the cache.
+      ["copy", /^hln: error: .*\/nonexistent-\w+"?: (not found|no such file or directory)$/],
+      ["read", /^hln: error: read \/etc: is a directory$/],
+    ] as const) {
+      const r = await run(dir, action);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(errorLine(r), line);
+      assert.doesNotMatch(errorLine(r), /buildkit-mount|rpc error|checksum of ref|cache key/);
+    }
+  });
+});
+
 describe("flags and usage", () => {
   it("are checked before the engine is touched, in one line naming the flag", async () => {
     const dir = stack(`up() { return "ran"; },`);
