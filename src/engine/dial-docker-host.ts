@@ -34,7 +34,7 @@ export function dialerForDockerHost(host: string, options: DockerHostDialOptions
         env: options.env,
         ...options.ssh,
         // dial-stdio prints nothing of its own: a ping is what shows it runs.
-        probe: (stream) => pingStream(stream, endpoint),
+        probe: (stream, signal) => pingStream(stream, endpoint, { signal }),
       });
     }
     default:

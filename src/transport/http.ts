@@ -328,15 +328,26 @@ export class SharedHttpConnection {
  * what proves that the command at the far end (`docker system dial-stdio`) runs and
  * reaches its daemon: the command prints nothing of its own.
  */
-export function pingStream(stream: Duplex, endpoint: string): Promise<void> {
+export function pingStream(
+  stream: Duplex,
+  endpoint: string,
+  options: { signal?: AbortSignal } = {},
+): Promise<void> {
+  const signal = options.signal;
   return new Promise((resolve, reject) => {
     let buf = Buffer.alloc(0);
     const finish = (err?: Error) => {
       stream.off("readable", onReadable);
       stream.off("error", onError);
       stream.off("close", onClose);
+      signal?.removeEventListener("abort", onAbort);
       if (err) reject(err);
       else resolve();
+    };
+    // The stream is half way through an exchange: it cannot be used again.
+    const onAbort = () => {
+      finish(new HlnError("E_ABORTED", "cancelled", { cause: signal?.reason }));
+      stream.destroy();
     };
     const onError = (err: Error) => finish(unreachable(endpoint, err));
     const onClose = () =>
@@ -355,6 +366,8 @@ export function pingStream(stream: Duplex, endpoint: string): Promise<void> {
       if (answer.status === 200) finish();
       else finish(notDocker(endpoint, `HTTP ${answer.status || "?"}`));
     };
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener("abort", onAbort, { once: true });
     stream.on("readable", onReadable);
     stream.once("error", onError);
     stream.once("close", onClose);

@@ -222,6 +222,23 @@ describe("pingStream", () => {
   });
 });
 
+describe("pingStream on a signal", () => {
+  it("stops waiting and ends the stream, which is half way through an exchange", async () => {
+    const srv = net.createServer(() => {});
+    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+    try {
+      const stream = await tcpDialer("127.0.0.1", (srv.address() as net.AddressInfo).port).dial();
+      const ac = new AbortController();
+      const done = pingStream(stream, "ssh://u@h", { signal: ac.signal });
+      ac.abort(new Error("Ctrl-C"));
+      await assert.rejects(done, { name: "HlnError", code: "E_ABORTED" });
+      assert.ok(stream.destroyed);
+    } finally {
+      srv.close();
+    }
+  });
+});
+
 describe("parsePingAnswer", () => {
   const b = (s: string) => Buffer.from(s, "latin1");
 

@@ -38,7 +38,7 @@ export interface SshDialerOptions {
   /** How long the command may stay silent on a new stream. Defaults to 5000 ms. */
   answerTimeoutMs?: number;
   /** Proves on each new stream that the command answers (e.g. an HTTP ping). */
-  probe?: (stream: Duplex) => Promise<void>;
+  probe?: (stream: Duplex, signal?: AbortSignal) => Promise<void>;
   /**
    * Share one connection between streams. Defaults to true except on Windows, whose
    * OpenSSH has no connection sharing; there each stream is its own ssh connection.
@@ -128,17 +128,14 @@ class SharedSsh implements SshDialer {
       () => stream.destroy(new HlnError("E_ENGINE_UNREACHABLE", this.#reason(silent))),
       ms,
     );
-    const onAbort = () => stream.destroy(aborted(o.signal!));
-    o.signal?.addEventListener("abort", onAbort, { once: true });
     try {
-      await this.#o.probe(stream);
+      await this.#o.probe(stream, o.signal);
       return stream;
     } catch (err) {
       stream.destroy();
       throw o.signal?.aborted ? aborted(o.signal) : err;
     } finally {
       clearTimeout(timer);
-      o.signal?.removeEventListener("abort", onAbort);
     }
   }
 
