@@ -4,9 +4,13 @@
  * "engine" is a real TCP server that answers only what each case lets it.
  */
 import assert from "node:assert/strict";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
 import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { openSession } from "../../src/buildkit/session.js";
+import { pushImage, saveImage } from "../../src/docker/images.js";
 import { engineInfo, openEngine } from "../../src/engine/engine.js";
 import { HlnError } from "../../src/errors.js";
 import { createDag } from "../../src/sdk/dag.js";
@@ -29,7 +33,7 @@ async function fakeDocker(upgrades: Answer, json: Answer = "ok") {
       if (!head.includes("\r\n\r\n")) return;
       const path = /^\w+ (\S+) HTTP/.exec(head)?.[1] ?? "";
       head = "";
-      asked.add(path.replace(/^\/v[\d.]+/, ""));
+      asked.add(path.replace(/^\/v[\d.]+/, "").replace(/\?.*/, ""));
       for (const [p, wake] of waiting) if (asked.has(p)) wake();
       const send = (body: string) =>
         s.write(
@@ -41,6 +45,12 @@ async function fakeDocker(upgrades: Answer, json: Answer = "ok") {
           send(
             JSON.stringify({ Version: "26.1.5", ApiVersion: "1.45", Os: "linux", Arch: "amd64" }),
           );
+      } else if (/\/images\/(get\?|[^/]+\/push\?)/.test(path)) {
+        // A stream that starts and then stalls: a transfer that stopped half-way.
+        s.write(
+          "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
+        );
+        s.write("2\r\n{}\r\n");
       } else if (/\/(grpc|session)$/.test(path) && upgrades === "101-then-silent") {
         s.write("HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n");
       }
@@ -169,6 +179,44 @@ describe("an engine that goes silent", () => {
         dag.close({ exportCache: false }).catch(() => {}),
       );
       engine.close();
+    }
+  });
+
+  it("Ctrl-C ends an image save or push whose stream stalled, and leaves no file", async () => {
+    // Streams have no bound of their own (a push may pause while the registry works);
+    // the run's signal ends them, and the session watchdog fires it on a silent network.
+    const fake = await fakeDocker("ok");
+    servers.push(fake);
+    const engine = await openEngine({ env: fake.env, timeoutMs });
+    const dir = await mkdtemp(join(tmpdir(), "hln-stalled-save-"));
+    try {
+      for (const [what, path, start] of [
+        [
+          "save",
+          "/images/get",
+          (signal: AbortSignal) =>
+            saveImage(engine.docker, ["app:1"], join(dir, "app.tar"), signal),
+        ],
+        [
+          "push",
+          "/images/app/push",
+          (signal: AbortSignal) => pushImage(engine.docker, "app:1", "", signal),
+        ],
+      ] as const) {
+        const ac = new AbortController();
+        const running: Promise<unknown> = start(ac.signal);
+        await settlesWithin(`the ${what} request`, fake.asked(path));
+        ac.abort();
+        await assert.rejects(settlesWithin(what, running), (e: unknown) => {
+          assert.ok(e instanceof HlnError, String(e));
+          assert.equal(e.code, "E_ABORTED", `${what}: ${e.message}`);
+          return true;
+        });
+      }
+      assert.deepEqual(await readdir(dir), []);
+    } finally {
+      engine.close();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 
