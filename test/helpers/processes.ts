@@ -11,11 +11,14 @@ export function processes(needle: string): string[] {
   return out.split("\n").filter((l) => l.includes(needle) && !l.startsWith("ps "));
 }
 
-/** Polls `ok` until it holds, failing with `what` after `ms`. */
+/**
+ * Polls `ok` until it holds. `ms` is kill-safety, not a speed check: past it the test
+ * fails saying it hung.
+ */
 export async function until(what: string, ok: () => boolean, ms = 20_000): Promise<void> {
   const end = Date.now() + ms;
   while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
+    if (Date.now() > end) throw new Error(`hung: still waiting until ${what} after ${ms / 1000} s`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }
