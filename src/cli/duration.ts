@@ -2,7 +2,10 @@ import { HlnError } from "../errors.js";
 
 const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** Parses durations like `90s`, `30m`, `24h`, `7d`, `1h30m` into milliseconds. */
+/**
+ * Parses durations like `90s`, `30m`, `24h`, `7d`, `1h30m` into milliseconds. `flag` names
+ * where the text came from in errors: a flag (`--keep-duration`) or a variable.
+ */
 export function parseDuration(text: string, flag: string): number {
   const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy;
   let total = 0;
@@ -12,7 +15,8 @@ export function parseDuration(text: string, flag: string): number {
     matched = re.lastIndex;
   }
   if (text === "" || matched !== text.length) {
-    throw new HlnError("E_USAGE", `${flag} ${text}: expected a duration such as 30m, 24h or 7d`);
+    const given = flag.startsWith("--") ? `${flag} ${text}` : `${flag}=${text}`;
+    throw new HlnError("E_USAGE", `${given}: expected a duration such as 30m, 24h or 7d`);
   }
   return total;
 }

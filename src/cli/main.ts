@@ -93,7 +93,10 @@ export async function main(
     ctx.tlsFlags = flags;
   });
   const logFormat = (): LogFormat =>
-    parseLogFormat(program.opts<{ logFormat: string }>().logFormat);
+    parseLogFormat(
+      program.opts<{ logFormat: string }>().logFormat,
+      program.getOptionValueSource("logFormat") === "env" ? "HLN_LOG_FORMAT" : "--log-format",
+    );
   registerVersion(program, ctx);
   registerEngine(program, ctx);
   registerDo(program, ctx, logFormat);

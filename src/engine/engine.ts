@@ -63,7 +63,9 @@ export async function openEngine(options: OpenEngineOptions = {}): Promise<Engin
   const env = options.env ?? process.env;
   if (choice.kind === "buildkit") return openBuildkit(choice, options, timeoutMs);
 
-  const dialer = dialerForDockerHost(choice.host, { connectTimeoutMs: timeoutMs, env });
+  const dialer = named(choice.source, () =>
+    dialerForDockerHost(choice.host, { connectTimeoutMs: timeoutMs, env }),
+  );
   const answerTimeoutMs = answerBound(timeoutMs);
   const docker = createDockerClient(dialer, { answerTimeoutMs });
   await pingDocker(docker, choice.source, timeoutMs, options.signal);
@@ -96,6 +98,19 @@ export async function openEngine(options: OpenEngineOptions = {}): Promise<Engin
  */
 function answerBound(timeoutMs: number): number {
   return 5 * timeoutMs;
+}
+
+/** Runs `make`; a bad address it throws on names where it came from, e.g. DOCKER_HOST. */
+function named<T>(source: string, make: () => T): T {
+  try {
+    return make();
+  } catch (err) {
+    if (!(err instanceof HlnError) || !["E_INPUT_INVALID", "E_USAGE"].includes(err.code)) throw err;
+    throw new HlnError(err.code, `${err.message} (engine from ${source})`, {
+      cause: err,
+      hint: err.hint,
+    });
+  }
 }
 
 /**
@@ -166,7 +181,9 @@ async function openBuildkit(
       env: { ...env, DOCKER_HOST: "", DOCKER_CONTEXT: address.context },
     }).host;
   const docker = createDockerClient(
-    dialerForDockerHost(dockerHost, { connectTimeoutMs: timeoutMs, env }),
+    named(choice.docker.source, () =>
+      dialerForDockerHost(dockerHost, { connectTimeoutMs: timeoutMs, env }),
+    ),
     { answerTimeoutMs: answerBound(timeoutMs) },
   );
   const connectTimeoutMs = timeoutMs;

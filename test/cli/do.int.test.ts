@@ -117,7 +117,10 @@ export default defineStack({
     writeFileSync(join(dir, "notastack.ts"), "export default { name: 'x' };");
     const cases: [string[], RegExp][] = [
       [["do", "up", "--plan", join(dir, "missing.ts")], /missing\.ts: no such file or directory/],
-      [["do", "up", "--plan", join(dir, "syntax.ts")], /syntax\.ts:1:\d+: Expected identifier but found "{"/],
+      [
+        ["do", "up", "--plan", join(dir, "syntax.ts")],
+        /syntax\.ts:1:\d+: Expected identifier but found "{"/,
+      ],
       [
         ["do", "up", "--plan", join(dir, "notastack.ts")],
         /notastack\.ts: the default export is not a stack/,
@@ -150,7 +153,7 @@ export default defineStack({
       assert.equal(r.code, 2, r.stderr);
       const lines = r.stderr.trim().split("\n");
       assert.equal(lines.length, 1, r.stderr);
-      assert.match(lines[0]!, /HLN_SILENCE_TIMEOUT soon: expected a duration/);
+      assert.match(lines[0]!, /HLN_SILENCE_TIMEOUT=soon: expected a duration/);
     }
   });
 });

@@ -278,6 +278,32 @@ describe("flags and usage", () => {
     }
   });
 
+  it("set by a variable are named by the variable", async () => {
+    const dir = stack(`up() { return "ran"; },`);
+    const cases: [NodeJS.ProcessEnv, string[], string][] = [
+      [
+        { HLN_LOG_FORMAT: "bogus" },
+        ["do", "up", "--plan", dir],
+        "hln: error: HLN_LOG_FORMAT=bogus: expected auto",
+      ],
+      [
+        { HLN_SILENCE_TIMEOUT: "soon" },
+        ["do", "up", "--plan", dir],
+        "hln: error: HLN_SILENCE_TIMEOUT=soon: expected a duration",
+      ],
+      [
+        { DOCKER_HOST: "bogus://x" },
+        ["engine", "info"],
+        'hln: error: Docker host "bogus://x": scheme bogus:// is not supported (use unix://, tcp:// or ssh://) (engine from DOCKER_HOST)',
+      ],
+    ];
+    for (const [env, args, first] of cases) {
+      const r = await runCli(args, { env });
+      assert.equal(r.code, 2, r.stderr);
+      assert.ok(r.stderr.startsWith(first), r.stderr);
+    }
+  });
+
   it("a missing --plan or action is one line and a hint, not the usage text", async () => {
     const cases: [string[], string][] = [
       [["do", "up"], "hln: error: do: missing --plan PATH"],

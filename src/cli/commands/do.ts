@@ -23,9 +23,13 @@ export interface DoOptions {
 
 export type LogFormat = "auto" | "tty" | "plain" | "json" | "quiet";
 
-export function parseLogFormat(value: string): LogFormat {
+/** `from` is where the value came from: the flag, or HLN_LOG_FORMAT. */
+export function parseLogFormat(value: string, from = "--log-format"): LogFormat {
   if (["auto", "tty", "plain", "json", "quiet"].includes(value)) return value as LogFormat;
-  throw new HlnError("E_USAGE", `--log-format ${value}: expected auto, tty, plain, json or quiet`);
+  throw new HlnError(
+    "E_USAGE",
+    `${from.startsWith("--") ? `${from} ${value}` : `${from}=${value}`}: expected auto, tty, plain, json or quiet`,
+  );
 }
 
 /** Runs one action of a stack and prints what it returned. */
