@@ -16,6 +16,7 @@ import type { Engine } from "../../src/engine/engine.js";
 import { definition, exec, imageSource } from "../../src/llb/index.js";
 import { hostPlatform } from "../../src/sdk/dag.js";
 import { nonce, requireEngine, StatusLog } from "../helpers/engine.js";
+import { settlesWithin } from "../helpers/hang-guard.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
 
 const USER = "hln";
@@ -178,6 +179,47 @@ describe("registry auth through the session", () => {
     );
     assert.match(failure.message, /401|unauthorized/i);
     assert.deepEqual([...new Set(failure.lookups?.map((l) => l.host))], [registry.host]);
+  });
+
+  it("fails the push naming a credential helper that crashed, instead of waiting on it", async () => {
+    const d = join(dir, "crashing-helper");
+    await mkdir(d, { recursive: true });
+    // A real helper on PATH that dies of a signal, as a crashing keychain helper does.
+    await writeFile(join(d, "docker-credential-crash"), "#!/bin/sh\nkill -SEGV $$\n", {
+      mode: 0o755,
+    });
+    await writeFile(
+      join(d, "config.json"),
+      JSON.stringify({ credHelpers: { [registry.host]: "crash" } }),
+    );
+    const tag = nonce();
+    const session = await openSession(engine.buildkit, {
+      services: [
+        createAuthService({ env: { DOCKER_CONFIG: d, PATH: `${d}:${process.env.PATH}` } }),
+      ],
+    });
+    try {
+      const push = solve(engine.buildkit, {
+        definition: definition(marker(tag)),
+        sessionId: session.id,
+        exporters: [
+          {
+            type: "image",
+            attrs: {
+              name: `${registry.host}/hln-test/auth:${tag}`,
+              push: "true",
+              "registry.insecure": "true",
+            },
+          },
+        ],
+      });
+      await assert.rejects(
+        settlesWithin("the push", push, 120_000),
+        /credential helper docker-credential-crash was killed by SIGSEGV/,
+      );
+    } finally {
+      await session.close();
+    }
   });
 
   it("fails to pull with the wrong password: pulls use the session's credentials too", async () => {
