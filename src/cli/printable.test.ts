@@ -30,6 +30,7 @@ describe("toPrintable", () => {
     assert.equal(refused([Infinity]), "result[0]: Infinity cannot be printed");
     class Container {}
     assert.equal(refused({ c: new Container() }), "result.c: a Container cannot be printed");
+    assert.equal(refused({ p: Promise.resolve(1) }), "result.p: a Promise cannot be printed");
     assert.equal(refused(new Map([[1, "x"]])), "result: a Map with a number key cannot be printed");
   });
 

@@ -68,9 +68,11 @@ function convert(value: unknown, path: string, open: Map<object, string>): unkno
       fail(
         path,
         name ? `a ${name}` : "an object of a class",
-        name === "Container" || name === "Directory" || name === "File"
-          ? "return what it produced instead, e.g. await its stdout() or contents()"
-          : "return plain data (objects, lists, strings, numbers)",
+        obj instanceof Promise
+          ? "await it before returning it"
+          : name === "Container" || name === "Directory" || name === "File"
+            ? "return what it produced instead, e.g. await its stdout() or contents()"
+            : "return plain data (objects, lists, strings, numbers)",
       );
     }
     const out: Record<string, unknown> = {};

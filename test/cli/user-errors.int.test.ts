@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { nonce } from "../helpers/engine.js";
+import { processes, until } from "../helpers/processes.js";
 import { type CliResult, repoRoot, runCli } from "../helpers/run-cli.js";
 
 const dirs: string[] = [];
@@ -125,6 +126,27 @@ describe("an action's own failures", () => {
     const r = await run(dir, "leak");
     assert.equal(r.code, 1, r.stderr);
     assert.doesNotMatch(r.stderr, /hunter2-[0-9a-f]{12}/);
+  });
+});
+
+describe("a fault while a step runs", () => {
+  it("cancels the step on the engine", async () => {
+    const marker = `hln-fault-${nonce()}`;
+    const flag = join(mkdtempSync(join(tmpdir(), "hln-fault-")), "throw-now");
+    dirs.push(join(flag, ".."));
+    const dir = stack(`
+  async up({ dag }) {
+    const { existsSync } = await import("node:fs");
+    setInterval(() => { if (existsSync(${JSON.stringify(flag)})) throw new Error("timer boom"); }, 100);
+    await dag.container().from("busybox").withExec(["sh", "-c", "sleep 300; echo ${marker}"]).sync();
+  },`);
+    const done = run(dir, "up");
+    await until("the step runs", () => processes(marker).length > 0);
+    writeFileSync(flag, "");
+    const r = await done;
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(errorLine(r), /action "up": a timer or callback threw: timer boom$/);
+    await until("the step is stopped on the engine", () => processes(marker).length === 0);
   });
 });
 
