@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { captureArgs } from "./exec-capture.js";
-import { exitCodeOf, quoteArgv, quotedArgvOf, runFailureOf } from "./exec-failure.js";
+import {
+  exitCodeOf,
+  quoteArgv,
+  quotedArgvOf,
+  runFailureOf,
+  shimStartFailure,
+} from "./exec-failure.js";
 
 describe("exec failure messages", () => {
   it("find the argv BuildKit quotes, newlines and quotes included", () => {
@@ -27,5 +33,19 @@ describe("exec failure messages", () => {
       undefined,
     );
     assert.equal(runFailureOf("failed to compute cache key"), undefined);
+  });
+});
+
+describe("shimStartFailure", () => {
+  it("reads why hln's shim could not start the command, only from its exit codes", () => {
+    const line = 'hln: exec "echo": argument list too long';
+    assert.equal(shimStartFailure(126, ["x", line]), 'exec "echo": argument list too long');
+    assert.equal(
+      shimStartFailure(127, ['hln: exec "a \\"b\\"": no such file or directory in PATH']),
+      'exec "a \\"b\\"": no such file or directory in PATH',
+    );
+    assert.equal(shimStartFailure(1, [line]), undefined);
+    assert.equal(shimStartFailure(126, [line, "later output"]), undefined);
+    assert.equal(shimStartFailure(undefined, [line]), undefined);
   });
 });

@@ -29,3 +29,15 @@ export function runFailureOf(message: string): string | undefined {
   const reason = m?.[1]?.trim();
   return reason && !/^exit code: \d+/.test(reason) ? reason : undefined;
 }
+
+/**
+ * Why hln's exec shim could not start the command, from the step's last output line
+ * (`hln: exec "foo": no such file or directory in PATH`, with exit 127 or 126).
+ */
+export function shimStartFailure(
+  exitCode: number | undefined,
+  lines: readonly string[],
+): string | undefined {
+  if (exitCode !== 126 && exitCode !== 127) return undefined;
+  return /^hln: (exec "(?:[^"\\]|\\.)*": .+)$/.exec(lines.at(-1) ?? "")?.[1];
+}

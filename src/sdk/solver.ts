@@ -46,7 +46,13 @@ import {
   vertexDigest,
 } from "../llb/index.js";
 import { clientId } from "./client-id.js";
-import { exitCodeOf, quoteArgv, quotedArgvOf, runFailureOf } from "./exec-failure.js";
+import {
+  exitCodeOf,
+  quoteArgv,
+  quotedArgvOf,
+  runFailureOf,
+  shimStartFailure,
+} from "./exec-failure.js";
 import { ImageBase } from "./image-base.js";
 import { OutputTail } from "./output-tail.js";
 import type { Secret } from "./secret.js";
@@ -754,7 +760,9 @@ export class Solver {
       debug("exec %s failed: %s", digest, message);
       // A process that never started (an unknown user) has no output; the reason is all.
       const reason =
-        exitCode === undefined ? (runFailureOf(message) ?? runFailureOf(err.message)) : undefined;
+        exitCode === undefined
+          ? (runFailureOf(message) ?? runFailureOf(err.message))
+          : shimStartFailure(exitCode, tail);
       const userAtFault =
         reason !== undefined &&
         exec.user !== undefined &&

@@ -96,7 +96,10 @@ describe("execs through hln's shim, on the real engine", () => {
     );
     assert.ok(err instanceof ExecError, String(err));
     assert.equal(err.exitCode, 127);
-    assert.equal(err.message, `process "no-such-tool ${n}" exited with code 127`);
+    assert.equal(
+      err.message,
+      `process "no-such-tool ${n}" did not run: exec "no-such-tool": no such file or directory in PATH`,
+    );
     assert.match(err.output, /hln: exec "no-such-tool": no such file or directory in PATH/);
     assert.ok(seen.errors.length > 0);
     for (const e of seen.errors)
@@ -231,6 +234,7 @@ describe("execs through hln's shim, on the real engine", () => {
           assert.ok(err instanceof ExecError, String(err));
           assert.equal(err.exitCode, 126);
           assert.match(err.output, /hln: exec "echo": argument list too long/);
+          assert.match(err.message, /did not run: exec "echo": argument list too long$/);
           assert.ok(err.message.length < 400, "the message shows a shortened command");
           for (const v of seen.names.values())
             assert.ok(v.length < 400, "progress names are short");
@@ -281,7 +285,7 @@ export default defineStack({
         const errorLines = r.stderr.split("\n").filter((l) => l.startsWith("hln: error:"));
         assert.equal(errorLines.length, 1, r.stderr);
         const line = errorLines[0] ?? "";
-        assert.match(line, /exited with code 126/);
+        assert.match(line, /did not run: exec "echo": argument list too long$/);
         assert.ok(line.length < 400, line);
         assert.match(r.stderr, /argument list too long/);
         assert.doesNotMatch(r.stderr, /\/\.hln\/shim/);
