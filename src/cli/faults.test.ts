@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { HlnError } from "../errors.js";
-import { actionError, Fault, thrownByHln } from "./faults.js";
+import { actionError, Fault, misusedCall, thrownByHln } from "./faults.js";
 
 function thrownAt(file: string): Error {
   const e = new Error("boom");
@@ -23,6 +23,36 @@ describe("thrownByHln", () => {
       true,
     );
     assert.equal(thrownByHln("a string"), false);
+  });
+});
+
+describe("misusedCall", () => {
+  const stackOf = (lines: string[]) => {
+    const e = new TypeError("args.reduce is not a function");
+    e.stack = ["TypeError: args.reduce is not a function", ...lines.map((l) => `    at ${l}`)].join(
+      "\n",
+    );
+    return e;
+  };
+  it("names the last hln call before the stack's own frame", () => {
+    const e = stackOf([
+      "wireExec (/opt/hln/src/sdk/exec-capture.ts:117:22)",
+      "Container.withExec (/opt/hln/src/sdk/container.ts:142:18)",
+      "up (/home/me/app/stack.js:4:48)",
+      "runDo (/opt/hln/src/cli/commands/do.ts:93:76)",
+    ]);
+    assert.equal(misusedCall(e, "/opt/hln/src/"), "withExec");
+  });
+  it("is undefined for hln's own bugs and for other errors", () => {
+    const own = stackOf([
+      "wireExec (/opt/hln/src/sdk/exec-capture.ts:117:22)",
+      "runDo (/opt/hln/src/cli/commands/do.ts:93:76)",
+      "async Command.<anonymous> (/opt/hln/node_modules/commander/lib/command.js:1:1)",
+    ]);
+    assert.equal(misusedCall(own, "/opt/hln/src/"), undefined);
+    const user = stackOf(["up (/home/me/app/stack.js:4:48)"]);
+    assert.equal(misusedCall(user, "/opt/hln/src/"), undefined);
+    assert.equal(misusedCall(new Error("x"), "/opt/hln/src/"), undefined);
   });
 });
 

@@ -90,15 +90,46 @@ const hlnRoot = fileURLToPath(new URL("../", import.meta.url));
  * the stack's.
  */
 export function thrownByHln(err: unknown, root = hlnRoot): boolean {
-  if (!(err instanceof Error) || typeof err.stack !== "string") return false;
+  const first = frames(err).find((f) => !f.path.includes("/node_modules/"));
+  return first?.path.startsWith(root) === true;
+}
+
+interface Frame {
+  fn: string;
+  path: string;
+}
+
+/** The frames of `err`'s stack that name a file: `at [async] fn (/path:1:2)`. */
+function frames(err: unknown): Frame[] {
+  if (!(err instanceof Error) || typeof err.stack !== "string") return [];
+  const out: Frame[] = [];
   for (const line of err.stack.split("\n").slice(1)) {
-    const m = /^\s*at (?:.*\()?(?:file:\/\/)?(\/[^):]+)/.exec(line);
-    if (!m) continue;
-    const path = m[1]!;
-    if (path.includes("/node_modules/")) continue;
-    return path.startsWith(root);
+    const m = /^\s*at (?:async )?(?:(\S+) \()?(?:file:\/\/)?(\/[^):]+)/.exec(line);
+    if (m) out.push({ fn: m[1] ?? "", path: m[2]! });
   }
-  return false;
+  return out;
+}
+
+/**
+ * The SDK call a stack made with a value of the wrong type, when `err` is the TypeError
+ * hln's code threw on it: `withExec` for `withExec("ls")` from a .js stack. Found as the
+ * last frame in hln before the first frame in the stack's own code.
+ */
+export function misusedCall(err: unknown, root = hlnRoot): string | undefined {
+  if (!(err instanceof TypeError)) return undefined;
+  let call: string | undefined;
+  let inHln = false;
+  for (const f of frames(err)) {
+    if (f.path.includes("/node_modules/")) continue;
+    if (f.path.startsWith(root)) {
+      inHln = true;
+      const name = /(?:^|\.)([A-Za-z_$][\w$]*)$/.exec(f.fn)?.[1];
+      if (name) call = name;
+      continue;
+    }
+    return inHln ? call : undefined;
+  }
+  return undefined;
 }
 
 export function messageOf(err: unknown): string {
@@ -131,6 +162,12 @@ export function actionError(err: unknown, where: string): HlnError {
     });
   }
   if (err instanceof HlnError) return err;
+  const call = misusedCall(err);
+  if (call)
+    return new HlnError("E_STACK_ACTION", `${where}: ${call}(): ${messageOf(err)}`, {
+      cause: err,
+      hint: `a value of the wrong type reached ${call}() or a call before it; --debug shows where`,
+    });
   if (thrownByHln(err)) return HlnError.from(err);
   return new HlnError("E_STACK_ACTION", `${where} failed: ${messageOf(err)}`, { cause: err });
 }

@@ -113,6 +113,29 @@ describe("an action's own failures", () => {
     assert.deepEqual(JSON.parse(map.stdout), { m: { a: [1] } });
   });
 
+  it("a value of the wrong type given to the SDK names the call, not a bug in hln", async () => {
+    const js = mkdtempSync(join(tmpdir(), "hln-user-errors-"));
+    dirs.push(js);
+    // A .js stack has no type checker to catch these before the run.
+    writeFileSync(
+      join(js, "stack.js"),
+      `import { defineStack } from "hln";
+export default defineStack({ name: "js", version: "0.0.1", actions: {
+  exec({ dag }) { return dag.container().from("busybox").withExec("ls").stdout(); },
+  host({ dag }) { return dag.host().directory(undefined); },
+} });
+`,
+    );
+    for (const [action, call] of [
+      ["exec", "withExec"],
+      ["host", "directory"],
+    ]) {
+      const r = await run(join(js, "stack.js"), action!);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(errorLine(r), new RegExp(`stack\\.js: action "${action}": ${call}\\(\\): `));
+    }
+  });
+
   it("only the stack's own actions can be run, not what every object inherits", async () => {
     for (const name of ["constructor", "toString", "hasOwnProperty", "__proto__"]) {
       const r = await run(dir, name);
@@ -256,6 +279,41 @@ describe("engine errors", () => {
       assert.match(errorLine(r), line);
       assert.doesNotMatch(errorLine(r), /buildkit-mount|rpc error|checksum of ref|cache key/);
     }
+  });
+});
+
+describe("stack files", () => {
+  it("a syntax error keeps its line, column and reason; .js loads as ESM; .cjs is explained", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hln-user-errors-"));
+    dirs.push(dir);
+    writeFileSync(
+      join(dir, "syntax.ts"),
+      'import { defineStack } from "hln";\nexport default defineStack({\n  name: "s", version: "1", actions: { up() { return 1 x } } });\n',
+    );
+    const body = `defineStack({ name: "j", version: "0.0.1", actions: { up() { return "js ran"; } } })`;
+    writeFileSync(
+      join(dir, "stack.js"),
+      `import { defineStack } from "hln";\nexport default ${body};\n`,
+    );
+    writeFileSync(
+      join(dir, "stack.cjs"),
+      `const { defineStack } = require("hln");\nmodule.exports = ${body};\n`,
+    );
+    const syntax = await run(join(dir, "syntax.ts"), "up");
+    assert.equal(syntax.code, 2, syntax.stderr);
+    assert.equal(
+      errorLine(syntax),
+      `hln: error: ${join(dir, "syntax.ts")}:3:55: Expected ";" but found "x"`,
+    );
+    const js = await run(join(dir, "stack.js"), "up");
+    assert.equal(js.code, 0, js.stderr);
+    assert.equal(js.stdout, "js ran\n");
+    const cjs = await run(join(dir, "stack.cjs"), "up");
+    assert.equal(cjs.code, 2, cjs.stderr);
+    assert.match(
+      errorLine(cjs),
+      /stack\.cjs: a stack is an ES module .*name it \.ts, \.mts, \.js or \.mjs$/,
+    );
   });
 });
 
