@@ -6,6 +6,7 @@ import {
   quoteArgv,
   quotedArgvOf,
   runFailureOf,
+  runtimeStartFailure,
   shimStartFailure,
 } from "./exec-failure.js";
 
@@ -47,5 +48,18 @@ describe("shimStartFailure", () => {
     assert.equal(shimStartFailure(1, [line]), undefined);
     assert.equal(shimStartFailure(126, [line, "later output"]), undefined);
     assert.equal(shimStartFailure(undefined, [line]), undefined);
+  });
+});
+
+describe("runtimeStartFailure", () => {
+  it("reads why runc could not start the process, without the engine's paths", () => {
+    const workdir =
+      "runc run failed: unable to start container process: error during container init: mkdir /etc/passwd: not a directory";
+    assert.equal(runtimeStartFailure(1, ["x", workdir]), "mkdir /etc/passwd: not a directory");
+    const mount =
+      'runc run failed: unable to start container process: error during container init: error mounting "/var/lib/x/snapshots/1853/fs" to rootfs at "/etc/passwd": mount /var/lib/x/snapshots/1853/fs:/etc/passwd (via /proc/self/fd/6), flags: 0x5000: not a directory';
+    assert.equal(runtimeStartFailure(1, [mount]), "cannot mount at /etc/passwd: not a directory");
+    assert.equal(runtimeStartFailure(2, [workdir]), undefined);
+    assert.equal(runtimeStartFailure(1, ["runc is fine"]), undefined);
   });
 });

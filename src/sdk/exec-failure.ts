@@ -4,6 +4,8 @@
  * for when the error arrives before the Status stream names the failed vertex.
  */
 
+import { cleanEngineMessage } from "../buildkit/engine-message.js";
+
 /** The key `quotedArgvOf` returns for an argv: JSON escaping equals Go's %q for printable text, tabs and newlines. */
 export function quoteArgv(argv: readonly string[]): string {
   return JSON.stringify(argv.join(" "));
@@ -40,4 +42,23 @@ export function shimStartFailure(
 ): string | undefined {
   if (exitCode !== 126 && exitCode !== 127) return undefined;
   return /^hln: (exec "(?:[^"\\]|\\.)*": .+)$/.exec(lines.at(-1) ?? "")?.[1];
+}
+
+/**
+ * Why the container runtime could not start the process (runc prints it as the step's
+ * last line and BuildKit reports exit code 1): a working directory or a mount point that
+ * is a file, for example. The engine's own paths are dropped.
+ */
+export function runtimeStartFailure(
+  exitCode: number | undefined,
+  lines: readonly string[],
+): string | undefined {
+  if (exitCode !== 1) return undefined;
+  const m =
+    /^runc run failed: (?:unable to start container process: )?(?:error during container init: )?(.+)$/.exec(
+      lines.at(-1) ?? "",
+    );
+  if (!m) return undefined;
+  const mount = /^error mounting "[^"]*" to rootfs at "([^"]+)": .*: ([^:]+)$/.exec(m[1]!);
+  return mount ? `cannot mount at ${mount[1]}: ${mount[2]}` : cleanEngineMessage(m[1]!);
 }

@@ -51,6 +51,7 @@ import {
   quoteArgv,
   quotedArgvOf,
   runFailureOf,
+  runtimeStartFailure,
   shimStartFailure,
 } from "./exec-failure.js";
 import { ImageBase } from "./image-base.js";
@@ -762,7 +763,7 @@ export class Solver {
       const reason =
         exitCode === undefined
           ? (runFailureOf(message) ?? runFailureOf(err.message))
-          : shimStartFailure(exitCode, tail);
+          : (shimStartFailure(exitCode, tail) ?? runtimeStartFailure(exitCode, tail));
       const userAtFault =
         reason !== undefined &&
         exec.user !== undefined &&
