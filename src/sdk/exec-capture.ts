@@ -2,15 +2,15 @@
  * How a step's stdout, stderr and exit code survive the cache. Each exec writes them to
  * files in a mount of its own (`/.hln/out`), which BuildKit caches with the step;
  * `stdout()` and `exitCode()` read those files from that result, so a cached step answers
- * exactly as a fresh one. The process still writes to its real stdout and stderr, so
- * progress shows its output live.
+ * exactly as a fresh one. Progress shows the output live as well.
  *
  * The writing is done by hln-exec (src/shim/hln-exec.c), a static binary of ours mounted
  * read-only at `/.hln/shim` and run in front of the user's command, as Dagger injects its
  * own: nothing is needed from the image, so scratch and distroless images run too. It
- * forwards each stream's output in the order it arrives. On architectures hln has no
- * binary for, a `/bin/sh` script with `tee` and `mkfifo` does the job instead, and needs
- * them in the image.
+ * sends stdout and stderr to the engine's log as one stream, in the order they arrive
+ * (the engine relays two streams through separate readers and would reorder them). On
+ * architectures hln has no binary for, a `/bin/sh` script with `tee` and `mkfifo` does
+ * the job instead, needs them in the image, and keeps the streams apart.
  */
 
 import { createHash } from "node:crypto";
