@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import { captureArgs } from "./exec-capture.js";
 import {
   exitCodeOf,
+  oldEngineArgv,
   quoteArgv,
   quotedArgvOf,
   runFailureOf,
@@ -19,6 +20,14 @@ describe("exec failure messages", () => {
     assert.equal(quotedArgvOf(message), quoteArgv(argv));
     assert.match(goQuoted, /\\n/);
     assert.equal(exitCodeOf(message), 9);
+  });
+
+  it("find the argv of BuildKit before 0.9, which printed it as Go's %v", () => {
+    const argv = ["/.hln/shim/hln-exec", "sh", "-c", "echo [a]: b\nexit 3"];
+    const message = `executor failed running [${argv.join(" ")}]: exit code: 3`;
+    assert.equal(quotedArgvOf(message), quoteArgv(argv));
+    assert.equal(exitCodeOf(message), 3);
+    assert.equal(oldEngineArgv(argv), `[${argv.join(" ")}]`);
   });
 
   it("find nothing in other errors", () => {

@@ -11,9 +11,23 @@ export function quoteArgv(argv: readonly string[]): string {
   return JSON.stringify(argv.join(" "));
 }
 
-/** The quoted argv in a BuildKit exec failure message, quotes included; undefined if absent. */
+/**
+ * The quoted argv in a BuildKit exec failure message, quotes included; undefined if absent.
+ * BuildKit before 0.9 wrote `executor failed running [a b c]: exit code: N` (Go's %v of
+ * the argv): that argv comes back quoted the same way.
+ */
 export function quotedArgvOf(message: string): string | undefined {
-  return /process ("(?:[^"\\]|\\.)*") did not complete successfully/.exec(message)?.[1];
+  const m = /process ("(?:[^"\\]|\\.)*") did not complete successfully/.exec(message);
+  if (m) return m[1];
+  const old = oldExecFailure.exec(message);
+  return old ? JSON.stringify(old[1]) : undefined;
+}
+
+const oldExecFailure = /executor failed running \[([\s\S]*)\]: exit code: \d+/;
+
+/** `argv` as BuildKit before 0.9 shows it in errors (`[a b c]`), for rewriting it there. */
+export function oldEngineArgv(argv: readonly string[]): string {
+  return `[${argv.join(" ")}]`;
 }
 
 /** The exit code in a BuildKit exec failure message. */

@@ -48,6 +48,7 @@ import {
 import { clientId } from "./client-id.js";
 import {
   exitCodeOf,
+  oldEngineArgv,
   quoteArgv,
   quotedArgvOf,
   runFailureOf,
@@ -732,9 +733,12 @@ export class Solver {
       vertexes: status.vertexes.map((v) => {
         const exec = v.error ? this.#execs.get(v.digest) : undefined;
         if (!exec || !v.error) return v;
-        const shown = JSON.stringify(displayCommand(exec.args));
-        // A function, so `$&` and the like in the command stay as written.
-        return { ...v, error: v.error.replace(quoteArgv(exec.wireArgs), () => shown) };
+        const shown = displayCommand(exec.args);
+        // Functions, so `$&` and the like in the command stay as written.
+        const error = v.error
+          .replace(quoteArgv(exec.wireArgs), () => JSON.stringify(shown))
+          .replace(oldEngineArgv(exec.wireArgs), () => `[${shown}]`);
+        return { ...v, error };
       }),
     };
   }
