@@ -58,8 +58,9 @@ export function watchFaults(): Faults {
       return;
     }
     first = f;
-    controller.abort(f);
+    // Rejected before the signal aborts, so that a race against both sees the fault.
     reject(f);
+    controller.abort(f);
   };
   const onUncaught = (err: unknown) => raise(new Fault("uncaught", err));
   const onRejection = (err: unknown) => raise(new Fault("rejection", err));

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -170,6 +170,39 @@ describe("a fault while a step runs", () => {
     assert.equal(r.code, 1, r.stderr);
     assert.match(errorLine(r), /action "up": a timer or callback threw: timer boom$/);
     await until("the step is stopped on the engine", () => processes(marker).length === 0);
+  });
+});
+
+describe("Ctrl-C while the action awaits something of its own", () => {
+  it("ends the run with 130", async () => {
+    const flag = join(mkdtempSync(join(tmpdir(), "hln-wait-")), "waiting");
+    dirs.push(join(flag, ".."));
+    const dir = stack(`
+  async up({ dag }) {
+    await dag.container().from("busybox").withExec(["true"]).sync();
+    (await import("node:fs")).writeFileSync(${JSON.stringify(flag)}, "");
+    await new Promise((r) => setTimeout(r, 3_600_000));
+  },`);
+    const bin = fileURLToPath(new URL("../../bin/hln.js", import.meta.url));
+    const child = spawn(
+      process.execPath,
+      [bin, "--log-format", "plain", "do", "up", "--plan", dir],
+      {
+        cwd: repoRoot,
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    const code = new Promise<number | null>((r) => child.once("close", r));
+    await until("the action waits", () => existsSync(flag));
+    child.kill("SIGINT");
+    // Kill-safety, not a speed check: a run that ignores Ctrl-C fails here instead of hanging.
+    const safety = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    const exit = await code;
+    clearTimeout(safety);
+    assert.equal(exit, 130, stderr);
+    assert.match(stderr, /^hln: error: cancelled$/m);
   });
 });
 

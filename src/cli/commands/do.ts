@@ -92,6 +92,8 @@ export async function runDo(
     const result = await Promise.race([
       (async () => run({ dag, inputs: inputs as never, signal: ctx.signal }))(),
       ctx.faults.fault,
+      // Ctrl-C ends the run even while the action awaits something of its own.
+      aborted(ctx.signal),
     ]);
     // Work the action left running is waited for before the run counts as done.
     await dag.close();
@@ -107,6 +109,15 @@ export async function runDo(
   }
   // A stack may return what a step printed; secrets in it are redacted like any output.
   ctx.stdout.write(ctx.redactor.scrub(formatData(printable, format)));
+}
+
+/** Rejects with E_ABORTED once `signal` aborts. */
+function aborted(signal: AbortSignal): Promise<never> {
+  return new Promise<never>((_, reject) => {
+    const fail = () => reject(new HlnError("E_ABORTED", "cancelled", { cause: signal.reason }));
+    if (signal.aborted) fail();
+    else signal.addEventListener("abort", fail, { once: true });
+  });
 }
 
 function printableResult(result: unknown, where: string): unknown {
