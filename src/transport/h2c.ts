@@ -21,6 +21,16 @@ const settings: http2.Settings = {
 };
 
 /**
+ * While calls are in flight the client pings the peer this often, and gives up on a
+ * connection whose ping goes unanswered for two rounds. A header block nghttp2 cannot
+ * decode (one header field over 64 KiB, e.g. an engine error quoting a very long
+ * command) makes it end the session without telling Node, and every pending call would
+ * wait forever; a peer that stopped reading ends the same way. Go's HTTP/2 server
+ * answers pings from its read loop, however busy the build is.
+ */
+export const pingIntervalMs = 10_000;
+
+/**
  * A lazily connected HTTP/2 client session over a stream the `connect` function opens.
  * It has the shape connect-node expects of a session manager, so a gRPC transport can
  * run on it; a closed session is replaced on the next request.
@@ -50,7 +60,10 @@ export class H2cSessionManager {
      * connection and never speaks holds every call forever. Default: no bound.
      */
     private readonly answerTimeoutMs?: number,
+    private readonly pingEveryMs: number = pingIntervalMs,
   ) {}
+
+  #inflight = 0;
 
   async request(
     method: string,
@@ -64,7 +77,10 @@ export class H2cSessionManager {
       const v = out[name];
       if (typeof v === "string" && v.includes(", ")) out[name] = v.split(", ");
     }
-    return session.request(out, options);
+    const stream = session.request(out, options);
+    this.#inflight++;
+    stream.once("close", () => this.#inflight--);
+    return stream;
   }
 
   notifyResponseByteRead(_stream: http2.ClientHttp2Stream): void {}
@@ -147,7 +163,40 @@ export class H2cSessionManager {
     }
     opened = true;
     this.#session = session;
+    this.#watch(session, (reason) => {
+      why ||= reason;
+    });
     return session;
+  }
+
+  /** Ends `session` when its pings go unanswered while calls wait on it (see pingIntervalMs). */
+  #watch(session: http2.ClientHttp2Session, onDead: (reason: string) => void): void {
+    let unanswered = 0;
+    const timer = setInterval(() => {
+      if (session.destroyed || session.closed) return clearInterval(timer);
+      if (this.#inflight === 0) {
+        unanswered = 0;
+        return;
+      }
+      if (unanswered >= 2) {
+        clearInterval(timer);
+        const reason = `the engine's HTTP/2 answers stopped (no ping answer within ${(2 * this.pingEveryMs) / 1000} s; an answer whose headers exceed HTTP/2's limits ends a connection this way)`;
+        debug("client session %s: %s", this.endpoint, reason);
+        onDead(reason);
+        session.destroy(new Error(reason));
+        return;
+      }
+      unanswered++;
+      try {
+        session.ping((err) => {
+          if (!err) unanswered = 0;
+        });
+      } catch {
+        // A session nghttp2 has already torn down refuses new pings; the count goes on.
+      }
+    }, this.pingEveryMs);
+    timer.unref();
+    session.once("close", () => clearInterval(timer));
   }
 
   /** Resolves once the peer's first SETTINGS arrive; destroys the session when they do not. */
