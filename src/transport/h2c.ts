@@ -150,13 +150,13 @@ export class H2cSessionManager {
     });
     if (this.answerTimeoutMs !== undefined) {
       try {
-        await this.#firstAnswer(session, this.answerTimeoutMs);
+        await this.#firstAnswer(session, stream, this.answerTimeoutMs);
       } catch (err) {
         // Counted as a drop, so callers report this cause rather than what their call saw.
         if (!this.#closed) {
           this.#drops++;
           this.#lastDrop = (err as Error).message;
-          this.#lastDropError = err as HlnError;
+          this.#lastDropError = err instanceof HlnError ? err : undefined;
         }
         throw err;
       }
@@ -200,18 +200,23 @@ export class H2cSessionManager {
   }
 
   /** Resolves once the peer's first SETTINGS arrive; destroys the session when they do not. */
-  #firstAnswer(session: http2.ClientHttp2Session, ms: number): Promise<void> {
+  #firstAnswer(session: http2.ClientHttp2Session, stream: Duplex, ms: number): Promise<void> {
     return new Promise((resolve, reject) => {
       const done = (err?: Error) => {
         clearTimeout(timer);
         session.off("remoteSettings", onSettings);
         session.off("close", onClose);
+        session.off("error", onError);
+        stream.off("error", onError);
         if (err) {
           session.destroy();
           reject(err);
         } else resolve();
       };
       const onSettings = () => done();
+      // A TLS alert (a client certificate the server wants) arrives as an error on the
+      // stream; the session's own close waits on a socket that may never end.
+      const onError = (err: Error) => done(err);
       const onClose = () =>
         done(
           new HlnError(
@@ -231,6 +236,8 @@ export class H2cSessionManager {
       );
       session.once("remoteSettings", onSettings);
       session.once("close", onClose);
+      session.once("error", onError);
+      stream.once("error", onError);
     });
   }
 }
