@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
+import { tempDir } from "../../test/helpers/temp-dir.js";
 import {
   Content,
   WriteAction,
@@ -20,7 +20,7 @@ const digestOf = (b: Uint8Array) => `sha256:${createHash("sha256").update(b).dig
 const bytes = (s: string) => new TextEncoder().encode(s);
 
 function layout(): string {
-  return mkdtempSync(join(tmpdir(), "hln-content-"));
+  return tempDir("hln-content-");
 }
 
 function putBlob(dir: string, data: Uint8Array): string {

@@ -2,17 +2,16 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import {
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   statSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { tempDir } from "../../test/helpers/temp-dir.js";
 import type { ContentStore } from "./content-store-service.js";
 import { createOciLayoutStore, READ_CHUNK_BYTES } from "./oci-layout-store.js";
 
@@ -20,7 +19,7 @@ const digestOf = (b: Uint8Array) => `sha256:${createHash("sha256").update(b).dig
 const bytes = (s: string) => new TextEncoder().encode(s);
 
 function layout(): string {
-  return mkdtempSync(join(tmpdir(), "hln-store-"));
+  return tempDir("hln-store-");
 }
 
 /** Puts `data` into `dir` as a blob, the way an earlier export would have. */

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { tempDir } from "../../test/helpers/temp-dir.js";
 import {
   CACHE_MANIFEST_RESPONSE_KEY,
   cacheManifest,
@@ -186,7 +186,7 @@ describe("recordLocalCacheExport and prepareLocalCacheImport", () => {
   });
 
   it("creates the layout files, then round-trips through prepareLocalCacheImport", async () => {
-    const dest = join(mkdtempSync(join(tmpdir(), "hln-layout-")), "new", "cache");
+    const dest = join(tempDir("hln-layout-"), "new", "cache");
     const desc = await recordLocalCacheExport({ dest, mode: "max" }, response(A));
     assert.equal(desc?.digest, A);
     assert.equal(readFileSync(join(dest, "oci-layout"), "utf8"), '{"imageLayoutVersion":"1.0.0"}');
@@ -203,7 +203,7 @@ describe("recordLocalCacheExport and prepareLocalCacheImport", () => {
   });
 
   it("replaces only the tag's entry and leaves an existing oci-layout alone", async () => {
-    const dest = mkdtempSync(join(tmpdir(), "hln-layout-"));
+    const dest = tempDir("hln-layout-");
     writeFileSync(join(dest, "oci-layout"), '{"imageLayoutVersion":"1.0.0","mine":true}');
     writeFileSync(join(dest, "index.json"), JSON.stringify({ ...index, annotations: { a: "b" } }));
     await recordLocalCacheExport({ dest }, response(C));
@@ -227,13 +227,13 @@ describe("recordLocalCacheExport and prepareLocalCacheImport", () => {
   });
 
   it("writes nothing when the response has no cache manifest", async () => {
-    const dest = join(mkdtempSync(join(tmpdir(), "hln-layout-")), "cache");
+    const dest = join(tempDir("hln-layout-"), "cache");
     assert.equal(await recordLocalCacheExport({ dest }, {}), undefined);
     assert.throws(() => readdirSync(dest), { code: "ENOENT" });
   });
 
   it("keeps the old index when the new one cannot be parsed from the old", async () => {
-    const dest = mkdtempSync(join(tmpdir(), "hln-layout-"));
+    const dest = tempDir("hln-layout-");
     writeFileSync(join(dest, "index.json"), "not json");
     await assert.rejects(recordLocalCacheExport({ dest }, response(A)), {
       code: "E_INPUT_INVALID",
@@ -242,7 +242,7 @@ describe("recordLocalCacheExport and prepareLocalCacheImport", () => {
   });
 
   it("fails on import when the directory has no index", async () => {
-    const src = mkdtempSync(join(tmpdir(), "hln-layout-"));
+    const src = tempDir("hln-layout-");
     await assert.rejects(prepareLocalCacheImport({ src }), {
       code: "E_USAGE",
       message: new RegExp(`no cache to import from ${src}`),
@@ -250,7 +250,7 @@ describe("recordLocalCacheExport and prepareLocalCacheImport", () => {
   });
 
   it("honours the abort signal", async () => {
-    const dest = mkdtempSync(join(tmpdir(), "hln-layout-"));
+    const dest = tempDir("hln-layout-");
     const signal = AbortSignal.abort();
     await assert.rejects(recordLocalCacheExport({ dest }, response(A), { signal }), {
       code: "E_ABORTED",

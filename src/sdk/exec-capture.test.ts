@@ -1,16 +1,16 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { tempDir } from "../../test/helpers/temp-dir.js";
 import { HlnError } from "../errors.js";
 import { argvFileThreshold, captureArgs, captureDir, shimPath, wireExec } from "./exec-capture.js";
 import { quoteArgv } from "./exec-failure.js";
 
 describe("captureArgs", () => {
   it("keeps the command's exit code, streams and arguments intact (run by the host's sh)", () => {
-    const dir = mkdtempSync(join(tmpdir(), "hln-capture-"));
+    const dir = tempDir("hln-capture-");
     const args = captureArgs([
       "sh",
       "-c",

@@ -15,7 +15,7 @@ import { solve } from "../../src/buildkit/solve.js";
 import type { Engine } from "../../src/engine/engine.js";
 import { definition, exec, imageSource } from "../../src/llb/index.js";
 import { hostPlatform } from "../../src/sdk/dag.js";
-import { nonce, requireEngine, StatusLog } from "../helpers/engine.js";
+import { nonce, removeImagesMatching, requireEngine, StatusLog } from "../helpers/engine.js";
 import { settlesWithin } from "../helpers/hang-guard.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
 
@@ -99,6 +99,8 @@ describe("registry auth through the session", () => {
     dir = await mkdtemp(join(tmpdir(), "hln-regtest-"));
   });
   after(async () => {
+    // Pushing with the containerd store keeps a local copy of each image.
+    if (engine && registry) await removeImagesMatching(engine, `${registry.host}/*/*`);
     engine?.close();
     await registry?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });

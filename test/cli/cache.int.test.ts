@@ -1,18 +1,18 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { nonce } from "../helpers/engine.js";
+import { nonce, removeImagesMatching, requireEngine } from "../helpers/engine.js";
 import { startRegistry } from "../helpers/registry.js";
 import { runCli } from "../helpers/run-cli.js";
+import { tempDir } from "../helpers/temp-dir.js";
 
 /**
  * A stack whose one step writes a random value: a run that gets the first run's value
  * back was answered from cache, a run that re-executed the step gets a new one.
  */
 function writeStack(n: string, options: { cache?: string; publish?: string } = {}): string {
-  const dir = mkdtempSync(join(tmpdir(), "hln-cache-"));
+  const dir = tempDir("hln-cache-");
   const publish = options.publish ? `await built.publish(${JSON.stringify(options.publish)});` : "";
   writeFileSync(
     join(dir, "stack.ts"),
@@ -61,6 +61,11 @@ describe("build cache import and export", () => {
     registry = await startRegistry();
   });
   after(async () => {
+    // A published image stays in the engine's store as well as the registry.
+    if (registry) {
+      const engine = await requireEngine();
+      await removeImagesMatching(engine, `${registry.host}/*/*`).finally(() => engine.close());
+    }
     await registry?.stop();
   });
 
@@ -88,7 +93,7 @@ describe("build cache import and export", () => {
 
   it("exports to a local directory and imports from it, warning while it is still empty", async () => {
     const n = nonce();
-    const cacheDir = join(mkdtempSync(join(tmpdir(), "hln-local-cache-")), "cache");
+    const cacheDir = join(tempDir("hln-local-cache-"), "cache");
     const dir = writeStack(n);
     await pruneAll();
     const first = await runUp(

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { nonce } from "../helpers/engine.js";
 import { runCli } from "../helpers/run-cli.js";
+import { tempDir } from "../helpers/temp-dir.js";
 
 interface JsonEvent {
   v: number;
@@ -89,7 +89,7 @@ describe("hln do", () => {
   });
 
   it("fails a broken step with its exit code and last output", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "hln-stack-"));
+    const dir = tempDir("hln-stack-");
     const n = nonce();
     writeFileSync(
       join(dir, "stack.ts"),
@@ -112,7 +112,7 @@ export default defineStack({
   });
 
   it("rejects bad stacks and inputs with one line naming the file or flag", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "hln-stack-"));
+    const dir = tempDir("hln-stack-");
     writeFileSync(join(dir, "syntax.ts"), "export default {{{");
     writeFileSync(join(dir, "notastack.ts"), "export default { name: 'x' };");
     const cases: [string[], RegExp][] = [

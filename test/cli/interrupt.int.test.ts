@@ -4,8 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -13,12 +12,13 @@ import { nonce } from "../helpers/engine.js";
 import { processes, until } from "../helpers/processes.js";
 import { remoteAddr, requireTestEngines, sshPath } from "../helpers/remote-host.js";
 import { repoRoot } from "../helpers/run-cli.js";
+import { tempDir } from "../helpers/temp-dir.js";
 
 const bin = fileURLToPath(new URL("../../bin/hln.js", import.meta.url));
 
 async function interrupt(env: NodeJS.ProcessEnv): Promise<void> {
   const marker = `hln-interrupt-${nonce()}`;
-  const dir = mkdtempSync(join(tmpdir(), "hln-interrupt-"));
+  const dir = tempDir("hln-interrupt-");
   writeFileSync(
     join(dir, "stack.ts"),
     `import { defineStack } from "hln";

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { nonce } from "../helpers/engine.js";
 import { runCli } from "../helpers/run-cli.js";
+import { tempDir } from "../helpers/temp-dir.js";
 
 /** Every form of `secret` that must never appear in what hln prints or stores. */
 function forms(secret: string): string[] {
@@ -30,7 +30,7 @@ function assertNoLeak(where: string, text: string | Buffer, secret: string) {
 describe("secrets", () => {
   it("reach the step but never the output, the result, the logs or the image", async () => {
     const secret = randomBytes(16).toString("hex");
-    const dir = mkdtempSync(join(tmpdir(), "hln-secret-"));
+    const dir = tempDir("hln-secret-");
     const n = nonce();
     writeFileSync(
       join(dir, "stack.ts"),
@@ -76,7 +76,7 @@ export default defineStack({
   });
 
   it("fail with one line naming the variable when it is unset", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "hln-secret-"));
+    const dir = tempDir("hln-secret-");
     writeFileSync(
       join(dir, "stack.ts"),
       `import { defineStack } from "hln";

@@ -50,3 +50,27 @@ export class StatusLog {
     return [...this.vertexes.values()].filter((v) => pattern.test(v.name));
   }
 }
+
+/**
+ * Removes images a test stored in the engine (pushing with the containerd store keeps a
+ * local copy too), by reference; ones already gone are fine.
+ */
+export async function removeImages(engine: Engine, refs: readonly string[]): Promise<void> {
+  for (const ref of refs)
+    await engine.docker
+      .json("DELETE", `/images/${encodeURIComponent(ref)}?force=1`)
+      .catch(() => undefined);
+}
+
+/** Removes every image whose reference matches `pattern` (Docker's filter: `host:port/repo/*`). */
+export async function removeImagesMatching(engine: Engine, pattern: string): Promise<void> {
+  const filters = encodeURIComponent(JSON.stringify({ reference: [pattern] }));
+  const images = await engine.docker.json<{ RepoTags: string[] | null }[]>(
+    "GET",
+    `/images/json?filters=${filters}`,
+  );
+  await removeImages(
+    engine,
+    images.flatMap((i) => i.RepoTags ?? []),
+  );
+}

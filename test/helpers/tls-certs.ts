@@ -5,9 +5,9 @@
  * server-cert.pem, server-key.pem for the server.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { tempDir } from "./temp-dir.js";
 
 export interface TestCerts {
   dir: string;
@@ -23,7 +23,7 @@ function openssl(dir: string, ...args: string[]): void {
 }
 
 export function makeTestCerts(options: { ips?: string[]; dns?: string[] } = {}): TestCerts {
-  const dir = mkdtempSync(join(tmpdir(), "hln-tls-"));
+  const dir = tempDir("hln-tls-");
   const san = [
     ...(options.ips ?? ["127.0.0.1"]).map((ip) => `IP:${ip}`),
     ...(options.dns ?? []).map((d) => `DNS:${d}`),

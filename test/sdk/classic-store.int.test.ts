@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type Engine, openEngine } from "../../src/engine/engine.js";
 import { createDag } from "../../src/sdk/dag.js";
 import { nonce } from "../helpers/engine.js";
 import { startRegistry } from "../helpers/registry.js";
+import { tempDir } from "../helpers/temp-dir.js";
 
 // Started by scripts/test-deps.sh (scripts/engine-classic-up.sh).
 const classicHost = "unix:///var/run/hln-classic.sock";
@@ -32,13 +32,13 @@ describe("Docker's classic image store", () => {
 
   it("is detected, and image tarballs and pushes go through the Docker API", async () => {
     assert.equal(await engine.imageStore(), "classic");
-    const configDir = mkdtempSync(join(tmpdir(), "hln-docker-config-"));
+    const configDir = tempDir("hln-docker-config-");
     const auth = Buffer.from(`${user.username}:${user.password}`).toString("base64");
     writeFileSync(
       join(configDir, "config.json"),
       JSON.stringify({ auths: { [registry.host]: { auth } } }),
     );
-    const out = mkdtempSync(join(tmpdir(), "hln-classic-"));
+    const out = tempDir("hln-classic-");
     const n = nonce();
     const dag = createDag({
       connection: engine.buildkit,

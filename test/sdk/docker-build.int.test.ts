@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Engine } from "../../src/engine/engine.js";
 import { ExecError } from "../../src/errors.js";
 import { createDag } from "../../src/sdk/dag.js";
 import { nonce, requireEngine, StatusLog } from "../helpers/engine.js";
+import { tempDir } from "../helpers/temp-dir.js";
 
 describe("Directory.dockerBuild on the real engine", () => {
   let engine: Engine;
@@ -17,7 +17,7 @@ describe("Directory.dockerBuild on the real engine", () => {
 
   it("builds a Dockerfile and joins its result into the graph", async () => {
     const n = nonce();
-    const ctx = mkdtempSync(join(tmpdir(), "hln-dockerfile-"));
+    const ctx = tempDir("hln-dockerfile-");
     writeFileSync(join(ctx, "greeting.txt"), `hello ${n}\n`);
     writeFileSync(
       join(ctx, "build.Dockerfile"),
@@ -66,7 +66,7 @@ RUN echo unused > /unused
   });
 
   it("reports a failing RUN with its exit code", async () => {
-    const ctx = mkdtempSync(join(tmpdir(), "hln-dockerfile-"));
+    const ctx = tempDir("hln-dockerfile-");
     writeFileSync(join(ctx, "Dockerfile"), `FROM busybox\nRUN echo fail-${nonce()} && exit 6\n`);
     const dag = createDag({ connection: engine.buildkit });
     try {
@@ -82,7 +82,7 @@ RUN echo unused > /unused
   });
 
   it("reads a Dockerfile the ignore file excludes, apart from the context and before it", async () => {
-    const ctx = mkdtempSync(join(tmpdir(), "hln-dockerfile-"));
+    const ctx = tempDir("hln-dockerfile-");
     try {
       const n = nonce();
       // docker-library/hello-world ignores its own Dockerfiles.
@@ -126,7 +126,7 @@ RUN echo unused > /unused
   });
 
   it("lets <Dockerfile>.dockerignore replace the directory's ignore file, as buildx does", async () => {
-    const ctx = mkdtempSync(join(tmpdir(), "hln-dockerfile-"));
+    const ctx = tempDir("hln-dockerfile-");
     try {
       writeFileSync(join(ctx, "a.txt"), "a");
       writeFileSync(join(ctx, "b.txt"), "b");

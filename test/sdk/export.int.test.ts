@@ -5,7 +5,6 @@ import {
   existsSync,
   lstatSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   readlinkSync,
@@ -13,13 +12,13 @@ import {
   symlinkSync,
   writeFileSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, afterEach, before, describe, it } from "node:test";
 import type { Engine } from "../../src/engine/engine.js";
 import { HlnError } from "../../src/errors.js";
 import { createDag, type DagOptions } from "../../src/sdk/dag.js";
-import { nonce, requireEngine } from "../helpers/engine.js";
+import { nonce, removeImages, requireEngine } from "../helpers/engine.js";
+import { tempDir } from "../helpers/temp-dir.js";
 
 describe("exports on the real engine", () => {
   let engine: Engine;
@@ -41,7 +40,7 @@ describe("exports on the real engine", () => {
   }
 
   it("writes a directory and a file to the host, symlinks as symlinks", async () => {
-    const out = mkdtempSync(join(tmpdir(), "hln-export-"));
+    const out = tempDir("hln-export-");
     const n = nonce();
     await withDag(async (dag) => {
       const built = dag
@@ -65,7 +64,7 @@ describe("exports on the real engine", () => {
   });
 
   it("leaves the previous contents in place when the export fails", async () => {
-    const out = mkdtempSync(join(tmpdir(), "hln-export-"));
+    const out = tempDir("hln-export-");
     mkdirSync(join(out, "dir"));
     writeFileSync(join(out, "dir/keep.txt"), "old");
     await withDag(async (dag) => {
@@ -82,7 +81,7 @@ describe("exports on the real engine", () => {
   });
 
   it("writes image tarballs and stores images in the engine", async () => {
-    const out = mkdtempSync(join(tmpdir(), "hln-export-"));
+    const out = tempDir("hln-export-");
     const n = nonce();
     const name = `hln-test/as-image:${n}`;
     const id = await withDag(async (dag) => {
@@ -113,6 +112,7 @@ describe("exports on the real engine", () => {
     assert.ok(inspect.Config.Env.includes(`HLN_TEST=${n}`));
     assert.equal(inspect.Config.WorkingDir, "/app");
     assert.equal(existsSync(join(out, "image.tar.hln-tmp")), false);
+    await removeImages(engine, [`docker.io/${name}`]);
   });
 
   // Temporary folders of the tests below, removed after each one.
@@ -123,7 +123,7 @@ describe("exports on the real engine", () => {
     }
   });
   function scratch(): string {
-    const dir = mkdtempSync(join(tmpdir(), "hln-export-"));
+    const dir = tempDir("hln-export-");
     made.push(dir);
     return dir;
   }

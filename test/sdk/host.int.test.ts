@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Engine } from "../../src/engine/engine.js";
 import { createDag } from "../../src/sdk/dag.js";
 import { nonce, requireEngine } from "../helpers/engine.js";
+import { tempDir } from "../helpers/temp-dir.js";
 
 interface Transfer {
   path: string;
@@ -46,7 +46,7 @@ describe("host directories on the real engine", () => {
       .stdout();
 
   it("sends a directory, honours .hlnignore, include and exclude", async () => {
-    const root = mkdtempSync(join(tmpdir(), "hln-host-"));
+    const root = tempDir("hln-host-");
     mkdirSync(join(root, "src/deep"), { recursive: true });
     mkdirSync(join(root, "node_modules/pkg"), { recursive: true });
     writeFileSync(join(root, "src/a.ts"), "a");
@@ -70,7 +70,7 @@ describe("host directories on the real engine", () => {
   });
 
   it("syncs 10,000 files, then sends only the bytes of the one that changed", async () => {
-    const root = mkdtempSync(join(tmpdir(), "hln-host-10k-"));
+    const root = tempDir("hln-host-10k-");
     for (let d = 0; d < 100; d++) {
       mkdirSync(join(root, `d${d}`));
       for (let f = 0; f < 100; f++)

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Engine } from "../../src/engine/engine.js";
 import { createDag } from "../../src/sdk/dag.js";
 import { nonce, requireEngine } from "../helpers/engine.js";
+import { tempDir } from "../helpers/temp-dir.js";
 
 // Docker's own CLI and buildx, from the engine script, are the oracle here.
 const docker = "/opt/hln-engine/docker/usr/bin/docker";
@@ -56,7 +56,7 @@ describe(".dockerignore: hln sends what docker buildx sends", () => {
   after(() => engine?.close());
 
   it("matches on a context full of edge cases", async () => {
-    const root = mkdtempSync(join(tmpdir(), "hln-ignore-"));
+    const root = tempDir("hln-ignore-");
     for (const f of files) {
       mkdirSync(join(root, dirname(f)), { recursive: true });
       writeFileSync(join(root, f), f);
@@ -65,7 +65,7 @@ describe(".dockerignore: hln sends what docker buildx sends", () => {
     const n = nonce();
     const list = `find /ctx -mindepth 1 | sort | sed 's/^/LIST /'; echo ${n} >/dev/null`;
 
-    const df = mkdtempSync(join(tmpdir(), "hln-ignore-df-"));
+    const df = tempDir("hln-ignore-df-");
     writeFileSync(join(df, "Dockerfile"), `FROM busybox\nCOPY . /ctx\nRUN ${list}\n`);
     const bx = spawnSync(
       docker,
