@@ -410,7 +410,14 @@ export class Container {
    * or `oci`. The previous file stays in place until the new one has fully arrived.
    * Destinations follow `File.export`: missing parents are created, a directory is refused.
    */
-  async export(
+  export(
+    path: string,
+    options: { format?: "docker" | "oci"; name?: string } = {},
+  ): Promise<string> {
+    return this.solver.track(this.#exportNow(path, options));
+  }
+
+  async #exportNow(
     path: string,
     options: { format?: "docker" | "oci"; name?: string } = {},
   ): Promise<string> {
@@ -440,7 +447,11 @@ export class Container {
    * Pushes the container as an image to a registry and returns its reference by digest.
    * Credentials come from the Docker config (`DOCKER_CONFIG`, `~/.docker/config.json`).
    */
-  async publish(ref: string, options: { insecure?: boolean } = {}): Promise<string> {
+  publish(ref: string, options: { insecure?: boolean } = {}): Promise<string> {
+    return this.solver.track(this.#publishNow(ref, options));
+  }
+
+  async #publishNow(ref: string, options: { insecure?: boolean } = {}): Promise<string> {
     const name = normalizeImageRef(ref);
     const repo = name.replace(/@.*$/, "").replace(/:[^/:]+$/, "");
     const classic = await this.solver.classicDocker();
@@ -468,7 +479,11 @@ export class Container {
    * Stores the container as an image named `name` in the Docker engine that runs the
    * build, ready for `docker run` or a deploy. Resolves with the image ID.
    */
-  async asImage(name: string): Promise<string> {
+  asImage(name: string): Promise<string> {
+    return this.solver.track(this.#asImageNow(name));
+  }
+
+  async #asImageNow(name: string): Promise<string> {
     const deploy = this.solver.separateDocker;
     if (deploy) {
       // BuildKit runs elsewhere: bring the image over as a tarball and load it.

@@ -153,7 +153,11 @@ export class Directory {
    * await built.directory("/src/dist").export("./dist"); // other files in ./dist stay
    * await built.directory("/src/dist").export("./dist", { wipe: true }); // ./dist is the result
    */
-  async export(path: string, options: { wipe?: boolean } = {}): Promise<string> {
+  export(path: string, options: { wipe?: boolean } = {}): Promise<string> {
+    return this.solver.track(this.#exportNow(path, options));
+  }
+
+  async #exportNow(path: string, options: { wipe?: boolean } = {}): Promise<string> {
     const dest = resolve(path);
     const keep = keptPaths({ stackDirectory: this.solver.stackDirectory, env: this.solver.env });
     const target = await checkDirectoryDestination(path);

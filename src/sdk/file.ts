@@ -34,7 +34,11 @@ export class File {
    * directory at `path` is refused. The previous file stays in place until the new one has
    * fully arrived. Resolves with the absolute path written.
    */
-  async export(path: string): Promise<string> {
+  export(path: string): Promise<string> {
+    return this.solver.track(this.#exportNow(path));
+  }
+
+  async #exportNow(path: string): Promise<string> {
     if (!this.output) throw new HlnError("E_USAGE", `file ${this.path}: the filesystem is empty`);
     const dest = resolve(path);
     const target = await prepareFileDestination(path);

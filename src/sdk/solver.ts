@@ -240,6 +240,15 @@ export class Solver {
     return Buffer.from(JSON.stringify(body)).toString("base64url");
   }
 
+  /**
+   * @internal Marks `work` a stack started, for a run that waits on unawaited work before
+   * it ends (TrackedSolver); SDK methods wrap their whole body, checks before the first
+   * solve included, so nothing started is missed.
+   */
+  track<T>(work: Promise<T>): Promise<T> {
+    return work;
+  }
+
   get signal(): AbortSignal | undefined {
     return this.#signal;
   }

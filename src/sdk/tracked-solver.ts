@@ -28,6 +28,10 @@ export class TrackedSolver extends Solver {
     return count;
   }
 
+  override track<T>(work: Promise<T>): Promise<T> {
+    return this.#track(work);
+  }
+
   override sync(output: Output): Promise<void> {
     return this.#track(super.sync(output));
   }

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { nonce } from "../helpers/engine.js";
 import { processes, until } from "../helpers/processes.js";
 import { type CliResult, repoRoot, runCli } from "../helpers/run-cli.js";
+import { tempDir } from "../helpers/temp-dir.js";
 
 const dirs: string[] = [];
 after(() => {
@@ -229,6 +230,20 @@ describe("work the action left running", () => {
       errorLine(fails),
       new RegExp(`process "sh -c echo ${n}; exit 3" exited with code 3`),
     );
+  });
+
+  it("includes exports, whose destination is checked before their solve starts", async () => {
+    const n = nonce();
+    const out = join(tempDir("hln-late-"), "sub", "late.txt");
+    const dir = stack(`
+  async late({ dag }) {
+    void dag.container().from("busybox").withExec(["sh", "-c", "echo ${n} > /f"]).file("/f").export(${JSON.stringify(out)});
+    return "returned";
+  },`);
+    const r = await run(dir, "late");
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /hln: warning: 1 request nobody awaited was still running/);
+    assert.equal(readFileSync(out, "utf8"), `${n}\n`);
   });
 });
 
