@@ -20,6 +20,7 @@ import { prepareFileDestination } from "./export-destination.js";
 import { File } from "./file.js";
 import { type ImageBase, type ImageConfig, mergeEnv } from "./image-base.js";
 import { resolvePath } from "./paths.js";
+import { assertProcessString } from "./process-limits.js";
 import type { Secret } from "./secret.js";
 import type { Solver } from "./solver.js";
 
@@ -133,6 +134,11 @@ export class Container {
   /** Runs a command. The new container's filesystem is the result. */
   withExec(args: string[], options: ExecOptions = {}): Container {
     if (args.length === 0) throw new HlnError("E_USAGE", "withExec: args must not be empty");
+    // Long arguments travel to the shim in a file; a NUL byte cannot travel at all.
+    args.forEach((a, i) => {
+      if (typeof a === "string" && a.includes("\0"))
+        assertProcessString("withExec", `argument ${i}`, a);
+    });
     const capture = options.capture ?? true;
     const image = this.state.image;
     // With a base image, env, cwd and user are written into the op once its config is in.
@@ -171,6 +177,11 @@ export class Container {
     if (!name || name.includes("=")) {
       throw new HlnError("E_USAGE", `withEnvVariable: invalid name ${JSON.stringify(name)}`);
     }
+    assertProcessString(
+      `withEnvVariable(${JSON.stringify(name)})`,
+      "the variable",
+      `${name}=${value}`,
+    );
     return this.#with({
       env: [...this.state.env.filter(([k]) => k !== name), [name, value] as const],
     });

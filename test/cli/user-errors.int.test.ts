@@ -247,6 +247,27 @@ describe("work the action left running", () => {
   });
 });
 
+describe("what the kernel would refuse at exec", () => {
+  it("fails while the graph is built, naming the call", async () => {
+    const dir = stack(`
+  async bigenv({ dag }) {
+    return dag.container().from("busybox").withEnvVariable("BIG", "x".repeat(200_000)).withExec(["true"]).stdout();
+  },
+  async nul({ dag }) {
+    return dag.container().from("busybox").withExec(["echo", "a\\0b"]).stdout();
+  },`);
+    const big = await run(dir, "bigenv");
+    assert.equal(big.code, 2, big.stderr);
+    assert.match(
+      errorLine(big),
+      /withEnvVariable\("BIG"\): the variable is 200005 bytes; Linux passes at most 131072 bytes/,
+    );
+    const nul = await run(dir, "nul");
+    assert.equal(nul.code, 2, nul.stderr);
+    assert.match(errorLine(nul), /withExec: argument 1 contains a NUL byte/);
+  });
+});
+
 describe("the final line names the cause", () => {
   it("of a secret that cannot be read, an unknown user, a step that could not start", async () => {
     const n = nonce();
