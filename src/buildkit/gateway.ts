@@ -20,6 +20,9 @@ import type { BuildkitConnection } from "./connection.js";
 import { cleanEngineMessage } from "./engine-message.js";
 import { newBuildRef, type SolveOptions, solve } from "./solve.js";
 
+/** How much of a large file one ReadFile call asks for, well under the 16 MiB message limit. */
+const readChunkBytes = 8 << 20;
+
 function sorted(r: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const k of Object.keys(r).sort()) out[k] = r[k]!;
@@ -156,8 +159,25 @@ export async function withGateway<T>(
       try {
         return (await conn.gateway.readFile({ ref: resultId, filePath: path }, call)).data;
       } catch (err) {
+        // A file over the client's 16 MiB message limit comes in ranges instead: one
+        // call serves the common small file, and engines read ranges since ReadFile began.
+        if (!/larger than configured readMaxBytes/.test(String(err))) throw wrap(err);
+      }
+      const chunks: Uint8Array[] = [];
+      try {
+        for (let offset = 0n; ; ) {
+          const { data } = await conn.gateway.readFile(
+            { ref: resultId, filePath: path, range: { offset, length: BigInt(readChunkBytes) } },
+            call,
+          );
+          chunks.push(data);
+          if (data.length < readChunkBytes) break;
+          offset += BigInt(data.length);
+        }
+      } catch (err) {
         throw wrap(err);
       }
+      return Buffer.concat(chunks);
     },
     setResult(resultId, metadata = {}) {
       last = resultId;
