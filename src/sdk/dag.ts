@@ -81,8 +81,12 @@ export interface Dag {
   secretFromEnv(variable: string, options?: { name?: string }): Secret;
   /** A secret read from a file when a step first needs it. */
   secretFromFile(path: string, options?: { name?: string }): Secret;
-  /** A secret printed by a command (e.g. a password manager), run when a step first needs it. */
-  secretFromCommand(argv: string[], options: { name: string }): Secret;
+  /**
+   * A secret printed by a command (e.g. a password manager), run when a step first needs
+   * it. The command gets no standard input and `timeoutMs` (default 60 000) to print the
+   * value and exit; then it is killed and the run fails naming it.
+   */
+  secretFromCommand(argv: string[], options: { name: string; timeoutMs?: number }): Secret;
   /**
    * Ends the session with the engine. First it waits for requests still running that
    * nobody awaited, then exports the build cache when the dag has cache exports. After a
@@ -128,7 +132,7 @@ export function createDag(options: DagOptions): Dag {
     secretFromEnv: (variable, o = {}) =>
       learn(secretFromEnv(variable, solver.env, o.name ?? variable)),
     secretFromFile: (path, o = {}) => secretFromFile(path, o.name ?? basename(path)),
-    secretFromCommand: (argv, o) => secretFromCommand(argv, o.name, options.signal),
+    secretFromCommand: (argv, o) => secretFromCommand(argv, o.name, options.signal, o.timeoutMs),
     close: async (o = {}) => {
       try {
         if (o.settle ?? true) {

@@ -55,4 +55,12 @@ describe("secretFromCommand", () => {
       /killed by a signal/,
     );
   });
+
+  it("stops a command that never finishes, naming it and its bound", async () => {
+    const secret = secretFromCommand(["sleep", "600"], "token", undefined, 300);
+    await assert.rejects(settlesWithin("the secret's value", secret.value(), 20_000), {
+      code: "E_INPUT_INVALID",
+      message: 'secretFromCommand(["sleep","600"]): did not finish within 0.3 s, so it was stopped',
+    });
+  });
 });

@@ -85,6 +85,7 @@ export function secretFromCommand(
   argv: readonly string[],
   name: string,
   signal?: AbortSignal,
+  timeoutMs = 60_000,
 ): Secret {
   const call = `secretFromCommand(${JSON.stringify(argv)})`;
   if (argv.length === 0) throw new HlnError("E_USAGE", `${call}: the command is empty`);
@@ -99,6 +100,7 @@ export function secretFromCommand(
         child.stderr.on("data", (d: Buffer) => err.push(d));
         child.once("error", (e) => {
           clearTimeout(grace);
+          clearTimeout(bound);
           if (e.name === "AbortError") {
             reject(new HlnError("E_ABORTED", "cancelled", { cause: e }));
             return;
@@ -115,7 +117,15 @@ export function secretFromCommand(
         // process holding its stdout, and a daemon it started (an agent) may hold it for
         // good. What the command wrote is read within moments of its exit.
         let grace: NodeJS.Timeout | undefined;
+        // A command that waits for something (a prompt it cannot show, a lock) would
+        // hold the run with no word; the bound names it instead.
+        let timedOut = false;
+        const bound = setTimeout(() => {
+          timedOut = true;
+          child.kill("SIGKILL");
+        }, timeoutMs);
         child.once("exit", () => {
+          clearTimeout(bound);
           // Letting go of the pipes is what lets "close" come.
           grace = setTimeout(() => {
             child.stdout.destroy();
@@ -130,7 +140,11 @@ export function secretFromCommand(
             reject(
               new HlnError(
                 "E_INPUT_INVALID",
-                code === null ? `${call}: killed by a signal` : `${call}: exited with code ${code}`,
+                timedOut
+                  ? `${call}: did not finish within ${timeoutMs / 1000} s, so it was stopped`
+                  : code === null
+                    ? `${call}: killed by a signal`
+                    : `${call}: exited with code ${code}`,
               ),
             );
           }
