@@ -67,6 +67,12 @@ export async function checkDirectoryDestination(path: string): Promise<{
  * putting the file inside it would guess a name, replacing it would delete what it holds.
  */
 export async function prepareFileDestination(path: string): Promise<string> {
+  // resolve() drops a trailing slash, and the file would take the directory's name.
+  if (/[/\\]$/.test(path))
+    throw new HlnError(
+      "E_USAGE",
+      `export to ${path}: a path ending in "/" names a directory; name the file to write, e.g. ${join(path, "image.tar")}`,
+    );
   const abs = resolve(path);
   let target: string;
   try {

@@ -280,6 +280,10 @@ describe("exports on the real engine", () => {
           await assert.rejects(exp(join(out, "adir")), usage(/adir: it is a directory/));
           await assert.rejects(exp(join(out, "link-dir")), usage(/link-dir: it is a directory/));
           await assert.rejects(
+            exp(`${out}/newdir/`),
+            usage(/newdir\/: a path ending in "\/" names a directory/),
+          );
+          await assert.rejects(
             exp(join(ro.dir, "x")),
             usage(
               new RegExp(
@@ -294,6 +298,7 @@ describe("exports on the real engine", () => {
         }
         await image.export(join(out, "images/x.tar"));
       });
+      assert.equal(existsSync(join(out, "newdir")), false, "nothing made for a path ending in /");
     } finally {
       ro.release();
     }
