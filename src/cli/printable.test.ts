@@ -31,7 +31,20 @@ describe("toPrintable", () => {
     class Container {}
     assert.equal(refused({ c: new Container() }), "result.c: a Container cannot be printed");
     assert.equal(refused({ p: Promise.resolve(1) }), "result.p: a Promise cannot be printed");
-    assert.equal(refused(new Map([[1, "x"]])), "result: a Map with a number key cannot be printed");
+    assert.equal(
+      refused(new Map([[{}, "x"]])),
+      "result: a Map with an object key cannot be printed",
+    );
+    assert.equal(refused({ e: new Error("x") }), "result.e: an Error cannot be printed");
+    assert.deepEqual(
+      toPrintable(
+        new Map<unknown, number>([
+          [1, 2],
+          [true, 3],
+        ]),
+      ),
+      { "1": 2, true: 3 },
+    );
   });
 
   it("refuses a circular reference, but prints a shared one twice", () => {

@@ -50,9 +50,12 @@ function convert(value: unknown, path: string, open: Map<object, string>): unkno
     if (obj instanceof Map) {
       const out: Record<string, unknown> = {};
       for (const [k, v] of obj) {
-        if (typeof k !== "string") fail(`${path}`, `a Map with a ${typeof k} key`);
-        const c = convert(v, member(path, k), open);
-        if (c !== undefined) define(out, k, c);
+        // Keys print as YAML and JSON keys do: strings; numbers and the like as text.
+        if (typeof k === "object" || typeof k === "function" || typeof k === "symbol")
+          fail(path, `a Map with ${article(typeof k)} ${typeof k} key`);
+        const key = String(k);
+        const c = convert(v, member(path, key), open);
+        if (c !== undefined) define(out, key, c);
       }
       return out;
     }
@@ -67,7 +70,7 @@ function convert(value: unknown, path: string, open: Map<object, string>): unkno
       const name = (proto as { constructor?: { name?: string } }).constructor?.name;
       fail(
         path,
-        name ? `a ${name}` : "an object of a class",
+        name ? `${article(name)} ${name}` : "an object of a class",
         obj instanceof Promise
           ? "await it before returning it"
           : name === "Container" || name === "Directory" || name === "File"
@@ -93,4 +96,8 @@ function define(out: Record<string, unknown>, key: string, value: unknown): void
 
 function member(path: string, key: string): string {
   return /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
+}
+
+function article(word: string): string {
+  return /^[aeiou]/i.test(word) ? "an" : "a";
 }
