@@ -63,6 +63,15 @@ export class OutputTail {
       out.push(...parts);
     }
     for (const rest of partial.values()) if (rest) out.push(rest);
-    return out.slice(-this.maxLines);
+    return out.slice(-this.maxLines).map(shorten);
   }
+}
+
+/** Characters shown of one line: an error report is for people, not a dump. */
+const maxLineChars = 400;
+
+function shorten(line: string): string {
+  return line.length <= maxLineChars
+    ? line
+    : `${line.slice(0, maxLineChars)}…(${line.length - maxLineChars} more characters)`;
 }
