@@ -208,6 +208,13 @@ export class Directory {
     if (!root) throw new HlnError("E_USAGE", "dockerBuild: the directory is empty");
     const platform = options.platform ?? this.solver.platform;
     const name = options.dockerfile ?? "Dockerfile";
+    // Paths resolve inside the directory, where ".." stops at its root: a Dockerfile
+    // beside the context would silently become another path inside it.
+    if (/^\.\.(\/|$)/.test(posix.normalize(name)))
+      throw new HlnError(
+        "E_USAGE",
+        `dockerBuild: dockerfile ${JSON.stringify(name)} is outside the directory; give its path inside the directory, or build from a directory that holds both`,
+      );
     const source = this.#dockerfileSource(name);
     const opts: Record<string, string> = {
       filename: source.filename,

@@ -81,6 +81,20 @@ RUN echo unused > /unused
     }
   });
 
+  it("refuses a Dockerfile outside the directory instead of reading another path", async () => {
+    const ctx = tempDir("hln-dockerfile-");
+    const dag = createDag({ connection: engine.buildkit });
+    try {
+      for (const dockerfile of ["../Dockerfile", "sub/../../x/Dockerfile", ".."])
+        await assert.rejects(dag.host().directory(ctx).dockerBuild({ dockerfile }), {
+          code: "E_USAGE",
+          message: /^dockerBuild: dockerfile ".*" is outside the directory/,
+        });
+    } finally {
+      await dag.close();
+    }
+  });
+
   it("reads a Dockerfile the ignore file excludes, apart from the context and before it", async () => {
     const ctx = tempDir("hln-dockerfile-");
     try {
