@@ -32,6 +32,12 @@ describe("cleanEngineMessage", () => {
       ),
       "mkdir /x: permission denied",
     );
+    assert.equal(
+      cleanEngineMessage(
+        "working dir /ddd points to invalid target: lstat /opt/hln-engine/state/data/buildkit/executor/j3ns8f3wnf4x1gu2c3b2pcjvb/rootfs/ddd: file name too long",
+      ),
+      "working dir /ddd points to invalid target: lstat /ddd: file name too long",
+    );
   });
 
   it("drops gRPC's status wrapping, however deep", () => {

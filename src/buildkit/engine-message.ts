@@ -16,6 +16,8 @@ const mountRoots = [
   // Snapshotter directories: overlayfs and native snapshots, Docker's overlay2 layers.
   /\/[^\s"':]*\/snapshots\/\d+\/fs/g,
   /\/[^\s"':]*\/overlay2\/[0-9a-f]{64}\/(?:merged|diff)/g,
+  // A step's root filesystem as the executor mounts it (executor/<id>/rootfs).
+  /\/[^\s"':]*\/executor\/[0-9a-z]+\/rootfs/g,
 ];
 
 export function cleanEngineMessage(raw: string): string {
