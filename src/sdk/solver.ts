@@ -159,6 +159,8 @@ export class Solver {
   readonly #execsByArgv = new Map<string, string>();
   /** The last lines each vertex printed, for error reports. */
   readonly #tails = new OutputTail(tailLines);
+  /** Names of the vertices that failed, as progress shows them, to name a failure's step. */
+  readonly #failedNames = new Map<string, string>();
   readonly #env: NodeJS.ProcessEnv;
   readonly #platform: Platform;
   readonly #docker: DockerEngineAccess | undefined;
@@ -721,7 +723,11 @@ export class Solver {
 
   #tapInto(failed: Map<string, string>): (status: SolveStatus) => void {
     return (status) => {
-      for (const v of status.vertexes) if (v.error) failed.set(v.digest, v.error);
+      for (const v of status.vertexes)
+        if (v.error) {
+          failed.set(v.digest, v.error);
+          this.#failedNames.set(v.digest, v.name);
+        }
       this.#tap(status);
     };
   }
@@ -789,6 +795,16 @@ export class Solver {
         output: this.#redactor ? this.#redactor.scrub(tail.join("\n")) : tail.join("\n"),
         vertex: digest,
         cause: err,
+      });
+    }
+    // Another step failed (a Dockerfile's COPY, a file op): the final line names it as
+    // progress does, for the engine's reason alone ("/x": not found) does not say where.
+    for (const digest of failed.keys()) {
+      const name = this.#failedNames.get(digest);
+      if (!name || /process "/.test(err.message) || err.message.includes(name)) continue;
+      return new HlnError("E_SOLVE_FAILED", `${displayCommand([name])}: ${err.message}`, {
+        cause: err,
+        hint: err.hint,
       });
     }
     return err;

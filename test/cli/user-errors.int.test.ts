@@ -339,6 +339,24 @@ describe("a bad ignore file", () => {
   });
 });
 
+describe("a failed step that is not a command", () => {
+  it("is named in the final line as progress names it", async () => {
+    const dir = stack(
+      `async up({ dag }) {
+    const built = await dag.host().directory(new URL("./ctx", import.meta.url).pathname).dockerBuild();
+    await built.sync();
+  },`,
+      { "ctx/Dockerfile": `FROM busybox\nCOPY nothere-${nonce()} /x\n` },
+    );
+    const r = await run(dir, "up");
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(
+      errorLine(r),
+      /^hln: error: \[2\/2\] COPY nothere-\w+ \/x: "\/nothere-\w+": not found$/,
+    );
+  });
+});
+
 describe("engine errors", () => {
   it("reach the user without gRPC wrapping, internal refs or the engine's mount paths", async () => {
     const dir = stack(`
@@ -351,7 +369,10 @@ describe("engine errors", () => {
   },`);
     for (const [action, line] of [
       // Either BuildKit's walk or its cache-key lookup reports it, depending on the cache.
-      ["copy", /^hln: error: .*\/nonexistent-\w+"?: (not found|no such file or directory)$/],
+      [
+        "copy",
+        /^hln: error: copy \/nonexistent-\w+ to \/d: .*\/nonexistent-\w+"?: (not found|no such file or directory)$/,
+      ],
       ["read", /^hln: error: read \/etc: is a directory$/],
     ] as const) {
       const r = await run(dir, action);
