@@ -89,12 +89,11 @@ describe("an engine that goes silent", () => {
     servers.push(fake);
     const engine = await openEngine({ env: fake.env, timeoutMs });
     try {
-      await assert.rejects(settlesWithin("engine info", engineInfo(engine)), (e: unknown) => {
-        assert.ok(e instanceof HlnError, String(e));
-        assert.equal(e.code, "E_ENGINE_UNREACHABLE");
-        assert.equal(e.message, `${fake.endpoint} did not answer POST /grpc within 1000 ms`);
-        return true;
-      });
+      await unreachable(
+        "engine info",
+        engineInfo(engine),
+        `${fake.endpoint} did not answer POST /grpc within 1000 ms`,
+      );
     } finally {
       engine.close();
     }
@@ -105,15 +104,11 @@ describe("an engine that goes silent", () => {
     servers.push(fake);
     const engine = await openEngine({ env: fake.env, timeoutMs });
     try {
-      await assert.rejects(settlesWithin("engine info", engineInfo(engine)), (e: unknown) => {
-        assert.ok(e instanceof HlnError, String(e));
-        assert.equal(e.code, "E_ENGINE_UNREACHABLE");
-        assert.equal(
-          e.message,
-          `${fake.endpoint} (docker /grpc) took the connection but sent no HTTP/2 answer within 1000 ms`,
-        );
-        return true;
-      });
+      await unreachable(
+        "engine info",
+        engineInfo(engine),
+        `${fake.endpoint} (docker /grpc) took the connection but sent no HTTP/2 answer within 1000 ms`,
+      );
     } finally {
       engine.close();
     }
@@ -124,15 +119,11 @@ describe("an engine that goes silent", () => {
     servers.push(fake);
     const engine = await openEngine({ env: fake.env, timeoutMs });
     try {
-      await assert.rejects(settlesWithin("engine info", engineInfo(engine)), (e: unknown) => {
-        assert.ok(e instanceof HlnError, String(e));
-        assert.equal(e.code, "E_ENGINE_UNREACHABLE");
-        assert.equal(
-          e.message,
-          `cannot reach ${fake.endpoint}: no answer to GET /version within 1000 ms`,
-        );
-        return true;
-      });
+      await unreachable(
+        "engine info",
+        engineInfo(engine),
+        `cannot reach ${fake.endpoint}: no answer to GET /version within 1000 ms`,
+      );
     } finally {
       engine.close();
     }
@@ -143,14 +134,10 @@ describe("an engine that goes silent", () => {
     servers.push(fake);
     const engine = await openEngine({ env: fake.env, timeoutMs });
     try {
-      await assert.rejects(
-        settlesWithin("openSession", openSession(engine.buildkit)),
-        (e: unknown) => {
-          assert.ok(e instanceof HlnError, String(e));
-          assert.equal(e.code, "E_ENGINE_UNREACHABLE");
-          assert.equal(e.message, `${fake.endpoint} did not answer POST /session within 1000 ms`);
-          return true;
-        },
+      await unreachable(
+        "openSession",
+        openSession(engine.buildkit),
+        `${fake.endpoint} did not answer POST /session within 1000 ms`,
       );
     } finally {
       engine.close();
@@ -164,15 +151,11 @@ describe("an engine that goes silent", () => {
     const dag = createDag({ connection: engine.buildkit });
     try {
       const out = dag.container().from("busybox").withExec(["true"]).stdout();
-      await assert.rejects(settlesWithin("stdout()", out), (e: unknown) => {
-        assert.ok(e instanceof HlnError, String(e));
-        assert.equal(e.code, "E_ENGINE_UNREACHABLE");
-        assert.equal(
-          e.message,
-          `${fake.endpoint} (docker /grpc) took the connection but sent no HTTP/2 answer within 1000 ms`,
-        );
-        return true;
-      });
+      await unreachable(
+        "stdout()",
+        out,
+        `${fake.endpoint} (docker /grpc) took the connection but sent no HTTP/2 answer within 1000 ms`,
+      );
     } finally {
       await settlesWithin(
         "dag.close()",
@@ -241,3 +224,13 @@ describe("an engine that goes silent", () => {
     }
   });
 });
+
+/** Asserts `work` fails as an unreachable engine with exactly `message`, and does not hang. */
+async function unreachable(what: string, work: Promise<unknown>, message: string): Promise<void> {
+  await assert.rejects(settlesWithin(what, work), (e: unknown) => {
+    assert.ok(e instanceof HlnError, String(e));
+    assert.equal(e.code, "E_ENGINE_UNREACHABLE");
+    assert.equal(e.message, message);
+    return true;
+  });
+}

@@ -1,6 +1,5 @@
 import { dirname } from "node:path";
 import type { Command } from "commander";
-import { openEngine } from "../../engine/engine.js";
 import { HlnError } from "../../errors.js";
 import { createDag } from "../../sdk/dag.js";
 import { resolveCache } from "../../stack/cache-spec.js";
@@ -10,6 +9,7 @@ import { createProgress } from "../../ui/create-progress.js";
 import type { CliContext } from "../context.js";
 import { parseDuration } from "../duration.js";
 import { actionError } from "../faults.js";
+import { openFromCli } from "../open-engine.js";
 import { formatData, parseOutputFormat } from "../output.js";
 import { toPrintable } from "../printable.js";
 
@@ -57,12 +57,7 @@ export async function runDo(
     ? parseDuration(ctx.env.HLN_SILENCE_TIMEOUT, "HLN_SILENCE_TIMEOUT")
     : undefined;
 
-  const engine = await openEngine({
-    env: ctx.env,
-    engine: ctx.engine,
-    tlsFlags: ctx.tlsFlags,
-    signal: ctx.signal,
-  });
+  const engine = await openFromCli(ctx);
   const progress = createProgress({
     mode: logFormat,
     stream: ctx.stderr,

@@ -1,8 +1,9 @@
 import type { Command } from "commander";
 import { diskUsage, prune } from "../../buildkit/usage.js";
-import { type EngineInfo, engineInfo, openEngine } from "../../engine/engine.js";
+import { type EngineInfo, engineInfo } from "../../engine/engine.js";
 import type { CliContext } from "../context.js";
 import { parseDuration } from "../duration.js";
+import { openFromCli } from "../open-engine.js";
 import { formatData, parseOutputFormat } from "../output.js";
 
 function bytes(n: number): string {
@@ -96,12 +97,7 @@ Examples:
     .action(async (opts: { output?: string }) => {
       // Flags are checked before the engine is touched.
       const format = opts.output ? parseOutputFormat(opts.output) : undefined;
-      const e = await openEngine({
-        env: ctx.env,
-        engine: ctx.engine,
-        tlsFlags: ctx.tlsFlags,
-        signal: ctx.signal,
-      });
+      const e = await openFromCli(ctx);
       try {
         const info = await engineInfo(e, ctx.signal);
         ctx.stdout.write(format ? formatData(info, format) : formatEngineInfo(info));
@@ -117,12 +113,7 @@ Examples:
     .option("-o, --output <format>", "yaml or json")
     .action(async (opts: { verbose?: boolean; output?: string }) => {
       const format = opts.output ? parseOutputFormat(opts.output) : undefined;
-      const e = await openEngine({
-        env: ctx.env,
-        engine: ctx.engine,
-        tlsFlags: ctx.tlsFlags,
-        signal: ctx.signal,
-      });
+      const e = await openFromCli(ctx);
       try {
         const records = await diskUsage(e.buildkit, { signal: ctx.signal });
         if (format) {
@@ -167,12 +158,7 @@ Examples:
       const keepDurationMs = opts.keepDuration
         ? parseDuration(opts.keepDuration, "--keep-duration")
         : 0;
-      const e = await openEngine({
-        env: ctx.env,
-        engine: ctx.engine,
-        tlsFlags: ctx.tlsFlags,
-        signal: ctx.signal,
-      });
+      const e = await openFromCli(ctx);
       try {
         const removed = await prune(e.buildkit, {
           all: opts.all,
