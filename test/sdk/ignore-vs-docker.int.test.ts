@@ -69,7 +69,17 @@ describe(".dockerignore: hln sends what docker buildx sends", () => {
     writeFileSync(join(df, "Dockerfile"), `FROM busybox\nCOPY . /ctx\nRUN ${list}\n`);
     const bx = spawnSync(
       docker,
-      ["buildx", "build", "--progress=plain", "--no-cache", "-f", join(df, "Dockerfile"), root],
+      // cacheonly: the docker driver would otherwise store an untagged image in the engine.
+      [
+        "buildx",
+        "build",
+        "--progress=plain",
+        "--no-cache",
+        "--output=type=cacheonly",
+        "-f",
+        join(df, "Dockerfile"),
+        root,
+      ],
       {
         encoding: "utf8",
         env: { ...process.env, DOCKER_HOST: "unix:///var/run/docker.sock" },
