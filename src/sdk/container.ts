@@ -439,7 +439,7 @@ export class Container {
     if (classic) {
       // Only moby, local and tar exporters exist there: store the image, then save it.
       const name = normalizeImageRef(options.name ?? `hln-export/${randomUUID()}:latest`);
-      await this.asImage(name);
+      await this.#asImageNow(name);
       await saveImage(classic, [name], target, this.solver.signal);
       if (!options.name) await untagImage(classic, name, this.solver.signal);
       return dest;
@@ -468,7 +468,7 @@ export class Container {
     const classic = await this.solver.classicDocker();
     if (classic) {
       // The classic store has no image exporter: store the image, then push it from there.
-      await this.asImage(name);
+      await this.#asImageNow(name);
       const host = name.slice(0, name.indexOf("/"));
       const auth = await this.solver.registryAuth(host);
       return `${repo}@${await pushImage(classic, name, auth, this.solver.signal)}`;
@@ -501,7 +501,7 @@ export class Container {
       const dir = await mkdtemp(join(tmpdir(), "hln-image-"));
       try {
         const tar = join(dir, "image.tar");
-        await this.export(tar, { format: "docker", name });
+        await this.#exportNow(tar, { format: "docker", name });
         await loadImage(deploy, tar, this.solver.signal);
         const inspected = await deploy.json<{ Id: string }>(
           "GET",

@@ -39,12 +39,4 @@ export class TrackedSolver extends Solver {
   override readFile(output: Output, path: string): Promise<Uint8Array> {
     return this.#track(super.readFile(output, path));
   }
-
-  override exportTo(...args: Parameters<Solver["exportTo"]>): Promise<Record<string, string>> {
-    return this.#track(super.exportTo(...args));
-  }
-
-  override registryAuth(host: string): Promise<string> {
-    return this.#track(super.registryAuth(host));
-  }
 }
