@@ -19,7 +19,6 @@ export interface OutputChunk {
 
 interface Kept {
   at: number;
-  seq: number;
   stream: number;
   text: string;
 }
@@ -30,14 +29,12 @@ const keptBytes = 64 * 1024;
 export class OutputTail {
   readonly #chunks = new Map<string, Kept[]>();
   readonly #bytes = new Map<string, number>();
-  #seq = 0;
 
   constructor(private readonly maxLines = 20) {}
 
   add(chunk: OutputChunk): void {
     const kept: Kept = {
       at: chunk.timestamp.getTime(),
-      seq: this.#seq++,
       stream: chunk.stream,
       text: Buffer.from(chunk.data).toString("utf8"),
     };
