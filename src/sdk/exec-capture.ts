@@ -123,13 +123,14 @@ export function wireExec(
       : { wireArgs: [...args], mounts: [], validExitCodes: inOp };
   }
   if (!capture && !large) return { wireArgs: [...args], mounts: [], validExitCodes: inOp };
-  if (validExitCodes) exitCodeList(validExitCodes);
+  // Checked here for every step, not only those whose codes the shim applies.
+  const codeList = validExitCodes && exitCodeList(validExitCodes);
   const mounts = [shimMount(architecture)];
   if (capture) mounts.push(captureMount());
   // The shim can only turn accepted codes into success: a list without 0, where exit 0
   // must fail, is left to the engine.
   const byShim = validExitCodes?.includes(0) === true;
-  const flags = byShim ? [`-x${exitCodeList(validExitCodes)}`] : [];
+  const flags = byShim ? [`-x${codeList}`] : [];
   const engineCodes = byShim ? undefined : inOp;
   if (!large) {
     // A command named like an option would be read as one.
