@@ -164,7 +164,7 @@ export class Directory {
     if (options.wipe && target.existed) assertRemovable(target.path, keep, `export to ${path}`);
     const root = this.#asRoot();
     if (!root) {
-      await exportEmptyDirectory(path, { wipe: options.wipe ?? false, keep });
+      await exportEmptyDirectory(target, path, { wipe: options.wipe ?? false, keep });
       return dest;
     }
     await this.solver.exportTo(

@@ -9,6 +9,7 @@ import { homedir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { isNotFound } from "../buildkit/fsutil/fs-error.js";
 import {
+  type Destination,
   destinationError,
   discardStaging,
   installTree,
@@ -51,10 +52,7 @@ export function keptPaths(options: {
  * Checks a directory export's destination: not a file, its parent can be made, the place is
  * writable. Resolves with the real path the tree will go to.
  */
-export async function checkDirectoryDestination(path: string): Promise<{
-  path: string;
-  existed: boolean;
-}> {
+export async function checkDirectoryDestination(path: string): Promise<Destination> {
   const target = await prepareDestination(path);
   await assertWritable(dirname(target.path), path);
   return target;
@@ -104,10 +102,10 @@ async function assertWritable(dir: string, shown: string): Promise<void> {
 
 /** A directory export of an empty result: nothing to receive, the same rules as any export. */
 export async function exportEmptyDirectory(
+  target: Destination,
   path: string,
   options: { wipe: boolean; keep: readonly KeptPath[] },
 ): Promise<void> {
-  const target = await prepareDestination(path);
   if (target.existed && !options.wipe) return;
   const staging = await stageBeside(target, path);
   try {
