@@ -8,7 +8,13 @@ import type { Duplex } from "node:stream";
 import { HlnError } from "../errors.js";
 import type { Dialer } from "../transport/dialer.js";
 import type { HttpRequestOptions } from "../transport/http.js";
-import { httpRequest, httpStream, httpUpgrade, SharedHttpConnection } from "../transport/http.js";
+import {
+  httpRequest,
+  httpStream,
+  httpUpgrade,
+  notDocker,
+  SharedHttpConnection,
+} from "../transport/http.js";
 
 export interface DockerVersion {
   Version: string;
@@ -127,12 +133,7 @@ export function createDockerClient(
         signal: o.signal,
         timeoutMs: o.timeoutMs ?? 2000,
       });
-      if (res.status !== 200) {
-        throw new HlnError(
-          "E_ENGINE_UNREACHABLE",
-          `${dialer.endpoint} is not a Docker engine: /_ping answered HTTP ${res.status}`,
-        );
-      }
+      if (res.status !== 200) throw notDocker(dialer.endpoint, `HTTP ${res.status}`);
       return String(res.headers["api-version"] ?? "");
     },
     version: (o = {}) => json<DockerVersion>("GET", "/version", o),

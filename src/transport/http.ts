@@ -71,15 +71,28 @@ export async function httpRequest(dialer: Dialer, o: HttpRequestOptions): Promis
       socket.destroy();
       reject(wrap(dialer, o, err));
     });
-    req.once("response", (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.once("error", (err) => reject(wrap(dialer, o, err)));
-      res.once("end", () => {
+    req.once("response", (res) =>
+      readResponse(res, dialer, o).then((r) => {
         socket.destroy();
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) });
-      });
-    });
+        resolve(r);
+      }, reject),
+    );
+  });
+}
+
+/** Reads a whole response; its errors named as the request's. */
+function readResponse(
+  res: http.IncomingMessage,
+  dialer: Dialer,
+  o: HttpRequestOptions,
+): Promise<HttpResponse> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on("data", (c: Buffer) => chunks.push(c));
+    res.once("error", (err) => reject(wrap(dialer, o, err)));
+    res.once("end", () =>
+      resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+    );
   });
 }
 
@@ -200,18 +213,7 @@ export class SharedHttpConnection {
     return new Promise<HttpResponse>((resolve, reject) => {
       const req = this.#start(stream, o);
       req.once("error", (err) => reject(wrap(this.#dialer, o, err)));
-      req.once("response", (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.once("error", (err) => reject(wrap(this.#dialer, o, err)));
-        res.once("end", () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(chunks),
-          }),
-        );
-      });
+      req.once("response", (res) => readResponse(res, this.#dialer, o).then(resolve, reject));
     });
   }
 
@@ -375,7 +377,8 @@ export function pingStream(
   });
 }
 
-function notDocker(endpoint: string, what: string): HlnError {
+/** A peer whose /_ping answer says it is not a Docker engine. */
+export function notDocker(endpoint: string, what: string): HlnError {
   return new HlnError(
     "E_ENGINE_UNREACHABLE",
     `${endpoint} is not a Docker engine: /_ping answered ${what}`,
