@@ -16,7 +16,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
-import { HlnError } from "../errors.js";
+import { HlnError, throwIfAborted } from "../errors.js";
 import { commandDialer } from "./command-dialer.js";
 import type { Dialer, DialOptions } from "./dialer.js";
 import { StderrTail } from "./stderr-tail.js";
@@ -96,7 +96,7 @@ class SharedSsh implements SshDialer {
   }
 
   async dial(o: DialOptions = {}): Promise<Duplex> {
-    if (o.signal?.aborted) throw aborted(o.signal);
+    throwIfAborted(o.signal);
     if (this.#closed)
       throw new HlnError("E_ABORTED", `the connection to ${this.endpoint} was closed`);
     if (this.#share) await abortable(this.#connect(), o.signal);
@@ -253,7 +253,9 @@ class SharedSsh implements SshDialer {
           reject(
             new HlnError(
               "E_ENGINE_UNREACHABLE",
-              this.#reason(this.#explain(stderr.text) || `ssh exited with ${code ?? sig}`),
+              this.#reason(
+                this.#explain(stderr.text) || stderr.lastLine || `ssh exited with ${code ?? sig}`,
+              ),
             ),
           ),
         );
@@ -261,16 +263,14 @@ class SharedSsh implements SshDialer {
     });
   }
 
-  /** ssh's own timeouts, said as the phase that stalled; otherwise its last line. */
+  /** ssh's own timeouts, said as the phase that stalled; "" for the caller's fallback, ssh's last line. */
   #explain(stderr: string): string {
     const s = `${this.#connectS} s`;
     const tcp = /connect to host (\S+) port (\d+): Connection timed out/.exec(stderr);
     if (tcp) return `TCP connect to ${tcp[1]}:${tcp[2]} did not finish within ${s}`;
     if (/timed out during banner exchange/.test(stderr))
       return `ssh handshake did not finish within ${s} (the server sent no SSH banner)`;
-    const tail = new StderrTail();
-    tail.push(stderr);
-    return tail.lastLine;
+    return "";
   }
 
   #reason(why: string): string {
