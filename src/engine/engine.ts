@@ -186,7 +186,6 @@ async function openBuildkit(
     ),
     { answerTimeoutMs: answerBound(timeoutMs) },
   );
-  const connectTimeoutMs = timeoutMs;
   // `buildctl dial-stdio` is a process that starts in the container before it can answer,
   // as `docker system dial-stdio` is on the far side of ssh; they get the same bound.
   const answerMs = address.scheme === "docker-container" ? Math.max(timeoutMs, 5000) : timeoutMs;
@@ -195,12 +194,12 @@ async function openBuildkit(
     case "tcp": {
       const tls = tlsFromEnv(env, undefined, undefined, options.tlsFlags);
       dialer = tls
-        ? tlsDialer(address.host, address.port, tls, { connectTimeoutMs })
-        : tcpDialer(address.host, address.port, { connectTimeoutMs });
+        ? tlsDialer(address.host, address.port, tls, { connectTimeoutMs: timeoutMs })
+        : tcpDialer(address.host, address.port, { connectTimeoutMs: timeoutMs });
       break;
     }
     case "unix":
-      dialer = unixDialer(address.path, { connectTimeoutMs });
+      dialer = unixDialer(address.path, { connectTimeoutMs: timeoutMs });
       break;
     case "docker-container":
       // The Docker engine first: its failure (an ssh host that does not answer) is its own.

@@ -28,7 +28,7 @@ const settings: http2.Settings = {
  * wait forever; a peer that stopped reading ends the same way. Go's HTTP/2 server
  * answers pings from its read loop, however busy the build is.
  */
-export const pingIntervalMs = 10_000;
+const pingIntervalMs = 10_000;
 
 /**
  * A lazily connected HTTP/2 client session over a stream the `connect` function opens.
@@ -60,7 +60,6 @@ export class H2cSessionManager {
      * connection and never speaks holds every call forever. Default: no bound.
      */
     private readonly answerTimeoutMs?: number,
-    private readonly pingEveryMs: number = pingIntervalMs,
   ) {}
 
   #inflight = 0;
@@ -180,7 +179,7 @@ export class H2cSessionManager {
       }
       if (unanswered >= 2) {
         clearInterval(timer);
-        const reason = `the engine's HTTP/2 answers stopped (no ping answer within ${(2 * this.pingEveryMs) / 1000} s; an answer whose headers exceed HTTP/2's limits ends a connection this way)`;
+        const reason = `the engine's HTTP/2 answers stopped (no ping answer within ${(2 * pingIntervalMs) / 1000} s; an answer whose headers exceed HTTP/2's limits ends a connection this way)`;
         debug("client session %s: %s", this.endpoint, reason);
         onDead(reason);
         session.destroy(new Error(reason));
@@ -194,7 +193,7 @@ export class H2cSessionManager {
       } catch {
         // A session nghttp2 has already torn down refuses new pings; the count goes on.
       }
-    }, this.pingEveryMs);
+    }, pingIntervalMs);
     timer.unref();
     session.once("close", () => clearInterval(timer));
   }
