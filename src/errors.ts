@@ -117,6 +117,11 @@ export function isAbortError(err: unknown): boolean {
   );
 }
 
+/** A setting as the user wrote it, for errors: `--flag value` for a flag, `VAR=value` for a variable. */
+export function shownSetting(from: string, value: string): string {
+  return from.startsWith("--") ? `${from} ${value}` : `${from}=${value}`;
+}
+
 /** Throws the signal's reason as an E_ABORTED HlnError when the signal has fired. */
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new HlnError("E_ABORTED", "cancelled", { cause: signal.reason });

@@ -1,4 +1,4 @@
-import { HlnError } from "../errors.js";
+import { HlnError, shownSetting } from "../errors.js";
 
 const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -15,8 +15,10 @@ export function parseDuration(text: string, flag: string): number {
     matched = re.lastIndex;
   }
   if (text === "" || matched !== text.length) {
-    const given = flag.startsWith("--") ? `${flag} ${text}` : `${flag}=${text}`;
-    throw new HlnError("E_USAGE", `${given}: expected a duration such as 30m, 24h or 7d`);
+    throw new HlnError(
+      "E_USAGE",
+      `${shownSetting(flag, text)}: expected a duration such as 30m, 24h or 7d`,
+    );
   }
   return total;
 }

@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { HlnError } from "../errors.js";
+import { HlnError, shownSetting } from "../errors.js";
 import type { TlsSettings } from "../transport/dialer.js";
 
 export type BuildkitAddress =
@@ -80,10 +80,8 @@ export function tlsFromEnv(
   flags: Partial<Record<keyof TlsEnvironment, string>> = {},
 ): TlsSettings | undefined {
   // Errors name what the user typed: the flag, else the variable.
-  const named = (variable: keyof TlsEnvironment, value: string): string => {
-    const flag = flags[variable];
-    return flag ? `${flag} ${value}` : `${variable}=${value}`;
-  };
+  const named = (variable: keyof TlsEnvironment, value: string): string =>
+    shownSetting(flags[variable] ?? variable, value);
   const file = (variable: keyof TlsEnvironment, path: string, shown = path): Uint8Array => {
     try {
       return read(path);

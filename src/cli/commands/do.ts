@@ -1,6 +1,6 @@
 import { dirname } from "node:path";
 import type { Command } from "commander";
-import { HlnError } from "../../errors.js";
+import { HlnError, shownSetting } from "../../errors.js";
 import { createDag } from "../../sdk/dag.js";
 import { resolveCache } from "../../stack/cache-spec.js";
 import { resolveInputs } from "../../stack/inputs.js";
@@ -28,7 +28,7 @@ export function parseLogFormat(value: string, from = "--log-format"): LogFormat 
   if (["auto", "tty", "plain", "json", "quiet"].includes(value)) return value as LogFormat;
   throw new HlnError(
     "E_USAGE",
-    `${from.startsWith("--") ? `${from} ${value}` : `${from}=${value}`}: expected auto, tty, plain, json or quiet`,
+    `${shownSetting(from, value)}: expected auto, tty, plain, json or quiet`,
   );
 }
 
