@@ -2,7 +2,7 @@
 // Regenerate with: npm run gen:shim
 
 /** sha256 of src/shim/hln-exec.c when these binaries were built. */
-export const shimSourceSha256 = "38a39dd673b4b169bc21883425afff80aa3317318af316a4ca9fd019a333c181";
+export const shimSourceSha256 = "a6744ca47be45c8927106ec7464f1fada76e21e2b95f78405cfda01caf6ffc85";
 
 /** The compilers that built them; the same ones rebuild the same bytes. */
 export const shimCompilers = {

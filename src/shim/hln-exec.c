@@ -47,7 +47,6 @@ typedef unsigned int u32;
 #define SYS_signalfd4 289
 #define SYS_dup3 292
 #define SYS_pipe2 293
-#define SYS_pidfd_open 434
 
 static i64 sys6(i64 n, i64 a, i64 b, i64 c, i64 d, i64 e, i64 f) {
   register i64 r10 __asm__("r10") = d;
@@ -86,7 +85,6 @@ __asm__(".text\n"
 #define SYS_clone 220
 #define SYS_execve 221
 #define SYS_wait4 260
-#define SYS_pidfd_open 434
 
 static i64 sys6(i64 n, i64 a, i64 b, i64 c, i64 d, i64 e, i64 f) {
   register i64 x8 __asm__("x8") = n;
@@ -136,7 +134,6 @@ __asm__(".text\n"
 #define ENAMETOOLONG 36
 #define ESTALE 116
 #define ETIMEDOUT 110
-#define ENOSYS 38
 #define ETXTBSY 26
 #define EPERM 1
 #define EISDIR 21
