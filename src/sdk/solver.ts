@@ -723,8 +723,10 @@ export class Solver {
 
   #tapInto(failed: Map<string, string>): (status: SolveStatus) => void {
     return (status) => {
+      // The failure cancels the other steps in flight: they report "context canceled",
+      // which is no cause, and must not hide one reported before.
       for (const v of status.vertexes)
-        if (v.error) {
+        if (v.error && !(isCancellation(v.error) && failed.has(v.digest))) {
           failed.set(v.digest, v.error);
           this.#failedNames.set(v.digest, v.name);
         }
@@ -774,7 +776,7 @@ export class Solver {
     if (byArgv) candidates.push([byArgv, err.message]);
     for (const [digest, message] of candidates) {
       const exec = this.#execs.get(digest);
-      if (!exec) continue;
+      if (!exec || isCancellation(message)) continue;
       const exitCode = exitCodeOf(message) ?? exitCodeOf(err.message);
       const tail = this.#tails.lines(digest);
       debug("exec %s failed: %s", digest, message);
@@ -799,9 +801,10 @@ export class Solver {
     }
     // Another step failed (a Dockerfile's COPY, a file op): the final line names it as
     // progress does, for the engine's reason alone ("/x": not found) does not say where.
-    for (const digest of failed.keys()) {
+    for (const [digest, error] of failed) {
       const name = this.#failedNames.get(digest);
-      if (!name || /process "/.test(err.message) || err.message.includes(name)) continue;
+      if (!name || isCancellation(error)) continue;
+      if (/process "/.test(err.message) || err.message.includes(name)) continue;
       return new HlnError("E_SOLVE_FAILED", `${displayCommand([name])}: ${err.message}`, {
         cause: err,
         hint: err.hint,
@@ -809,4 +812,9 @@ export class Solver {
     }
     return err;
   }
+}
+
+/** A step's error that only says the build stopped it, because another step failed. */
+function isCancellation(error: string): boolean {
+  return /\bcontext canceled\b/.test(error);
 }
