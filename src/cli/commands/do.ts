@@ -85,7 +85,7 @@ export async function runDo(
     // A fault (a throw from the stack's timer, a promise it left failing, a promise that
     // can never settle) ends the action too, instead of a stack trace or exit 13.
     const result = await Promise.race([
-      (async () => run({ dag, inputs: inputs as never, signal: ctx.signal }))(),
+      (async () => run({ dag, inputs: inputs as never, signal: ctx.signal, stackDirectory: dirname(file) }))(),
       ctx.faults.fault,
       // Ctrl-C ends the run even while the action awaits something of its own.
       aborted(ctx.signal),
