@@ -7,6 +7,7 @@ import { createScrubber } from "../buildkit/scrubber.js";
 import { HlnError } from "../errors.js";
 import { type LogFormat, parseLogFormat, registerDo } from "./commands/do.js";
 import { registerEngine } from "./commands/engine.js";
+import { registerInit } from "./commands/init.js";
 import { hlnVersion, registerVersion } from "./commands/version.js";
 import type { CliContext } from "./context.js";
 import { reportError } from "./errors.js";
@@ -100,6 +101,7 @@ export async function main(
   registerVersion(program, ctx);
   registerEngine(program, ctx);
   registerDo(program, ctx, logFormat);
+  registerInit(program, ctx);
 
   const report = (err: unknown): number => {
     const debug = program.opts<{ debug?: boolean }>().debug === true || !!ctx.env.HLN_DEBUG;

@@ -1,0 +1,60 @@
+import type { Command } from "commander";
+import { scaffoldStack } from "../../stack/scaffold.js";
+import type { CliContext } from "../context.js";
+
+/** What each file of a new stack is for, as `hln init` lists them. */
+const purposes: Record<string, string> = {
+  "stack.ts": "the stack: its inputs and its up action",
+  "package.json": "npm run up, npm run typecheck",
+  "tsconfig.json": "lets an editor type-check stack.ts with no npm install",
+  "README.md": "how to run it, edit it and add inputs",
+  ".gitignore": "",
+};
+
+/** `path` as a shell takes it, quoted only when it has to be. */
+export function shellWord(path: string): string {
+  return /^[\w@%+=:,./-]+$/.test(path) ? path : `'${path.replaceAll("'", `'\\''`)}'`;
+}
+
+export async function runInit(
+  dir: string | undefined,
+  o: { name?: string },
+  ctx: CliContext,
+): Promise<void> {
+  const shown = dir ?? ".";
+  const result = await scaffoldStack({ directory: shown, name: o.name, signal: ctx.signal });
+  const width = Math.max(...result.files.map((f) => f.length));
+  const lines = [`Wrote stack "${result.name}" in ${result.directory}:`];
+  for (const f of result.files) lines.push(`  ${f.padEnd(width)}  ${purposes[f] ?? ""}`.trimEnd());
+  const where = shellWord(shown);
+  const next = [
+    [`hln do up --plan ${where}`, "run it"],
+    [`hln show --dir ${where}`, "its inputs and actions"],
+  ] as const;
+  const cw = Math.max(...next.map(([c]) => c.length));
+  lines.push("Next:", ...next.map(([c, what]) => `  ${c.padEnd(cw)}  ${what}`));
+  ctx.stdout.write(`${lines.join("\n")}\n`);
+}
+
+export function registerInit(program: Command, ctx: CliContext): void {
+  program
+    .command("init")
+    .description("write a new stack, ready to run and to edit")
+    .argument("[dir]", "the directory to write it into, created if missing (default: .)")
+    .option("-n, --name <name>", "the stack's name (default: the directory's name, made valid)")
+    .addHelpText(
+      "after",
+      `
+Writes stack.ts, package.json, tsconfig.json, README.md and .gitignore. The directory
+must be new or empty (a .git in it is fine); nothing is ever overwritten. tsconfig.json
+points the editor at this hln's types, so stack.ts type-checks with no npm install.
+
+Examples:
+  hln init shop
+  hln init --name web-api ./services/api
+  mkdir demo && cd demo && git init && hln init && hln do up --plan .`,
+    )
+    .action(async (dir: string | undefined, opts: { name?: string }) => {
+      await runInit(dir, opts, ctx);
+    });
+}
