@@ -1,5 +1,5 @@
 /**
- * Times hln's example stack (examples/hello) against the same graph written as a
+ * Times hln's example stack (stacks/hello) against the same graph written as a
  * `docker buildx bake` file (bench/hello), cold and warm, on the same engine.
  *
  *   npx tsx bench/example-vs-bake.ts [--runs N]
@@ -29,7 +29,7 @@ const outFile = join(root, "bench", "out", "example-vs-bake.json");
 const commands: Record<Tool, { cmd: string; args: string[]; cwd: string }> = {
   hln: {
     cmd: process.execPath,
-    args: [hlnBin, "--log-format", "quiet", "do", "up", "--plan", "examples/hello"],
+    args: [hlnBin, "--log-format", "quiet", "do", "up", "--plan", "stacks/hello"],
     cwd: root,
   },
   // The docker driver cannot show tty progress without a terminal; quiet also keeps

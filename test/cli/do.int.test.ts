@@ -34,7 +34,7 @@ describe("hln do", () => {
       "do",
       "up",
       "--plan",
-      "examples/hello",
+      "stacks/hello",
       "--set",
       `greeting=${greeting}`,
       "--output",
@@ -81,7 +81,7 @@ describe("hln do", () => {
   });
 
   it("prints plain progress and a one-line summary", async () => {
-    const r = await runCli(["--log-format", "plain", "do", "up", "--plan", "examples/hello"]);
+    const r = await runCli(["--log-format", "plain", "do", "up", "--plan", "stacks/hello"]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /^#\d+ /m);
     assert.match(r.stderr, /^hln: \d+ steps, \d+ cached/m);
@@ -126,15 +126,15 @@ export default defineStack({
         /notastack\.ts: the default export is not a stack/,
       ],
       [
-        ["do", "up", "--plan", "examples/hello", "--set", "nope=1"],
+        ["do", "up", "--plan", "stacks/hello", "--set", "nope=1"],
         /--set nope: stack "hello" has no input named nope \(inputs: greeting, rounds\)/,
       ],
       [
-        ["do", "up", "--plan", "examples/hello", "--set", "rounds=many"],
+        ["do", "up", "--plan", "stacks/hello", "--set", "rounds=many"],
         /--set rounds=many: expected a number/,
       ],
       [
-        ["do", "down", "--plan", "examples/hello"],
+        ["do", "down", "--plan", "stacks/hello"],
         /stack "hello" has no action "down" \(actions: up\)/,
       ],
     ];
@@ -147,7 +147,7 @@ export default defineStack({
     }
     // Settings from the environment are checked before the engine too: none answers here.
     {
-      const r = await runCli(["do", "up", "--plan", "examples/hello"], {
+      const r = await runCli(["do", "up", "--plan", "stacks/hello"], {
         env: { HLN_SILENCE_TIMEOUT: "soon", DOCKER_HOST: "unix:///nonexistent.sock" },
       });
       assert.equal(r.code, 2, r.stderr);

@@ -187,7 +187,7 @@ describe("remote engines", () => {
       else assert.notEqual(worker, localWorker, `${c.name}: ran on the local engine's worker`);
 
       const run = await runCli(
-        [...(c.args ?? []), "do", "up", "--plan", "examples/hello", "-o", "json"],
+        [...(c.args ?? []), "do", "up", "--plan", "stacks/hello", "-o", "json"],
         {
           env,
         },

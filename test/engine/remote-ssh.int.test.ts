@@ -63,7 +63,7 @@ describe("DOCKER_HOST=ssh://", () => {
       const info = await hln(slow, ["engine", "info", "-o", "json"], env);
       assert.equal(info.code, 0, `${JSON.stringify(env)}: ${info.stderr}`);
     }
-    const up = await hln(slow, ["do", "up", "--plan", "examples/hello", "-o", "json"], {
+    const up = await hln(slow, ["do", "up", "--plan", "stacks/hello", "-o", "json"], {
       BUILDKIT_HOST: container,
     });
     assert.equal(up.code, 0, up.stderr);
@@ -78,10 +78,10 @@ describe("DOCKER_HOST=ssh://", () => {
     // which carries its session inside.
     const runs: { args: string[]; env: NodeJS.ProcessEnv; hijacks: number }[] = [
       { args: ["engine", "info"], env: {}, hijacks: 1 },
-      { args: ["do", "up", "--plan", "examples/hello"], env: {}, hijacks: 2 },
+      { args: ["do", "up", "--plan", "stacks/hello"], env: {}, hijacks: 2 },
       { args: ["engine", "info"], env: { BUILDKIT_HOST: container }, hijacks: 1 },
       {
-        args: ["do", "up", "--plan", "examples/hello"],
+        args: ["do", "up", "--plan", "stacks/hello"],
         env: { BUILDKIT_HOST: container },
         hijacks: 1,
       },
