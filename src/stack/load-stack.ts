@@ -9,6 +9,7 @@ import { isAbsolute, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { HlnError } from "../errors.js";
 import { isStack, type Stack } from "./define-stack.js";
+import { validateStack } from "./validate-stack.js";
 
 let hooked = false;
 
@@ -85,40 +86,6 @@ export async function loadStack(path: string): Promise<{ file: string; stack: St
   }
   validateStack(file, stack);
   return { file, stack };
-}
-
-function validateStack(file: string, stack: Stack): void {
-  if (typeof stack.name !== "string" || !/^[a-z0-9][a-z0-9-]*$/.test(stack.name)) {
-    throw new HlnError(
-      "E_STACK_INVALID",
-      `${file}: name must be lowercase letters, digits and dashes`,
-    );
-  }
-  if (typeof stack.version !== "string" || stack.version === "") {
-    throw new HlnError("E_STACK_INVALID", `${file}: version is missing`);
-  }
-  if (typeof stack.actions !== "object" || stack.actions === null) {
-    throw new HlnError("E_STACK_INVALID", `${file}: actions is missing`);
-  }
-  for (const [name, action] of Object.entries(stack.actions)) {
-    if (typeof action !== "function") {
-      throw new HlnError("E_STACK_INVALID", `${file}: actions.${name} is not a function`);
-    }
-  }
-  for (const [name, decl] of Object.entries(stack.inputs ?? {})) {
-    if (!["string", "number", "boolean"].includes((decl as { type?: string })?.type ?? "")) {
-      throw new HlnError(
-        "E_STACK_INVALID",
-        `${file}: inputs.${name}.type must be string, number or boolean`,
-      );
-    }
-    if (decl.default !== undefined && typeof decl.default !== decl.type) {
-      throw new HlnError(
-        "E_STACK_INVALID",
-        `${file}: inputs.${name}.default is not a ${decl.type}`,
-      );
-    }
-  }
 }
 
 /**
