@@ -8,6 +8,8 @@ import { HlnError } from "../errors.js";
 import { type LogFormat, parseLogFormat, registerDo } from "./commands/do.js";
 import { registerEngine } from "./commands/engine.js";
 import { registerInit } from "./commands/init.js";
+import { registerList } from "./commands/list.js";
+import { registerShow } from "./commands/show.js";
 import { hlnVersion, registerVersion } from "./commands/version.js";
 import type { CliContext } from "./context.js";
 import { reportError } from "./errors.js";
@@ -102,6 +104,8 @@ export async function main(
   registerEngine(program, ctx);
   registerDo(program, ctx, logFormat);
   registerInit(program, ctx);
+  registerList(program, ctx);
+  registerShow(program, ctx);
 
   const report = (err: unknown): number => {
     const debug = program.opts<{ debug?: boolean }>().debug === true || !!ctx.env.HLN_DEBUG;
