@@ -1,0 +1,63 @@
+import assert from "node:assert/strict";
+import { readdirSync } from "node:fs";
+import { describe, it } from "node:test";
+import { runCli } from "../helpers/run-cli.js";
+import { tempDir } from "../helpers/temp-dir.js";
+
+/** An empty cache of npm stacks, so only the bundled ones are listed. */
+const cache = tempDir("hln-list-cache-");
+const env = { XDG_CACHE_HOME: cache };
+
+function oneLineError(r: { code: number | null; stderr: string }, pattern: RegExp): void {
+  assert.equal(r.code, 2, r.stderr);
+  const lines = r.stderr.trimEnd().split("\n");
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0]!, pattern);
+}
+
+describe("hln list", () => {
+  it("lists the bundled stacks as a table and as JSON", async () => {
+    const r = await runCli(["list", "stacks"], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, "");
+    const [header, ...rows] = r.stdout.trimEnd().split("\n");
+    assert.match(header!, /^NAME +VERSION +SOURCE +DESCRIPTION$/);
+    assert.ok(
+      rows.some((l) => /^hello +0\.1\.0 +bundled +\S/.test(l)),
+      r.stdout,
+    );
+
+    const json = await runCli(["list", "stacks", "--output", "json"], { env });
+    assert.equal(json.code, 0, json.stderr);
+    const hello = JSON.parse(json.stdout).find((s: { name: string }) => s.name === "hello");
+    assert.deepEqual(Object.keys(hello), [
+      "name",
+      "version",
+      "source",
+      "reference",
+      "description",
+      "tags",
+    ]);
+    assert.equal(hello.reference, "hello@0.1.0");
+    assert.deepEqual(readdirSync(cache), [], "listing writes nothing");
+  });
+
+  it("says what to list, and that apps are not there yet, in one line", async () => {
+    oneLineError(
+      await runCli(["list"], { env }),
+      /^hln: error: list: say what to list: hln list stacks$/,
+    );
+    oneLineError(
+      await runCli(["list", "apps"], { env }),
+      /^hln: error: list apps: apps are not built yet/,
+    );
+    oneLineError(
+      await runCli(["list", "stack"], { env }),
+      /^hln: error: list stack: unknown; hln list stacks lists the stacks$/,
+    );
+    oneLineError(
+      await runCli(["list", "stacks", "-o", "table"], { env }),
+      /^hln: error: --output table: expected yaml or json$/,
+    );
+  });
+});
