@@ -25,14 +25,19 @@ async function installHooks(): Promise<void> {
   const self = new URL("../index.ts", import.meta.url);
   const target = existsSync(self) ? self : new URL("../index.js", import.meta.url);
   // Stacks are ES modules wherever they live: a .ts file outside any package with
-  // "type": "module" would otherwise load as CommonJS and fail on its imports. A .js
-  // stack file is one too (marked by the query loadStack adds), while the .js files it
-  // imports keep the format their package gives them.
+  // "type": "module" would otherwise load as CommonJS and fail on its imports. The stack
+  // file is one too (marked by the query loadStack adds), even inside node_modules, where
+  // npm stacks are installed, and so are the .ts files it imports by relative path (the
+  // mark passes on to them); the .js files it imports keep their package's format.
   const hook = `export async function resolve(s, c, next) {
     const r = await next(s === "hln" ? ${JSON.stringify(target.href)} : s, c);
-    if (r.url.startsWith("file:") && !r.url.includes("/node_modules/") &&
-        (/\\.tsx?$/.test(r.url) || /\\.[mc]?jsx?\\?${stackQuery}$/.test(r.url))) {
+    if (!r.url.startsWith("file:")) return r;
+    if (/\\?${stackQuery}$/.test(r.url) ||
+        (!r.url.includes("/node_modules/") && /\\.tsx?$/.test(r.url))) {
       return { ...r, format: "module" };
+    }
+    if (/\\.tsx?$/.test(r.url) && s.startsWith(".") && c.parentURL?.endsWith("?${stackQuery}")) {
+      return { ...r, url: r.url + "?${stackQuery}", format: "module" };
     }
     return r;
   }`;
@@ -72,7 +77,7 @@ export async function loadStack(path: string): Promise<{ file: string; stack: St
   let mod: { default?: unknown };
   try {
     const url = pathToFileURL(file);
-    if (/\.m?jsx?$/.test(file)) url.search = stackQuery;
+    url.search = stackQuery;
     mod = (await import(url.href)) as { default?: unknown };
   } catch (err) {
     throw new HlnError("E_STACK_INVALID", loadFailure(file, err), { cause: err });
