@@ -25,7 +25,7 @@ const ignoredEntries = new Set([".git"]);
 const validName = /^[a-z0-9][a-z0-9-]*$/;
 
 /** The command the scaffold's README and package.json give to run it. */
-export const runCommand = "hln do up --plan .";
+export const runCommand = "hln do up --dir .";
 
 /** Where the types of the running hln live, and Node's, for a scaffold's tsconfig.json. */
 export interface HlnTypes {

@@ -31,7 +31,7 @@ describe("hln init", () => {
     assert.match(init.stdout, /^Wrote stack "my-stack" in /);
     for (const f of ["stack.ts", "package.json", "tsconfig.json", "README.md", ".gitignore"])
       assert.match(init.stdout, new RegExp(`^  ${f.replace(".", "\\.")}`, "m"));
-    assert.match(init.stdout, /^Next:\n {2}hln do up --plan '.*My Stack'/m);
+    assert.match(init.stdout, /^Next:\n {2}hln do up --dir '.*My Stack'/m);
 
     const greeting = `hi-${nonce()}`;
     const up = await runCli([
@@ -39,7 +39,7 @@ describe("hln init", () => {
       "plain",
       "do",
       "up",
-      "--plan",
+      "--dir",
       dir,
       "--set",
       `greeting=${greeting}`,
@@ -77,7 +77,7 @@ describe("hln init", () => {
     const r = await runCli(["init"], { cwd: dir });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^Wrote stack "web-api"/);
-    assert.match(r.stdout, /hln do up --plan \. /);
+    assert.match(r.stdout, /hln do up --dir \. /);
     assert.match(readFileSync(join(dir, "stack.ts"), "utf8"), /name: "web-api"/);
   });
 

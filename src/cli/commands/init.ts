@@ -28,7 +28,7 @@ export async function runInit(
   for (const f of result.files) lines.push(`  ${f.padEnd(width)}  ${purposes[f] ?? ""}`.trimEnd());
   const where = shellWord(shown);
   const next = [
-    [`hln do up --plan ${where}`, "run it"],
+    [`hln do up --dir ${where}`, "run it"],
     [`hln show --dir ${where}`, "its inputs and actions"],
   ] as const;
   const cw = Math.max(...next.map(([c]) => c.length));
@@ -52,7 +52,7 @@ points the editor at this hln's types, so stack.ts type-checks with no npm insta
 Examples:
   hln init shop
   hln init --name web-api ./services/api
-  mkdir demo && cd demo && git init && hln init && hln do up --plan .`,
+  mkdir demo && cd demo && git init && hln init && hln do up`,
     )
     .action(async (dir: string | undefined, opts: { name?: string }) => {
       await runInit(dir, opts, ctx);
