@@ -1,29 +1,35 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { defineStack } from "../stack/define-stack.js";
+import { defineStack, type Stack } from "../stack/define-stack.js";
 import { describeStack, formatStackDescription, inputTypeText } from "./stack-description.js";
 
-const shop = defineStack({
-  name: "shop",
-  version: "1.2.0",
-  description:
-    "A static web front end, an API and PostgreSQL, with a description long enough that it has to wrap in a terminal of one hundred columns",
-  tags: ["web", "postgres"],
-  inputs: {
-    port: { type: "number", default: 8080, description: "host port of the front end" },
-    src: { type: "path", default: ".", description: "the API's source directory" },
-    dbPassword: { type: "secret", env: "SHOP_DB_PASSWORD", description: "PostgreSQL password" },
-    replicas: { type: "enum", values: ["1", "2", "3"], default: "1" },
-    origins: { type: "list", default: [] },
-    title: { type: "string", default: "my shop", required: false },
-    admin: {
-      type: "string",
-      description:
-        "who gets the admin account; the name is also used as the sender of every mail the shop sends\u001b[2J",
+// A stack typed by its own inputs is not a `Stack` of any inputs (its actions take only
+// its own), so tests widen it as the loader does.
+const anyStack = (s: unknown) => s as Stack;
+
+const shop = anyStack(
+  defineStack({
+    name: "shop",
+    version: "1.2.0",
+    description:
+      "A static web front end, an API and PostgreSQL, with a description long enough that it has to wrap in a terminal of one hundred columns",
+    tags: ["web", "postgres"],
+    inputs: {
+      port: { type: "number", default: 8080, description: "host port of the front end" },
+      src: { type: "path", default: ".", description: "the API's source directory" },
+      dbPassword: { type: "secret", env: "SHOP_DB_PASSWORD", description: "PostgreSQL password" },
+      replicas: { type: "enum", values: ["1", "2", "3"], default: "1" },
+      origins: { type: "list", default: [] },
+      title: { type: "string", default: "my shop", required: false },
+      admin: {
+        type: "string",
+        description:
+          "who gets the admin account; the name is also used as the sender of every mail the shop sends\u001b[2J",
+      },
     },
-  },
-  actions: { up: () => ({}), down: () => ({}) },
-});
+    actions: { up: () => ({}), down: () => ({}) },
+  }),
+);
 
 const located = {
   stack: shop,
@@ -65,7 +71,7 @@ describe("describeStack", () => {
     assert.equal(
       describeStack({
         ...located,
-        stack: defineStack({ name: "a", version: "1", actions: {} }),
+        stack: anyStack(defineStack({ name: "a", version: "1", actions: {} })),
         package: undefined,
       }).package,
       null,
@@ -73,12 +79,14 @@ describe("describeStack", () => {
   });
 
   it("keeps a secret's default out even when one is given", () => {
-    const sneaky = defineStack({
-      name: "s",
-      version: "1",
-      inputs: { token: { type: "secret", default: "hunter2" } as never },
-      actions: {},
-    });
+    const sneaky = anyStack(
+      defineStack({
+        name: "s",
+        version: "1",
+        inputs: { token: { type: "secret", default: "hunter2" } as never },
+        actions: {},
+      }),
+    );
     const d = describeStack({ ...located, stack: sneaky });
     assert.equal(d.inputs[0]?.default, null);
     assert.doesNotMatch(formatStackDescription(d, 100), /hunter2/);
@@ -89,6 +97,7 @@ describe("inputTypeText", () => {
   it("names the values of an enum", () => {
     assert.equal(inputTypeText({ type: "enum", values: ["s", "m", "l"] }), "enum(s|m|l)");
     assert.equal(inputTypeText({ type: "list", values: null }), "list");
+    assert.equal(inputTypeText({ type: "string", values: ["a", "b"] }), "enum(a|b)");
   });
 });
 
@@ -132,7 +141,7 @@ run it: hln do up -s npm:@acme/shop@1.2.0 --set admin=STRING
 
   it("says a stack has no inputs, and how to run a local one", () => {
     const d = describeStack({
-      stack: defineStack({ name: "a", version: "1", actions: { build: () => 1 } }),
+      stack: anyStack(defineStack({ name: "a", version: "1", actions: { build: () => 1 } })),
       file: "/w/a/stack.ts",
       source: "local",
       reference: "/w/a",

@@ -3,6 +3,7 @@
  * loaded stack, and the text made from that. Pure: data in, text out.
  */
 import type { InputDeclaration, InputType, Stack } from "../stack/define-stack.js";
+import { describeInputType } from "../stack/inputs.js";
 import { formatTable, oneLine, wrap } from "./text-table.js";
 
 /** One input, as `hln show --output json` gives it. Absent fields are `null`. */
@@ -78,13 +79,18 @@ function describeInput(name: string, d: InputDeclaration): InputDescription {
 }
 
 /**
- * An input's type for people: `string`, `enum(s|m|l)`, `list`.
+ * An input's type for people, as every message names it (inputs.ts): `string`,
+ * `enum(s|m|l)`, `list`. A `string` with `choices` reads as the enum it is.
  *
  * @example
  * inputTypeText({ type: "enum", values: ["s", "m"] }) // "enum(s|m)"
  */
 export function inputTypeText(input: Pick<InputDescription, "type" | "values">): string {
-  return input.values ? `${input.type}(${input.values.join("|")})` : input.type;
+  // The description keeps what describeInputType reads: the type and the allowed values.
+  const declaration = input.values
+    ? { type: "enum" as const, values: input.values }
+    : ({ type: input.type } as InputDeclaration);
+  return describeInputType(declaration);
 }
 
 /** A default as a person would type it on `--set`; `-` for none. */
