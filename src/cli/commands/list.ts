@@ -46,7 +46,7 @@ export function registerList(program: Command, ctx: CliContext): void {
   const list = program
     .command("list")
     .description("list stacks (and, later, apps)")
-    .argument("[what]", "stacks")
+    .argument("[what]", "what to list: stacks (apps come with hln up)")
     .addHelpText("after", "\nExamples:\n  hln list stacks\n  hln list stacks --output json")
     .action((what: string | undefined) => {
       // Reached only when no subcommand matched.
