@@ -86,15 +86,25 @@ export async function npmInstall(
   const env = options.env ?? process.env;
   const { name, range } = splitNpmSpec(spec);
   const shown = `npm:${spec}`;
-  await mkdir(options.cacheDirectory, { recursive: true });
-  await removeStaleInstalls(options.cacheDirectory);
-  const temp = await mkdtemp(join(options.cacheDirectory, ".install-"));
+  let temp: string;
+  try {
+    await mkdir(options.cacheDirectory, { recursive: true });
+    await removeStaleInstalls(options.cacheDirectory);
+    temp = await mkdtemp(join(options.cacheDirectory, ".install-"));
+  } catch (err) {
+    throw new HlnError(
+      "E_USAGE",
+      `${shown}: cannot write hln's stack cache ${options.cacheDirectory}: ${(err as NodeJS.ErrnoException).code ?? String(err)} (XDG_CACHE_HOME chooses where it is)`,
+      { cause: err },
+    );
+  }
   try {
     const config = await npmConfig(name, env, temp, shown, options.signal);
     const keepsDefaults = Object.entries(npmRetryDefaults).every(([k, v]) => config[k] === v);
     await writeFile(
       join(temp, "package.json"),
-      `${JSON.stringify({ name: "hln-stack-install", private: true })}\n`,
+      // No name: npm refuses to install a package into one of the same name.
+      `${JSON.stringify({ private: true })}\n`,
     );
     const args = [
       "install",
@@ -222,6 +232,7 @@ function runNpm(
       return;
     }
     const child = spawn("npm", args, { cwd, env, signal, stdio: ["ignore", "pipe", "pipe"] });
+    let aborted = false;
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (s: string) => (stdout += s));
@@ -229,8 +240,9 @@ function runNpm(
       stderr = (stderr + s).slice(-20_000);
     });
     child.once("error", (err: NodeJS.ErrnoException) => {
-      if (isAbortError(err) || signal?.aborted)
-        reject(new HlnError("E_ABORTED", "cancelled", { cause: err }));
+      // Cancelled: reported once npm has exited, so that it writes nothing into the
+      // temporary install after the caller removed it.
+      if (isAbortError(err) || signal?.aborted) aborted = true;
       else if (err.code === "ENOENT")
         reject(
           new HlnError(
@@ -243,8 +255,9 @@ function runNpm(
         reject(new HlnError("E_USAGE", `${shown}: cannot run npm: ${err.message}`, { cause: err }));
     });
     child.once("close", (code) => {
-      if (signal?.aborted) return; // the "error" event above reports it
-      resolve({ code, stdout, stderr });
+      if (aborted || signal?.aborted)
+        reject(new HlnError("E_ABORTED", "cancelled", { cause: signal?.reason }));
+      else resolve({ code, stdout, stderr });
     });
   });
 }

@@ -4,7 +4,7 @@
  * network; each way an install can fail is one line, and leaves nothing in the cache.
  */
 import assert from "node:assert/strict";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { HlnError } from "../../src/errors.js";
@@ -149,6 +149,33 @@ describe("npm stacks from a loopback registry", { timeout: 300_000 }, () => {
       oneLine("E_USAGE", /^npm:hln-test-shop: npm is not on PATH/),
     );
     assert.deepEqual(cached(), []);
+  });
+
+  test("cancelled while npm runs: E_ABORTED, nothing left in the cache", async () => {
+    const ac = new AbortController();
+    await assert.rejects(
+      locateStack(parseStackRef("npm:hln-test-shop@^1"), {
+        env,
+        signal: ac.signal,
+        onProgress: () => setTimeout(() => ac.abort(), 100),
+      }),
+      (e: HlnError) => e.code === "E_ABORTED",
+    );
+    assert.deepEqual(cached(), []);
+  });
+
+  test("a cache that cannot be written: one line naming it", async () => {
+    const file = join(tempDir("hln-not-a-dir-"), "file");
+    writeFileSync(file, "");
+    await assert.rejects(
+      locateStack(parseStackRef("npm:hln-test-shop"), { env: { ...env, XDG_CACHE_HOME: file } }),
+      oneLine(
+        "E_USAGE",
+        new RegExp(
+          `^npm:hln-test-shop: cannot write hln's stack cache ${file}/hln/stacks: ENOTDIR`,
+        ),
+      ),
+    );
   });
 
   test("first use installs the range's newest match with its dependencies", async () => {
