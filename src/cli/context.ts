@@ -10,6 +10,8 @@ export interface CliContext {
   engine?: string;
   /** The TLS settings given as flags, by the variable they stand for, to name the flag in errors. */
   tlsFlags?: Record<string, string>;
+  /** Where -i prompts read answers; process.stdin when absent. */
+  stdin?: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?(on: boolean): unknown };
   stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number; rows?: number };
   stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number; rows?: number };
   /** Cancelled on Ctrl-C, on a closed stdout or stderr, and on a fault (see faults.ts). */
