@@ -98,6 +98,28 @@ describe("scaffoldStack", () => {
     assert.deepEqual(readdirSync(dir), ["f"]);
   });
 
+  it("removes what it wrote, and the directories it made, when stopped part way", async () => {
+    const root = tempDir("hln-scaffold-");
+    let checks = 0;
+    // Cancelled after two files are written.
+    const signal = {
+      throwIfAborted() {
+        if (++checks > 3) throw new DOMException("stopped", "AbortError");
+      },
+    } as AbortSignal;
+    await assert.rejects(
+      scaffoldStack({ directory: join(root, "a", "b"), types, signal }),
+      (e: HlnError) => e.code === "E_ABORTED",
+    );
+    assert.equal(checks, 4);
+    assert.deepEqual(readdirSync(root), []);
+
+    // A directory that was there stays, empty again.
+    checks = 0;
+    await assert.rejects(scaffoldStack({ directory: root, types, signal }));
+    assert.deepEqual(readdirSync(root), []);
+  });
+
   it("stops before writing when cancelled", async () => {
     const dir = join(tempDir("hln-scaffold-"), "new");
     await assert.rejects(

@@ -16,7 +16,7 @@ import {
 import { createRequire } from "node:module";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { HlnError } from "../errors.js";
+import { HlnError, isAbortError } from "../errors.js";
 
 /** What `hln init` may find in a directory and still call it empty: a fresh `git init`. */
 const ignoredEntries = new Set([".git"]);
@@ -108,12 +108,11 @@ export async function scaffoldStack(options: ScaffoldOptions): Promise<ScaffoldR
   const existed = checkTarget(options.directory, directory);
   const files = scaffoldFiles(name, options.types ?? runningHlnTypes());
   const written: string[] = [];
-  let created = false;
+  // The topmost directory this call made (mkdir -p returns it), so that a failure removes
+  // only what was not there before: an empty parent the user had stays.
+  let created: string | undefined;
   try {
-    if (!existed) {
-      mkdirSync(directory, { recursive: true });
-      created = true;
-    }
+    if (!existed) created = mkdirSync(directory, { recursive: true }) ?? undefined;
     for (const [file, text] of Object.entries(files)) {
       options.signal?.throwIfAborted();
       // "wx": never replaces a file, even one that appeared since the check.
@@ -122,8 +121,8 @@ export async function scaffoldStack(options: ScaffoldOptions): Promise<ScaffoldR
     }
   } catch (err) {
     for (const file of written.reverse()) unlinkSync(join(directory, file));
-    if (created) removeCreated(directory);
-    if (err instanceof HlnError) throw err;
+    if (created !== undefined) removeCreated(directory, created);
+    if (err instanceof HlnError || isAbortError(err)) throw HlnError.from(err);
     throw new HlnError("E_USAGE", `${options.directory}: cannot write the stack: ${reason(err)}`, {
       cause: err,
     });
@@ -158,18 +157,15 @@ function checkTarget(shown: string, directory: string): boolean {
   return true;
 }
 
-/** Removes the directory this call made, and the parents it made, as far as they are empty. */
-function removeCreated(directory: string): void {
-  let dir = directory;
-  for (;;) {
+/** Removes `directory` and its parents up to `top`, the first directory this call made. */
+function removeCreated(directory: string, top: string): void {
+  for (let dir = directory; ; dir = dirname(dir)) {
     try {
       rmdirSync(dir);
     } catch {
       return;
     }
-    const parent = dirname(dir);
-    if (parent === dir) return;
-    dir = parent;
+    if (dir === top || dirname(dir) === dir) return;
   }
 }
 
