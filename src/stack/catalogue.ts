@@ -150,9 +150,13 @@ async function locateNpm(spec: string, options: CatalogueOptions): Promise<Locat
     // that run's to judge.
     if (pkg.created) await removeInstall(pkg.directory);
     const why = err instanceof Error ? err.message : String(err);
+    const shown = `npm:${pkg.name}@${pkg.version}`;
+    const module = relative(pkg.packageDirectory, file);
     throw new HlnError(
       "E_STACK_INVALID",
-      `npm:${pkg.name}@${pkg.version} does not export a stack: ${why}`,
+      why.includes("the default export is not a stack")
+        ? `${shown} is not a stack: its module ${module} does not default-export one (export default defineStack({...}))`
+        : `${shown}: its stack ${module} does not load: ${why}`,
       { cause: err },
     );
   }

@@ -53,7 +53,7 @@ const ourRetries = [
   "--fetch-retry-mintimeout=1000",
   "--fetch-retry-maxtimeout=4000",
 ];
-export const retryPolicy = "one retry after 1 s (--fetch-retries=1)";
+export const retryPolicy = "npm retried once, 1 s later (--fetch-retries=1)";
 
 const unreachable = new Set([
   "ECONNREFUSED",
@@ -320,7 +320,7 @@ function installFailure(
   if (unreachable.has(code) || /^(ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EAI_AGAIN)/.test(why))
     return new HlnError(
       "E_USAGE",
-      `${shown}: cannot reach the npm registry ${reached ? new URL(reached).origin : registry}/ (${why})${ourRetryPolicy ? `, after ${retryPolicy}` : ""}`,
+      `${shown}: cannot reach the npm registry ${reached ? new URL(reached).origin : registry}/ (${why})${ourRetryPolicy ? `; ${retryPolicy}` : ""}`,
     );
   return new HlnError(
     "E_USAGE",

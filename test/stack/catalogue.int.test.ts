@@ -88,6 +88,14 @@ describe("npm stacks from a loopback registry", { timeout: 300_000 }, () => {
     });
   });
 
+  before(async () => {
+    await npm.publish({
+      "package.json": manifest({ name: "hln-test-broken", version: "1.0.0", type: "module" }),
+      "stack.ts":
+        'import { defineStack } from "hln";\nexport default defineStack({ name: "x" version: "1" });\n',
+    });
+  });
+
   after(async () => {
     await npm?.remove();
   });
@@ -122,7 +130,21 @@ describe("npm stacks from a loopback registry", { timeout: 300_000 }, () => {
   test("a package that does not export a stack: one line naming it, removed again", async () => {
     await assert.rejects(
       locateStack(parseStackRef("npm:hln-test-notstack"), options()),
-      oneLine("E_STACK_INVALID", /^npm:hln-test-notstack@1\.0\.0 does not export a stack: /),
+      oneLine(
+        "E_STACK_INVALID",
+        /^npm:hln-test-notstack@1\.0\.0 is not a stack: its module index\.js does not default-export one/,
+      ),
+    );
+    assert.deepEqual(cached(), []);
+  });
+
+  test("a package whose stack does not compile: one line with the file and line, removed", async () => {
+    await assert.rejects(
+      locateStack(parseStackRef("npm:hln-test-broken"), options()),
+      oneLine(
+        "E_STACK_INVALID",
+        /^npm:hln-test-broken@1\.0\.0: its stack stack\.ts does not load: .*\/stack\.ts:2:\d+: Expected "}" but found "version"$/,
+      ),
     );
     assert.deepEqual(cached(), []);
   });
@@ -136,7 +158,7 @@ describe("npm stacks from a loopback registry", { timeout: 300_000 }, () => {
       oneLine(
         "E_USAGE",
         new RegExp(
-          `^npm:hln-test-shop: cannot reach the npm registry http://127\\.0\\.0\\.1:${port}/ \\(.*ECONNREFUSED.*\\), after one retry`,
+          `^npm:hln-test-shop: cannot reach the npm registry http://127\\.0\\.0\\.1:${port}/ \\(.*ECONNREFUSED.*\\); npm retried once`,
         ),
       ),
     );
