@@ -15,19 +15,26 @@ export interface CliResult {
 /** Runs the real `hln` binary as a user would, in a child process. */
 export function runCli(
   args: string[],
-  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string } = {},
+  options: {
+    env?: NodeJS.ProcessEnv;
+    timeoutMs?: number;
+    cwd?: string;
+    /** Written to hln's stdin, which is then closed; without it stdin is /dev/null. */
+    input?: string;
+  } = {},
 ): Promise<CliResult> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bin, ...args], {
       cwd: options.cwd ?? repoRoot,
       env: { ...process.env, NO_COLOR: "1", CI: "true", ...options.env },
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
     });
+    child.stdin?.end(options.input);
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
+    child.stdout?.on("data", (d) => (stdout += d));
+    child.stderr?.on("data", (d) => (stderr += d));
     // Kill-safety, not a speed check: a run still going after this long hung, and the
     // test says so instead of reading the killed run's exit as hln's answer.
     const limit = options.timeoutMs ?? 300_000;
