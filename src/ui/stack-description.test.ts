@@ -150,5 +150,7 @@ run it: hln do up -s npm:@acme/shop@1.2.0 --set admin=STRING
     assert.match(t, /^inputs {7}none$/m);
     assert.match(t, /^description {2}-$/m);
     assert.match(t, /^run it: hln do build --dir \/w\/a$/m);
+    const spaced = formatStackDescription({ ...d, reference: "/w/it's mine" }, 100);
+    assert.match(spaced, /^run it: hln do build --dir '\/w\/it'\\''s mine'$/m);
   });
 });

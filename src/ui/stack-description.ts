@@ -4,6 +4,7 @@
  */
 import type { InputDeclaration, InputType, Stack } from "../stack/define-stack.js";
 import { describeInputType } from "../stack/inputs.js";
+import { shellWord } from "./shell-word.js";
 import { formatTable, oneLine, wrap } from "./text-table.js";
 
 /** One input, as `hln show --output json` gives it. Absent fields are `null`. */
@@ -103,7 +104,7 @@ function defaultText(v: InputDescription["default"]): string {
 
 /** How `hln do` is told to use this stack again. */
 function runFlag(d: StackDescription): string {
-  return d.source === "local" ? `--dir ${d.reference}` : `-s ${d.reference}`;
+  return d.source === "local" ? `--dir ${shellWord(d.reference)}` : `-s ${d.reference}`;
 }
 
 /** The text `hln show` prints, fitted to `width` columns. */

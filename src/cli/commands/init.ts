@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { scaffoldStack } from "../../stack/scaffold.js";
+import { shellWord } from "../../ui/shell-word.js";
 import type { CliContext } from "../context.js";
 
 /** What each file of a new stack is for, as `hln init` lists them. */
@@ -10,11 +11,6 @@ const purposes: Record<string, string> = {
   "README.md": "how to run it, edit it and add inputs",
   ".gitignore": "",
 };
-
-/** `path` as a shell takes it, quoted only when it has to be. */
-export function shellWord(path: string): string {
-  return /^[\w@%+=:,./-]+$/.test(path) ? path : `'${path.replaceAll("'", `'\\''`)}'`;
-}
 
 export async function runInit(
   dir: string | undefined,
