@@ -50,6 +50,13 @@ export { Container, type ExecOptions } from "./sdk/container.js";
 export { createDag, type Dag, type DagOptions, hostPlatform } from "./sdk/dag.js";
 export { type CopyFilter, Directory } from "./sdk/directory.js";
 export { File } from "./sdk/file.js";
+export {
+  type CatalogueOptions,
+  type LocatedStack,
+  listStacks,
+  locateStack,
+  type StackListing,
+} from "./stack/catalogue.js";
 // Stacks
 export {
   type Action,
@@ -57,13 +64,30 @@ export {
   defineStack,
   type InputDeclaration,
   type InputDeclarations,
+  type InputType,
   type InputValues,
   isStack,
   type Stack,
   type StackDefinition,
 } from "./stack/define-stack.js";
-export { resolveInputs } from "./stack/inputs.js";
+export {
+  describeInputType,
+  type InputOrigin,
+  type InputQuestion,
+  type InputSources,
+  type Prompter,
+  type ResolvedInputs,
+  resolveInputs,
+} from "./stack/inputs.js";
 export { loadStack } from "./stack/load-stack.js";
+export {
+  type PreparedStack,
+  type PrepareStackOptions,
+  prepareStack,
+} from "./stack/prepare-stack.js";
+export { parseStackRef, type StackRef } from "./stack/stack-ref.js";
+export { createTerminalPrompter } from "./stack/terminal-prompt.js";
+export { validateStack } from "./stack/validate-stack.js";
 // Progress
 export { createProgress } from "./ui/create-progress.js";
 export type { ProgressRenderer } from "./ui/renderer.js";

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { nonce, requireEngine } from "../helpers/engine.js";
+import { nonce } from "../helpers/engine.js";
 import { type CliResult, runCli } from "../helpers/run-cli.js";
 import { tempDir } from "../helpers/temp-dir.js";
 
@@ -76,8 +76,7 @@ function json(r: CliResult): Record<string, unknown> {
 }
 
 describe("hln do: inputs from every source", () => {
-  it("takes defaults, then declared variables, then -f files in order, then --set", async (t) => {
-    if (!(await requireEngine(t))) return;
+  it("takes defaults, then declared variables, then -f files in order, then --set", async () => {
     writeFileSync(join(work, "conf", "a.yaml"), "port: 81\nlabel: from-a\nsize: m\n");
     writeFileSync(join(work, "conf", "b.yaml"), "# later file wins\nlabel: from-b\nsrc: app\n");
     const r = await run(
@@ -111,8 +110,7 @@ describe("hln do: inputs from every source", () => {
     });
   });
 
-  it("fills an input from its declared variable, and a path from the working directory", async (t) => {
-    if (!(await requireEngine(t))) return;
+  it("fills an input from its declared variable, and a path from the working directory", async () => {
     const r = await run(["show", "--set", "src=src"], {
       DEMO_PORT: "9090",
       DEMO_TOKEN: secret,
@@ -123,16 +121,14 @@ describe("hln do: inputs from every source", () => {
     assert.equal(out.label, "from-default");
   });
 
-  it("-i asks for what is still missing, reading answers from a pipe", async (t) => {
-    if (!(await requireEngine(t))) return;
+  it("-i asks for what is still missing, reading answers from a pipe", async () => {
     const r = await run(["show", "-i"], {}, `${secret}\n`);
     assert.equal(json(r).token, "object");
     assert.match(r.stderr, /token/);
     assert.ok(!r.stderr.includes(secret) && !r.stdout.includes(secret), "the answer is not echoed");
   });
 
-  it("hands a secret input to steps as a Secret, and never prints its value", async (t) => {
-    if (!(await requireEngine(t))) return;
+  it("hands a secret input to steps as a Secret, and never prints its value", async () => {
     const r = await run([
       "up",
       "--set",
