@@ -1,0 +1,52 @@
+/**
+ * A program can do what `hln do` does before the engine, through the package entry alone:
+ * find a stack, load it and check its inputs.
+ */
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import {
+  HlnError,
+  listStacks,
+  parseStackRef,
+  prepareStack,
+  resolveInputs,
+} from "../../src/index.js";
+import { tempDir } from "../helpers/temp-dir.js";
+
+describe("the stack API from the package entry", () => {
+  it("prepares a bundled stack with values from a file and --set, no engine involved", async () => {
+    const dir = tempDir("hln-library-");
+    const values = join(dir, "values.yaml");
+    writeFileSync(values, "greeting: hi\nrounds: 3\n");
+    const cache = join(dir, "cache");
+    const prepared = await prepareStack("hello", {
+      valuesFiles: [values],
+      sets: ["rounds=5"],
+      cwd: dir,
+      env: { XDG_CACHE_HOME: cache },
+      // No engine: an address that cannot answer would fail any engine work.
+    });
+    assert.equal(prepared.stack.name, "hello");
+    assert.equal(prepared.source, "bundled");
+    assert.deepEqual(prepared.inputs.values, { greeting: "hi", rounds: 5 });
+    assert.deepEqual(prepared.inputs.origins.rounds, { from: "set" });
+    assert.equal(prepared.inputs.origins.greeting?.from, "values");
+    const listed = await listStacks({ env: { XDG_CACHE_HOME: cache } });
+    assert.ok(listed.some((s) => s.name === "hello" && s.source === "bundled"));
+  });
+
+  it("checks inputs of a stack given as data, and refuses bad ones with HlnError", async () => {
+    const stack = {
+      name: "s",
+      inputs: { size: { type: "enum", values: ["s", "m"], default: "s" } },
+    } as const;
+    assert.deepEqual((await resolveInputs(stack, { sets: ["size=m"] })).values, { size: "m" });
+    await assert.rejects(
+      resolveInputs(stack, { sets: ["size=xl"] }),
+      (e) => e instanceof HlnError && e.code === "E_INPUT_INVALID" && /size=xl/.test(e.message),
+    );
+    assert.deepEqual(parseStackRef("npm:@acme/shop@^1"), { kind: "npm", spec: "@acme/shop@^1" });
+  });
+});
