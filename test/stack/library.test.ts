@@ -26,7 +26,6 @@ describe("the stack API from the package entry", () => {
       sets: ["rounds=5"],
       cwd: dir,
       env: { XDG_CACHE_HOME: cache },
-      // No engine: an address that cannot answer would fail any engine work.
     });
     assert.equal(prepared.stack.name, "hello");
     assert.equal(prepared.source, "bundled");
