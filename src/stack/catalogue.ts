@@ -13,7 +13,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
 import { homedir } from "node:os";
-import { dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { HlnError } from "../errors.js";
 import type { Stack } from "./define-stack.js";
@@ -217,7 +217,8 @@ async function stackModule(packageDirectory: string, reference: string): Promise
   for (const c of candidates) {
     if (typeof c !== "string" || c === "") continue;
     const file = resolve(packageDirectory, c);
-    if (file.startsWith(packageDirectory) && existsSync(file)) return file;
+    // Only a module inside the package: "../other@1.0.0/x" shares the prefix, not the folder.
+    if (file.startsWith(`${packageDirectory}${sep}`) && existsSync(file)) return file;
   }
   throw new HlnError(
     "E_STACK_INVALID",
