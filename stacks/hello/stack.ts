@@ -6,8 +6,8 @@
  * writes a summary file. A final step collects the four files and prints a report. Run
  * it twice: the second run is answered from BuildKit's cache.
  *
- *   hln do up --plan stacks/hello
- *   hln do up --plan stacks/hello --set greeting=bonjour --set rounds=40
+ *   hln do up -s hello
+ *   hln do up -s hello --set greeting=bonjour --set rounds=40
  */
 import { defineStack } from "hln";
 
