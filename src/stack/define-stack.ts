@@ -88,10 +88,13 @@ export interface ActionContext<I extends InputDeclarations> {
   stackDirectory: string;
 }
 
-/** An action returns plain data (printed as YAML or JSON), or nothing. */
-export type Action<I extends InputDeclarations> = (
-  ctx: ActionContext<I>,
-) => Promise<unknown> | unknown;
+/**
+ * An action returns plain data (printed as YAML or JSON), or nothing. Its parameter is
+ * checked as a method's is (both ways), so a `Stack<{ port: ... }>` is also a `Stack`.
+ */
+export type Action<I extends InputDeclarations> = {
+  run(ctx: ActionContext<I>): Promise<unknown> | unknown;
+}["run"];
 
 export interface StackDefinition<I extends InputDeclarations> {
   /** Lowercase name, e.g. `hello`. */

@@ -7,11 +7,13 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import {
+  defineStack,
   HlnError,
   listStacks,
   parseStackRef,
   prepareStack,
   resolveInputs,
+  type Stack,
 } from "../../src/index.js";
 import { tempDir } from "../helpers/temp-dir.js";
 
@@ -47,5 +49,21 @@ describe("the stack API from the package entry", () => {
       (e) => e instanceof HlnError && e.code === "E_INPUT_INVALID" && /size=xl/.test(e.message),
     );
     assert.deepEqual(parseStackRef("npm:@acme/shop@^1"), { kind: "npm", spec: "@acme/shop@^1" });
+  });
+});
+
+describe("stack types", () => {
+  it("a stack with its own inputs is a Stack, for code that handles any stack", () => {
+    const specific = defineStack({
+      name: "typed",
+      version: "1.0.0",
+      inputs: { port: { type: "number", default: 80 } },
+      actions: {
+        up: ({ inputs }) => inputs.port + 1,
+      },
+    });
+    // A compile-time check first (tsc runs over tests): this assignment must type-check.
+    const any: Stack = specific;
+    assert.equal(any.name, "typed");
   });
 });
