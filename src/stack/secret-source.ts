@@ -13,8 +13,11 @@ export type SecretSource =
   | { kind: "env"; variable: string }
   /** An absolute path. */
   | { kind: "file"; path: string }
-  /** Run with `/bin/sh -c`; its stdout is the value. */
-  | { kind: "command"; command: string }
+  /**
+   * Run with `/bin/sh -c` in `directory` (the values file's, or the working directory), so
+   * that it finds files the way a `file:` reference beside it does; its stdout is the value.
+   */
+  | { kind: "command"; command: string; directory: string }
   /** Typed at a prompt that did not echo. */
   | { kind: "prompt" };
 
@@ -53,7 +56,7 @@ export function secretSourceOf(
     case "file":
       return { kind, path: resolve(directory, rest) };
     case "command":
-      return { kind, command: rest };
+      return { kind, command: rest, directory };
   }
 }
 
@@ -125,7 +128,16 @@ export async function loadSecret(
       }
       break;
     case "command": {
-      const argv = ["/bin/sh", "-c", source.command];
+      // The directory and the command travel as arguments, not spliced into the script,
+      // so that no quoting of either can change what runs.
+      const argv = [
+        "/bin/sh",
+        "-c",
+        'cd "$1" && eval "$2"',
+        "sh",
+        source.directory,
+        source.command,
+      ];
       let out: Uint8Array;
       try {
         out = await secretFromCommand(argv, name, options.signal).value();
