@@ -82,6 +82,12 @@ function validateInput(name: string, declaration: unknown, fail: (message: strin
   if (typeof type !== "string" || !(inputTypes as readonly string[]).includes(type)) {
     fail(`${at}.type must be ${inputTypes.slice(0, -1).join(", ")} or ${inputTypes.at(-1)}`);
   }
+  if (type === "secret" && d.default !== undefined) {
+    // Said before the unknown-field check: a default is what people reach for first.
+    fail(
+      `${at}.default: a secret has no default (declare env, or pass it with --set ${name}=env:VAR)`,
+    );
+  }
   const known = fieldsByType[type as (typeof inputTypes)[number]];
   for (const field of Object.keys(d)) {
     if (d[field] !== undefined && !known.includes(field)) {
@@ -108,11 +114,6 @@ function validateInput(name: string, declaration: unknown, fail: (message: strin
   const value = d.default;
   if (value === undefined) return;
   switch (type) {
-    case "secret":
-      fail(
-        `${at}.default: a secret has no default (declare env, or pass it with --set ${name}=env:VAR)`,
-      );
-      break;
     case "number":
       if (typeof value !== "number" || !Number.isFinite(value))
         fail(`${at}.default is not a number`);
