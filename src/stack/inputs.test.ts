@@ -433,14 +433,15 @@ describe("resolveInputs: secrets", () => {
     });
   });
 
-  it("reads the YAML mapping forms", async () => {
+  it("reads the YAML mapping forms, relative to the values file", async () => {
     const cwd = workdir({
-      pw: password,
-      "env.yaml": "dbPassword: {env: PW}\n",
-      "file.yaml": "dbPassword:\n  file: ./pw\n",
-      "cmd.yaml": "dbPassword: {command: cat pw}\n",
+      "conf/pw": password,
+      "conf/env.yaml": "dbPassword: {env: PW}\n",
+      "conf/file.yaml": "dbPassword:\n  file: ./pw\n",
+      // Runs in conf/, where the file: reference beside it would look.
+      "conf/cmd.yaml": "dbPassword: {command: cat pw}\n",
     });
-    for (const file of ["env.yaml", "file.yaml", "cmd.yaml"]) {
+    for (const file of ["conf/env.yaml", "conf/file.yaml", "conf/cmd.yaml"]) {
       const { value } = await secretOf({ cwd, env: { PW: password }, valuesFiles: [file] });
       assert.equal(value, password, file);
     }
