@@ -217,7 +217,7 @@ export async function resolveInputs(
     }
     let converted: Converted;
     try {
-      converted = await convert(name, declaration, given, ctx);
+      converted = await convert(declaration, given, ctx);
     } catch (err) {
       throw placed(err, name, declaration, given, ctx);
     }
@@ -374,7 +374,6 @@ function parseSafely(text: string): boolean {
 
 /** Converts what a source gave into the value the action receives. */
 async function convert(
-  name: string,
   declaration: InputDeclaration,
   given: Given,
   ctx: Context,
@@ -383,7 +382,7 @@ async function convert(
     case "default":
       return fromDefault(declaration, given.value, ctx);
     case "values":
-      return fromYaml(name, declaration, given.entry.value, given.file.directory, ctx);
+      return fromYaml(declaration, given.entry.value, given.file.directory, ctx);
     case "set":
       return fromText(declaration, given.text, ctx, "set");
     case "env":
@@ -444,13 +443,6 @@ async function fromText(
   }
 }
 
-function refuse(message: string, value: YamlValue, at?: YamlValue): Refusal {
-  const r = new Refusal(message);
-  r.got = shownYaml(value);
-  if (at) r.at = { line: at.line, column: at.column };
-  return r;
-}
-
 function shownYaml(value: YamlValue): string {
   if (value.kind === "list") return "a list";
   if (value.kind === "mapping") return "a mapping";
@@ -460,120 +452,121 @@ function shownYaml(value: YamlValue): string {
 
 /** A scalar as text: a plain `1.10` or `yes` as written. */
 function yamlText(value: YamlValue, expected: string): string {
-  if (value.kind !== "scalar" || value.value === null) throw refuse(expected, value);
+  if (value.kind !== "scalar" || value.value === null) throw new Refusal(expected);
   return typeof value.value === "string" ? value.value : value.text;
 }
 
+/** A YAML value; a refusal says what was given (`got "eighty"`) unless told not to. */
 async function fromYaml(
-  name: string,
   declaration: InputDeclaration,
   value: YamlValue,
   directory: string,
   ctx: Context,
 ): Promise<Converted> {
-  const rewrap = (err: unknown): never => {
-    if (err instanceof Refusal && err.got === undefined) {
-      const r = refuse(err.message, value);
-      if (!err.showGiven) r.got = undefined;
-      throw r;
-    }
+  try {
+    return await convertYaml(declaration, value, directory, ctx);
+  } catch (err) {
+    if (err instanceof Refusal && err.showGiven && err.got === undefined)
+      err.got = shownYaml(value);
     throw err;
-  };
+  }
+}
+
+async function convertYaml(
+  declaration: InputDeclaration,
+  value: YamlValue,
+  directory: string,
+  ctx: Context,
+): Promise<Converted> {
   switch (declaration.type) {
     case "string":
-      try {
-        return { value: oneOf(declaration, yamlText(value, "expected a string")) };
-      } catch (err) {
-        return rewrap(err);
-      }
+      return { value: oneOf(declaration, yamlText(value, "expected a string")) };
     case "enum":
-      try {
-        return { value: oneOf(declaration, yamlText(value, expectedOneOf(declaration.values))) };
-      } catch (err) {
-        return rewrap(err);
-      }
+      return { value: oneOf(declaration, yamlText(value, expectedOneOf(declaration.values))) };
     case "number":
       if (value.kind === "scalar" && typeof value.value === "number") {
-        if (!Number.isFinite(value.value)) throw refuse("expected a finite number", value);
+        if (!Number.isFinite(value.value)) throw new Refusal("expected a finite number");
         return { value: value.value };
       }
       if (value.kind === "scalar" && typeof value.value === "string") {
-        try {
-          return { value: numberFrom(value.value) };
-        } catch (err) {
-          return rewrap(err);
-        }
+        return { value: numberFrom(value.value) };
       }
-      throw refuse("expected a number", value);
+      throw new Refusal("expected a number");
     case "boolean":
-      if (value.kind === "scalar" && typeof value.value === "boolean")
+      if (value.kind === "scalar" && typeof value.value === "boolean") {
         return { value: value.value };
-      throw refuse("expected true or false", value);
-    case "path": {
-      if (value.kind !== "scalar" || typeof value.value !== "string")
-        throw refuse("expected a path", value);
-      try {
-        return { value: await existingPath(value.value, directory, declaration, ctx) };
-      } catch (err) {
-        return rewrap(err);
       }
-    }
-    case "list": {
-      if (value.kind !== "list") throw refuse("expected a list of strings", value);
+      throw new Refusal("expected true or false");
+    case "path":
+      if (value.kind !== "scalar" || typeof value.value !== "string") {
+        throw new Refusal("expected a path");
+      }
+      return { value: await existingPath(value.value, directory, declaration, ctx) };
+    case "list":
+      if (value.kind !== "list") throw new Refusal("expected a list of strings");
       return {
         value: value.items.map((item, i) => {
           if (item.kind !== "scalar" || item.value === null) {
-            throw refuse(`item ${i + 1}: expected a string`, item, item);
+            const r = new Refusal(`item ${i + 1}: expected a string`);
+            r.got = shownYaml(item);
+            r.at = { line: item.line, column: item.column };
+            throw r;
           }
           return yamlText(item, "expected a string");
         }),
       };
-    }
-    case "secret": {
-      const literal = new Refusal(
-        `a secret is not written in a values file; use ${secretSourceForms}, a mapping such as {env: VAR}, or -i`,
-        false,
-      );
-      if (value.kind === "scalar" && typeof value.value === "string") {
-        let source: SecretSource | undefined;
-        try {
-          source = parseSecretReference(value.value, directory);
-        } catch (err) {
-          throw new Refusal((err as Error).message, false);
-        }
-        if (!source) throw literal;
-        return { value: undefined, source };
-      }
-      if (value.kind === "mapping") {
-        const [entry, ...more] = value.entries;
-        const kinds = secretSourceKinds as readonly string[];
-        if (!entry || more.length > 0 || !kinds.includes(entry.key)) {
-          throw new Refusal(
-            `expected a mapping with one key, env, file or command (or ${secretSourceForms})`,
-            false,
-          );
-        }
-        const inner = entry.value;
-        if (inner.kind !== "scalar" || typeof inner.value !== "string") {
-          const r = new Refusal(`${entry.key}: expected a string`, false);
-          r.at = { line: inner.line, column: inner.column };
-          throw r;
-        }
-        try {
-          return {
-            value: undefined,
-            source: secretSourceOf(entry.key as "env", inner.value, directory),
-          };
-        } catch (err) {
-          throw new Refusal((err as Error).message, false);
-        }
-      }
-      throw literal;
-    }
+    case "secret":
+      return { value: undefined, source: secretFromYaml(value, directory) };
     default:
-      void name;
       throw unknownType(declaration);
   }
+}
+
+/** `env:VAR`, `file:PATH`, `command:CMD`, or the mapping `{env: VAR}` and its kin. */
+function secretFromYaml(value: YamlValue, directory: string): SecretSource {
+  const rewrap = (err: unknown): never => {
+    throw err instanceof HlnError ? new Refusal(err.message, false) : err;
+  };
+  if (value.kind === "scalar" && typeof value.value === "string") {
+    let source: SecretSource | undefined;
+    try {
+      source = parseSecretReference(value.value, directory);
+    } catch (err) {
+      rewrap(err);
+    }
+    if (source) return source;
+  } else if (value.kind === "mapping") {
+    const [entry, ...more] = value.entries;
+    if (
+      !entry ||
+      more.length > 0 ||
+      !(secretSourceKinds as readonly string[]).includes(entry.key)
+    ) {
+      throw new Refusal(
+        `expected a mapping with one key, env, file or command (or ${secretSourceForms})`,
+        false,
+      );
+    }
+    const inner = entry.value;
+    if (inner.kind !== "scalar" || typeof inner.value !== "string") {
+      const r = new Refusal(`${entry.key}: expected a string`, false);
+      r.at = { line: inner.line, column: inner.column };
+      throw r;
+    }
+    try {
+      return secretSourceOf(
+        entry.key as (typeof secretSourceKinds)[number],
+        inner.value,
+        directory,
+      );
+    } catch (err) {
+      return rewrap(err);
+    }
+  }
+  throw new Refusal(
+    `a secret is not written in a values file; use ${secretSourceForms}, a mapping such as {env: VAR}, or -i`,
+    false,
+  );
 }
 
 function unknownType(declaration: InputDeclaration): HlnError {
@@ -660,7 +653,7 @@ async function ask(
       continue;
     }
     try {
-      return { given, converted: await convert(name, declaration, given, ctx) };
+      return { given, converted: await convert(declaration, given, ctx) };
     } catch (err) {
       if (!(err instanceof Refusal)) throw err;
       retry = err.message;
