@@ -42,6 +42,7 @@ export type InputDeclaration =
        * file or `--set`, or a prompt that does not echo. A secret has no default.
        */
       type: "secret";
+      default?: never;
     })
   | (InputCommon & { type: "list"; default?: readonly string[] });
 

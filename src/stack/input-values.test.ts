@@ -58,9 +58,12 @@ const stack = defineStack({
   },
 });
 
-// Not checked here: a secret with a `default`, or a misspelt field, type-checks, because
-// inferring `const I` skips excess-property checks; validateStack refuses both at load.
+// Not checked here: a misspelt field type-checks, because inferring `const I` skips
+// excess-property checks; validateStack refuses it at load.
 const noValues = { e: { type: "enum" } } as const;
+const secretDefault = { s: { type: "secret", default: "hunter2" } } as const;
+// @ts-expect-error a secret has no default
+defineStack({ name: "x", version: "1", inputs: secretDefault, actions: {} });
 const listDefault = { l: { type: "list", default: "a" } } as const;
 const int = { i: { type: "int" } } as const;
 // @ts-expect-error an enum needs its values

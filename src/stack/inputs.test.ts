@@ -225,6 +225,16 @@ describe("resolveInputs: precedence and origins", () => {
     assert.deepEqual(r.values, { hosts: ["a", "b", "c"], on: true });
   });
 
+  it("takes an empty variable as unset", async () => {
+    const cwd = workdir();
+    const r = await resolveInputs(
+      shop,
+      shopSources(cwd, { env: { SHOP_PORT: "", SHOP_DB_PASSWORD: password } }),
+    );
+    assert.equal(r.values.port, 8080);
+    assert.deepEqual(r.origins.port, { from: "default" });
+  });
+
   it("stops at once when the signal has fired", async () => {
     const e = await rejection(resolveInputs(shop, { signal: AbortSignal.abort(), env: {} }));
     assert.equal(e.code, "E_ABORTED");

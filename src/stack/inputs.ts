@@ -198,7 +198,8 @@ export async function resolveInputs(
     const given: Given | undefined =
       fromSets.get(name) ??
       fromFiles.get(name) ??
-      (variable !== undefined && env[variable] !== undefined
+      // An empty variable counts as unset, as `export VAR=` is how a shell user clears one.
+      (variable !== undefined && env[variable] !== undefined && env[variable] !== ""
         ? { from: "env", variable, text: env[variable] }
         : undefined) ??
       // A secret has no default; validateStack says so for a loaded stack.
