@@ -485,11 +485,15 @@ describe("flags and usage", () => {
     }
   });
 
-  it("a missing --plan or action is one line and a hint, not the usage text", async () => {
+  it("a missing stack or action is one line and a hint, not the usage text", async () => {
     const cases: [string[], string][] = [
-      [["do", "up"], "hln: error: do: missing --plan PATH"],
-      [["do", "--plan", "."], "hln: error: do: missing ACTION"],
-      [["do", "up", "--plan"], "hln: error: do: --plan PATH: the value is missing"],
+      [
+        ["do", "up"],
+        "hln: error: do: no stack named, and no stack.ts here: pass -s NAME (see hln list stacks) or --dir DIR",
+      ],
+      [["do", "--dir", "."], "hln: error: do: missing ACTION"],
+      [["do", "up", "--dir"], "hln: error: do: --dir DIR: the value is missing"],
+      [["do", "up", "-s"], "hln: error: do: --stack STACK: the value is missing"],
       [["engine", "nope"], "hln: error: engine: unknown command 'nope'"],
     ];
     for (const [args, first] of cases) {

@@ -131,7 +131,8 @@ export function stackFromFlags(o: Pick<DoOptions, "stack" | "dir" | "plan">): St
   if (existsSync(resolve("stack.ts"))) return { kind: "directory", path: "." };
   throw new HlnError(
     "E_USAGE",
-    "no stack named and no stack.ts here: pass -s NAME (see hln list stacks) or --dir DIR",
+    "do: no stack named, and no stack.ts here: pass -s NAME (see hln list stacks) or --dir DIR",
+    { hint: "hln do --help" },
   );
 }
 
