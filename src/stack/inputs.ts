@@ -73,6 +73,9 @@ export const promptTries = 3;
 /**
  * An input's type as people read it: `string`, `number`, `boolean`, `enum(s|m|l)`, `path`,
  * `secret`, `list`. A `string` with `choices` reads as the enum it is.
+ *
+ * @example
+ * describeInputType({ type: "enum", values: ["s", "m"] }); // "enum(s|m)"
  */
 export function describeInputType(declaration: InputDeclaration): string {
   const allowed = allowedValues(declaration);

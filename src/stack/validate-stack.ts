@@ -45,7 +45,13 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** Throws E_STACK_INVALID naming `file` and the first field at fault. */
+/**
+ * Throws E_STACK_INVALID naming `file` and the first field at fault. `loadStack` runs it;
+ * a program that builds a stack in memory can run it too.
+ *
+ * @example
+ * validateStack("stack.ts", stack); // "stack.ts: inputs.port.default is not a number"
+ */
 export function validateStack(file: string, stack: Stack): void {
   const fail = (message: string): never => {
     throw new HlnError("E_STACK_INVALID", `${file}: ${message}`);
