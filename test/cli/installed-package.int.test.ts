@@ -5,45 +5,21 @@
  * inside the checkout) fails here, not on a user's machine.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { cpSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { delimiter, dirname, join, relative } from "node:path";
 import { describe, it } from "node:test";
-import { repoRoot } from "../helpers/run-cli.js";
+import { type CliResult, repoRoot, runProgram } from "../helpers/run-cli.js";
 import { tempDir } from "../helpers/temp-dir.js";
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliResult;
 
-/** Runs a program to its end; a run still going after `limitMs` is killed and fails the test. */
+/** Runs a program to its end; a run still going after 10 minutes is killed and fails the test. */
 function run(
   command: string,
   args: string[],
-  options: { cwd: string; env: NodeJS.ProcessEnv; limitMs?: number },
+  options: { cwd: string; env: NodeJS.ProcessEnv },
 ): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { ...options, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    const limit = options.limitMs ?? 600_000;
-    let hung = false;
-    const timer = setTimeout(() => {
-      hung = true;
-      child.kill("SIGKILL");
-    }, limit);
-    child.once("error", reject);
-    child.once("close", (code) => {
-      clearTimeout(timer);
-      if (hung)
-        reject(new Error(`hung: ${command} ${args.join(" ")} still ran after ${limit / 1000} s`));
-      else resolve({ code, stdout, stderr });
-    });
-  });
+  return runProgram(command, args, { ...options, timeoutMs: 600_000 });
 }
 
 function ok(r: Run, what: string): Run {

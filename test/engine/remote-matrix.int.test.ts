@@ -17,11 +17,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { nonce } from "../helpers/engine.js";
+import { freePort } from "../helpers/free-port.js";
 import { type Relay, startRelay } from "../helpers/grpc-relay.js";
 import { processes, until } from "../helpers/processes.js";
 import {
   compatSock,
-  freePort,
   netns,
   relayInNamespace,
   remoteAddr,

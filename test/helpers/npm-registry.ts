@@ -8,9 +8,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { freePort } from "./free-port.js";
 
 export const verdaccioHome = "/opt/hln-verdaccio";
 const verdaccioBin = join(verdaccioHome, "node_modules/verdaccio/bin/verdaccio");
@@ -34,19 +34,6 @@ export interface TestNpmRegistry {
 }
 
 const SETUP_HINT = "run `bash scripts/test-deps.sh` as root to install verdaccio";
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      srv.close(() =>
-        typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port")),
-      );
-    });
-  });
-}
 
 /** A loopback port that nothing listens on when this returns: an unreachable registry. */
 export async function unusedPort(): Promise<number> {

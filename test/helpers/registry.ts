@@ -7,9 +7,9 @@
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "./free-port.js";
 
 export interface TestRegistry {
   /** `127.0.0.1:PORT`, the host part of image references pushed to it. */
@@ -44,19 +44,6 @@ function htpasswdLine(username: string, password: string): string {
     throw new Error(`htpasswd failed (${why}): ${SETUP_HINT}`);
   }
   return r.stdout.trim();
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      srv.close(() =>
-        typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port")),
-      );
-    });
-  });
 }
 
 /**

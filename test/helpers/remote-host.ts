@@ -56,11 +56,3 @@ export async function waitForPort(port: number): Promise<void> {
   }
   throw new Error(`nothing listens on 127.0.0.1:${port}`);
 }
-
-export async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}

@@ -12,22 +12,36 @@ export interface CliResult {
   ms: number;
 }
 
+export interface RunOptions {
+  env?: NodeJS.ProcessEnv;
+  timeoutMs?: number;
+  cwd?: string;
+  /** Written to the program's stdin, which is then closed; without it stdin is /dev/null. */
+  input?: string;
+}
+
 /** Runs the real `hln` binary as a user would, in a child process. */
-export function runCli(
+export function runCli(args: string[], options: RunOptions = {}): Promise<CliResult> {
+  return runProgram(process.execPath, [bin, ...args], {
+    ...options,
+    env: { ...process.env, NO_COLOR: "1", CI: "true", ...options.env },
+  });
+}
+
+/**
+ * Runs a program to its end with exactly `options.env` (default: this process's), in the
+ * repository unless `cwd` says otherwise.
+ */
+export function runProgram(
+  command: string,
   args: string[],
-  options: {
-    env?: NodeJS.ProcessEnv;
-    timeoutMs?: number;
-    cwd?: string;
-    /** Written to hln's stdin, which is then closed; without it stdin is /dev/null. */
-    input?: string;
-  } = {},
+  options: RunOptions = {},
 ): Promise<CliResult> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], {
+    const child = spawn(command, args, {
       cwd: options.cwd ?? repoRoot,
-      env: { ...process.env, NO_COLOR: "1", CI: "true", ...options.env },
+      env: options.env ?? process.env,
       stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
     });
     child.stdin?.end(options.input);
@@ -36,7 +50,7 @@ export function runCli(
     child.stdout?.on("data", (d) => (stdout += d));
     child.stderr?.on("data", (d) => (stderr += d));
     // Kill-safety, not a speed check: a run still going after this long hung, and the
-    // test says so instead of reading the killed run's exit as hln's answer.
+    // test says so instead of reading the killed run's exit as the program's answer.
     const limit = options.timeoutMs ?? 300_000;
     let hung = false;
     const timer = setTimeout(() => {
@@ -48,9 +62,10 @@ export function runCli(
       clearTimeout(timer);
       if (hung) {
         const last = stderr.trimEnd().split("\n").pop() ?? "";
+        const shown = command === process.execPath && args[0] === bin ? "hln" : command;
         reject(
           new Error(
-            `hung: hln ${args.join(" ")} was still running after ${limit / 1000} s and was killed${last ? `; its last stderr line: ${last}` : ""}`,
+            `hung: ${shown} ${args.slice(shown === "hln" ? 1 : 0).join(" ")} was still running after ${limit / 1000} s and was killed${last ? `; its last stderr line: ${last}` : ""}`,
           ),
         );
         return;
