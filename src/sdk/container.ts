@@ -273,7 +273,7 @@ export class Container {
     return this.#mount({
       dest: this.#path(path),
       kind: "secret",
-      id: this.solver.addSecret(secret).name,
+      id: this.solver.addSecret(secret).id,
       mode: options.mode ?? 0o400,
       uid: options.uid ?? 0,
       gid: options.gid ?? 0,
@@ -285,7 +285,7 @@ export class Container {
     if (!name || name.includes("=")) {
       throw new HlnError("E_USAGE", `withSecretVariable: invalid name ${JSON.stringify(name)}`);
     }
-    const id = this.solver.addSecret(secret).name;
+    const id = this.solver.addSecret(secret).id;
     return this.#with({
       secretEnv: [...this.state.secretEnv.filter((e) => e.name !== name), { id, name }],
       env: this.state.env.filter(([k]) => k !== name),

@@ -128,7 +128,7 @@ export function createDag(options: DagOptions): Dag {
     directory: () => new Directory(solver, null),
     cacheVolume: (name) => new CacheVolume(name),
     host: () => new Host(solver),
-    setSecret: (name, value) => learn(secretFromValue(name, value)),
+    setSecret: (name, value) => learn(secretFromValue(name, value, solver.env)),
     secretFromEnv: (variable, o = {}) =>
       learn(secretFromEnv(variable, solver.env, o.name ?? variable)),
     secretFromFile: (path, o = {}) => secretFromFile(path, o.name ?? basename(path)),

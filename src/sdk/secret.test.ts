@@ -1,11 +1,14 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { readFileSync, statSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { settlesWithin } from "../../test/helpers/hang-guard.js";
+import { tempDir } from "../../test/helpers/temp-dir.js";
 import { HlnError } from "../errors.js";
-import { secretFromCommand } from "./secret.js";
+import { secretFromCommand, secretFromValue } from "./secret.js";
 
 describe("secretFromCommand", () => {
   let dir = "";
@@ -62,5 +65,23 @@ describe("secretFromCommand", () => {
       code: "E_INPUT_INVALID",
       message: 'secretFromCommand(["sleep","600"]): did not finish within 0.3 s, so it was stopped',
     });
+  });
+});
+
+describe("secret IDs", () => {
+  it("carry a keyed fingerprint of a value known up front, never the value", () => {
+    const state = tempDir("hln-secret-key-");
+    const env = { XDG_STATE_HOME: state };
+    const a = secretFromValue("token", "hunter2", env);
+    assert.match(a.id, /^token\.[0-9a-f]{16}$/);
+    assert.equal(secretFromValue("token", "hunter2", env).id, a.id, "stable for one value");
+    assert.notEqual(secretFromValue("token", "hunter3", env).id, a.id);
+    assert.equal(a.name, "token");
+    const key = join(state, "hln", "secret-key");
+    assert.equal(statSync(key).mode & 0o777, 0o600);
+    assert.equal(readFileSync(key).length, 32);
+    // Without the key the fingerprint is not a plain hash of the value.
+    const plain = createHash("sha256").update("hunter2").digest("hex");
+    assert.ok(!plain.startsWith(a.id.slice("token.".length)), "not an unkeyed hash");
   });
 });

@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { HlnError } from "../errors.js";
+import { fingerprint, fingerprintKey } from "./secret-fingerprint.js";
 
 /**
  * A secret a step can read as a file (`withMountedSecret`) or an environment variable
@@ -13,9 +14,14 @@ export class Secret {
 
   /** @internal */
   constructor(
-    /** The name steps refer to it by; also its ID on the wire. */
+    /** The name it is known by in messages. */
     readonly name: string,
     private readonly load: () => Promise<Uint8Array>,
+    /**
+     * @internal Its ID on the wire and in cache keys: the name, plus a keyed fingerprint
+     * of the value when the value is known up front (see secret-fingerprint.ts).
+     */
+    readonly id: string = name,
   ) {}
 
   /** @internal The value, loaded once. */
@@ -37,9 +43,19 @@ export function validSecretName(name: string): string {
   return name;
 }
 
-export function secretFromValue(name: string, value: string | Uint8Array): Secret {
+/**
+ * A secret with a value known now. Given `env` (for where the fingerprint key lives), its
+ * ID carries a keyed fingerprint of the value, so that a step reading it runs again when
+ * the value changes instead of replaying what it printed with the old one.
+ */
+export function secretFromValue(
+  name: string,
+  value: string | Uint8Array,
+  env?: NodeJS.ProcessEnv,
+): Secret {
   const bytes = typeof value === "string" ? encoder.encode(value) : value;
-  return new Secret(validSecretName(name), async () => bytes);
+  const id = env ? `${name}.${fingerprint(bytes, fingerprintKey(env))}` : name;
+  return new Secret(validSecretName(name), async () => bytes, id);
 }
 
 export function secretFromEnv(variable: string, env: NodeJS.ProcessEnv, name = variable): Secret {
@@ -50,7 +66,7 @@ export function secretFromEnv(variable: string, env: NodeJS.ProcessEnv, name = v
       `secret ${name}: environment variable ${variable} is not set`,
     );
   }
-  return secretFromValue(name, value);
+  return secretFromValue(name, value, env);
 }
 
 /** A file system error as a few words: "no such file", "permission denied". */

@@ -261,7 +261,7 @@ export class Solver {
 
   /** Registers a secret, and tells the redactor its value as soon as it is known. */
   addSecret(secret: Secret): Secret {
-    this.secrets.set(secret.name, secret);
+    this.secrets.set(secret.id, secret);
     return secret;
   }
 

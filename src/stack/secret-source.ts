@@ -157,7 +157,7 @@ export async function loadSecret(
       value = options.answer ?? "";
       break;
   }
-  const secret = secretFromValue(name, value);
+  const secret = secretFromValue(name, value, options.env);
   await secret.value();
   return secret;
 }

@@ -75,6 +75,56 @@ export default defineStack({
     assertNoLeak("a failed run's stderr", failed.stderr, secret);
   });
 
+  it("a changed value runs the step again: the old value is never replayed from the cache", async () => {
+    // BuildKit keeps secret values out of cache keys. Without the keyed fingerprint in the
+    // secret's ID, the second run reused the step and printed what it printed the first
+    // time: the first value, which the second run's redactor never learned.
+    const dir = tempDir("hln-secret-change-");
+    const home = tempDir("hln-secret-state-");
+    const n = nonce();
+    writeFileSync(
+      join(dir, "stack.ts"),
+      `import { defineStack } from "hln";
+export default defineStack({
+  name: "rotate", version: "0.0.1",
+  inputs: { token: { type: "secret", env: "HLN_ROTATE_TOKEN" } },
+  actions: { async up({ dag, inputs }) {
+    const out = await dag.container().from("busybox")
+      .withSecretVariable("TOKEN", inputs.token)
+      .withExec(["sh", "-c", 'echo ${n} "token=$TOKEN"']).stdout();
+    const set = await dag.container().from("busybox")
+      .withSecretVariable("TOKEN", dag.setSecret("set", process.env.HLN_ROTATE_TOKEN ?? ""))
+      .withExec(["sh", "-c", 'echo ${n} "set=$TOKEN"']).stdout();
+    return { out, set };
+  } },
+});
+`,
+    );
+    const env = { XDG_STATE_HOME: home };
+    const first = randomBytes(12).toString("hex");
+    const second = randomBytes(12).toString("hex");
+    const a = await runCli(["--log-format", "plain", "do", "up", "--dir", dir], {
+      env: { ...env, HLN_ROTATE_TOKEN: first },
+    });
+    assert.equal(a.code, 0, a.stderr);
+    assert.match(a.stdout, /token=\*\*\*/);
+    const b = await runCli(["--log-format", "plain", "do", "up", "--dir", dir], {
+      env: { ...env, HLN_ROTATE_TOKEN: second },
+    });
+    assert.equal(b.code, 0, b.stderr);
+    assertNoLeak("stdout after the value changed", b.stdout, first);
+    assertNoLeak("stderr after the value changed", b.stderr, first);
+    assert.match(b.stdout, /token=\*\*\*/);
+    assert.match(b.stdout, /set=\*\*\*/);
+    // The same value again is answered from the cache: the key is kept between runs.
+    const c = await runCli(["--log-format", "plain", "do", "up", "--dir", dir], {
+      env: { ...env, HLN_ROTATE_TOKEN: second },
+    });
+    assert.equal(c.code, 0, c.stderr);
+    assert.doesNotMatch(c.stderr, /^#\d+ sh -c .*\n#\d+ DONE/m);
+    assert.match(c.stderr, /CACHED/);
+  });
+
   it("fail with one line naming the variable when it is unset", async () => {
     const dir = tempDir("hln-secret-");
     writeFileSync(
