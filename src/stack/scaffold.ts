@@ -112,7 +112,7 @@ export async function scaffoldStack(options: ScaffoldOptions): Promise<ScaffoldR
   // only what was not there before: an empty parent the user had stays.
   let created: string | undefined;
   try {
-    if (!existed) created = mkdirSync(directory, { recursive: true }) ?? undefined;
+    if (!existed) created = makeDirectories(directory);
     for (const [file, text] of Object.entries(files)) {
       options.signal?.throwIfAborted();
       // "wx": never replaces a file, even one that appeared since the check.
@@ -157,6 +157,30 @@ function checkTarget(shown: string, directory: string): boolean {
   return true;
 }
 
+/**
+ * mkdir -p, one level at a time, returning the topmost directory it made. Node 20's own
+ * recursive mkdir spins for ever where mkdir fails with ENOENT on an existing parent
+ * (`/proc/x`), and takes Ctrl-C with it.
+ */
+function makeDirectories(directory: string): string | undefined {
+  const missing: string[] = [];
+  for (let dir = directory; !existsSync(dir); dir = dirname(dir)) {
+    missing.unshift(dir);
+    if (dirname(dir) === dir) break;
+  }
+  const made: string[] = [];
+  try {
+    for (const dir of missing) {
+      mkdirSync(dir);
+      made.unshift(dir);
+    }
+  } catch (err) {
+    for (const dir of made) rmdirSync(dir);
+    throw err;
+  }
+  return missing[0];
+}
+
 /** Removes `directory` and its parents up to `top`, the first directory this call made. */
 function removeCreated(directory: string, top: string): void {
   for (let dir = directory; ; dir = dirname(dir)) {
@@ -175,6 +199,7 @@ function reason(err: unknown): string {
   if (e.code === "ENOTDIR") return "a parent is not a directory";
   if (e.code === "EROFS") return "read-only file system";
   if (e.code === "ENOSPC") return "no space left on device";
+  if (e.code === "ENOENT") return "no directory can be made there";
   return e.message ?? String(err);
 }
 

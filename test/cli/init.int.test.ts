@@ -106,5 +106,11 @@ describe("hln init", () => {
       /^hln: error: .*file\/below: a parent is not a directory$/,
     );
     assert.deepEqual(readdirSync(root).sort(), ["file", "full"]);
+    // Where mkdir fails with ENOENT under an existing parent, Node's own mkdir -p spun for
+    // ever and ignored Ctrl-C; the kill-safety bound of runCli reports such a hang.
+    oneLineError(
+      await runCli(["init", "/proc/hln-init-nope/x"], { timeoutMs: 60_000 }),
+      /^hln: error: \/proc\/hln-init-nope\/x: cannot write the stack: no directory can be made there$/,
+    );
   });
 });
