@@ -12,10 +12,11 @@
  */
 import { createHash, type Hash, randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { type FileHandle, lstat, mkdir, open, realpath, rename, rm } from "node:fs/promises";
+import { type FileHandle, lstat, open, realpath, rename, rm } from "node:fs/promises";
 import { join, resolve, sep } from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { throwIfAborted } from "../errors.js";
+import { makeDirectories } from "../make-directories.js";
 import type { BlobInfo, ContentStore, Ingest, IngestStatus } from "./content-store-service.js";
 import { fsError, isNotFound } from "./fsutil/fs-error.js";
 
@@ -133,7 +134,7 @@ export function createOciLayoutStore(
       }
       claimed.add(ref);
       try {
-        await mkdir(root, { recursive: true });
+        await makeDirectories(root);
         const tmp = join(root, `.hln-ingest-${randomBytes(8).toString("hex")}.tmp`);
         const fh = await open(
           tmp,
@@ -270,7 +271,7 @@ function fileIngest(f: IngestFile, release: () => void): Ingest {
         // Blobs are immutable: their name is their content.
         await f.fh.chmod(0o444);
         await f.fh.close();
-        await mkdir(f.blobDir, { recursive: true });
+        await makeDirectories(f.blobDir);
         await f.checkContained();
         throwIfAborted(o.signal);
         // A blob that is there already has these very bytes; replacing it is harmless.

@@ -9,9 +9,10 @@
  * The index logic is pure; the two functions at the end add the file reads and writes.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { HlnError, throwIfAborted } from "../errors.js";
+import { makeDirectories } from "../make-directories.js";
 import { fsError, isNotFound } from "./fsutil/fs-error.js";
 
 /** An OCI content descriptor. Fields hln does not know are kept as they were. */
@@ -293,7 +294,7 @@ export async function recordLocalCacheExport(
   const { signal } = options;
   const dir = resolve(dest);
   try {
-    await mkdir(dir, { recursive: true });
+    await makeDirectories(dir);
   } catch (err) {
     throw fsError(err, `cannot create ${dest}`);
   }

@@ -6,9 +6,10 @@
  * the ID says nothing about the value to anyone without the key, which stays on this machine.
  */
 import { createHmac, randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { makeDirectoriesSync } from "../make-directories.js";
 
 let cached: { path: string; key: Buffer } | undefined;
 
@@ -33,7 +34,7 @@ export function fingerprintKey(env: NodeJS.ProcessEnv = process.env): Buffer {
   } catch {
     key = randomBytes(32);
     try {
-      mkdirSync(join(path, ".."), { recursive: true, mode: 0o700 });
+      makeDirectoriesSync(join(path, ".."), 0o700);
       const temp = `${path}.${process.pid}.tmp`;
       writeFileSync(temp, key, { mode: 0o600, flag: "wx" });
       // Two first runs at once: the last rename wins, and both go on with a key that

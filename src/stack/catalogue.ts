@@ -11,11 +11,12 @@
  */
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
+import { open, readdir, readFile, rename, rm } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { HlnError } from "../errors.js";
+import { makeDirectories } from "../make-directories.js";
 import type { Stack } from "./define-stack.js";
 import { loadStack } from "./load-stack.js";
 import { npmInstall, removeInstall } from "./npm-install.js";
@@ -391,7 +392,7 @@ async function readIndex(cache: string): Promise<IndexRecord[]> {
 /** Writes one reference's record whole: readers see the old file or the new, never half. */
 async function writeRecord(cache: string, record: IndexRecord): Promise<void> {
   const dir = join(cache, indexDirectoryName);
-  await mkdir(dir, { recursive: true });
+  await makeDirectories(dir);
   const target = join(dir, `${encodeURIComponent(record.reference)}.json`);
   const temp = `${target}.${process.pid}-${randomBytes(4).toString("hex")}.tmp`;
   try {

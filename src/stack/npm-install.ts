@@ -7,9 +7,10 @@
  * copy is dropped.
  */
 import { spawn } from "node:child_process";
-import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { HlnError, isAbortError } from "../errors.js";
+import { makeDirectories } from "../make-directories.js";
 import { splitNpmSpec } from "./stack-ref.js";
 
 export interface NpmInstallOptions {
@@ -88,7 +89,7 @@ export async function npmInstall(
   const shown = `npm:${spec}`;
   let temp: string;
   try {
-    await mkdir(options.cacheDirectory, { recursive: true });
+    await makeDirectories(options.cacheDirectory);
     await removeStaleInstalls(options.cacheDirectory);
     temp = await mkdtemp(join(options.cacheDirectory, ".install-"));
   } catch (err) {

@@ -4,19 +4,12 @@
  * which names the types of the hln that wrote the stack; at run time the stack loader maps
  * the same import to the running hln (see load-stack.ts).
  */
-import {
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  rmdirSync,
-  statSync,
-  unlinkSync,
-  writeFileSync,
-} from "node:fs";
+import { existsSync, readdirSync, rmdirSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { HlnError, isAbortError } from "../errors.js";
+import { makeDirectoriesSync } from "../make-directories.js";
 
 /** What `hln init` may find in a directory and still call it empty: a fresh `git init`. */
 const ignoredEntries = new Set([".git"]);
@@ -112,7 +105,7 @@ export async function scaffoldStack(options: ScaffoldOptions): Promise<ScaffoldR
   // only what was not there before: an empty parent the user had stays.
   let created: string | undefined;
   try {
-    if (!existed) created = makeDirectories(directory);
+    if (!existed) created = makeDirectoriesSync(directory);
     for (const [file, text] of Object.entries(files)) {
       options.signal?.throwIfAborted();
       // "wx": never replaces a file, even one that appeared since the check.
@@ -155,30 +148,6 @@ function checkTarget(shown: string, directory: string): boolean {
     );
   }
   return true;
-}
-
-/**
- * mkdir -p, one level at a time, returning the topmost directory it made. Node 20's own
- * recursive mkdir spins for ever where mkdir fails with ENOENT on an existing parent
- * (`/proc/x`), and takes Ctrl-C with it.
- */
-function makeDirectories(directory: string): string | undefined {
-  const missing: string[] = [];
-  for (let dir = directory; !existsSync(dir); dir = dirname(dir)) {
-    missing.unshift(dir);
-    if (dirname(dir) === dir) break;
-  }
-  const made: string[] = [];
-  try {
-    for (const dir of missing) {
-      mkdirSync(dir);
-      made.unshift(dir);
-    }
-  } catch (err) {
-    for (const dir of made) rmdirSync(dir);
-    throw err;
-  }
-  return missing[0];
 }
 
 /** Removes `directory` and its parents up to `top`, the first directory this call made. */

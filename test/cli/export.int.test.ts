@@ -102,4 +102,16 @@ describe("hln do: exports", () => {
       else chmodSync(ro, 0o755);
     }
   });
+
+  it("an export below /proc fails in one line instead of hanging in Node's mkdir -p", async () => {
+    const r = await runCli(
+      ["--log-format", "quiet", "do", "image", "--plan", dir, "--set", "dest=/proc/hln-nope/x.tar"],
+      { cwd: dir, timeoutMs: 120_000 },
+    );
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(
+      r.stderr,
+      "hln: error: export to /proc/hln-nope/x.tar: cannot create its parent directory /proc/hln-nope: no such file or directory\n",
+    );
+  });
 });

@@ -19,6 +19,7 @@ import * as fsp from "node:fs/promises";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { debuglog } from "node:util";
 import { HlnError, isAbortError } from "../../errors.js";
+import { makeDirectories } from "../../make-directories.js";
 import { chmodBitsFromGo } from "./file-mode.js";
 import { fsReason, isNotFound, isPermissionDenied } from "./fs-error.js";
 
@@ -120,7 +121,7 @@ export async function prepareDestination(dest: string): Promise<Destination> {
 /** Creates the missing parents of `abs`, naming the one that is in the way when it fails. */
 export async function makeParents(abs: string, shown: string): Promise<void> {
   try {
-    await fsp.mkdir(dirname(abs), { recursive: true });
+    await makeDirectories(dirname(abs));
   } catch (err) {
     throw destinationError(err, shown, `cannot create its parent directory ${dirname(abs)}`);
   }
