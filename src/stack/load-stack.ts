@@ -68,10 +68,17 @@ export function shownPath(file: string): string {
 
 export async function loadStack(path: string): Promise<{ file: string; stack: Stack }> {
   const file = stackFile(path);
+  const shown = shownPath(file);
   if (/\.c[jt]s$/.test(file))
     throw new HlnError(
       "E_STACK_INVALID",
-      `${file}: a stack is an ES module (import { defineStack } from "hln"); name it .ts, .mts, .js or .mjs`,
+      `${shown}: a stack is an ES module (import { defineStack } from "hln"); name it .ts, .mts, .js or .mjs`,
+    );
+  // A values file or a README given where the stack goes would otherwise run as code.
+  if (!/\.m?[jt]sx?$/.test(file))
+    throw new HlnError(
+      "E_STACK_INVALID",
+      `${shown}: not a stack module: name a .ts or .js file, or a directory holding stack.ts${/\.ya?ml$/.test(file) ? " (values files go with -f)" : ""}`,
     );
   await installHooks();
   let mod: { default?: unknown };
@@ -86,10 +93,10 @@ export async function loadStack(path: string): Promise<{ file: string; stack: St
   if (!isStack(stack)) {
     throw new HlnError(
       "E_STACK_INVALID",
-      `${file}: the default export is not a stack (export default defineStack({...}))`,
+      `${shown}: the default export is not a stack (export default defineStack({...}))`,
     );
   }
-  validateStack(file, stack);
+  validateStack(shown, stack);
   return { file, stack };
 }
 

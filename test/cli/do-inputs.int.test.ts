@@ -209,6 +209,16 @@ describe("hln do: bad inputs fail in one line before any engine work", () => {
     });
   }
 
+  it("a values file given as the stack is not run as code", async () => {
+    writeFileSync(join(dir, "values.yaml"), "greeting: hi\n");
+    const r = await runCli(["do", "up", "--dir", "values.yaml"], { cwd: dir, env: noEngine });
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(
+      r.stderr.split("\n")[0],
+      "hln: error: values.yaml: not a stack module: name a .ts or .js file, or a directory holding stack.ts (values files go with -f)",
+    );
+  });
+
   it("a stack that does not compile is named with its file and line", async () => {
     const broken = join(dir, "broken");
     mkdirSync(broken);
