@@ -56,4 +56,12 @@ describe("commanderError", () => {
       hint: "hln --help",
     });
   });
+
+  it("keeps commander's suggestion on the same line", () => {
+    assert.equal(
+      usage(["do", "up", "--plan", ".", "--sett", "k=v"]).message,
+      "do: unknown option '--sett' (did you mean --set?)",
+    );
+    assert.equal(usage(["doo"]).message, "unknown command 'doo' (did you mean do?)");
+  });
 });

@@ -39,7 +39,11 @@ export function commanderError(
   err: CommanderError,
 ): HlnError {
   const path = commandPath(program, argv).map((c) => c.name());
-  const text = err.message.replace(/^error: /, "");
+  // Commander puts its suggestion on a line of its own: "(Did you mean --set?)".
+  const text = err.message
+    .replace(/^error: /, "")
+    .replace(/\s*\n\s*\(Did you mean (.+)\?\)/, " (did you mean $1?)")
+    .replace(/\s*\n\s*/g, " ");
   let message: string;
   switch (err.code) {
     case "commander.missingMandatoryOptionValue": {
