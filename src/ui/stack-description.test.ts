@@ -129,7 +129,7 @@ admin       string       -          yes       -                 who gets the adm
                                                                 is also used as the sender of every
                                                                 mail the shop sends\ufffd[2J
 
-run it: hln do up -s npm:@acme/shop@1.2.0 --set admin=STRING
+run it: SHOP_DB_PASSWORD=... hln do up -s npm:@acme/shop@1.2.0 --set admin=STRING
 `,
     );
   });

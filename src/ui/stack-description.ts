@@ -150,9 +150,16 @@ export function formatStackDescription(d: StackDescription, width: number): stri
       { width },
     );
   const action = d.actions.includes("up") ? "up" : (d.actions[0] ?? "ACTION");
+  const placeholder = (type: string) => (type === "secret" ? "..." : type.toUpperCase());
+  // A required input is shown filled the way its stack suggests: its variable when it
+  // declares one (a secret's value then never enters the command line), else --set.
+  const variables = d.inputs
+    .filter((i) => i.required && i.env !== null)
+    .map((i) => `${i.env}=${placeholder(i.type)} `)
+    .join("");
   const needed = d.inputs
     .filter((i) => i.required && i.env === null)
-    .map((i) => ` --set ${i.name}=${i.type === "secret" ? "env:VAR" : i.type.toUpperCase()}`)
+    .map((i) => ` --set ${i.name}=${i.type === "secret" ? "env:VAR" : placeholder(i.type)}`)
     .join("");
-  return `${text}\nrun it: hln do ${action} ${runFlag(d)}${needed}\n`;
+  return `${text}\nrun it: ${variables}hln do ${action} ${runFlag(d)}${needed}\n`;
 }

@@ -77,7 +77,7 @@ describe("hln show", () => {
     assert.match(r.stdout, /^hosts +list +a,b +no +-$/m);
     assert.match(r.stdout, /^src +path +\. +no +-$/m);
     assert.match(r.stdout, /^label +string +- +yes +- +a name for the run$/m);
-    assert.match(r.stdout, /^run it: hln do up --dir \S+ --set label=STRING$/m);
+    assert.match(r.stdout, /^run it: TYPED_TOKEN=\.\.\. hln do up --dir \S+ --set label=STRING$/m);
     assert.doesNotMatch(r.stdout, /s3cret/);
 
     const json = await runCli(["show", join(dir, "stack.ts"), "-o", "json"], { env });
