@@ -275,9 +275,13 @@ async function locateByName(
       `stack ${name} has no version ${version}; versions: ${[...new Set(versions)].join(", ")}`,
     );
   const names = [...new Set((await listStacks(options)).map((s) => s.name))];
+  // `-s myapp` where ./myapp is the stack the user means: a name is never a path.
+  const here = existsSync(join(settings(options).cwd, name, "stack.ts"))
+    ? `; ./${name} is a stack here: -s ./${name} or --dir ${name}`
+    : "";
   throw new HlnError(
     "E_USAGE",
-    `no stack named ${name}; stacks: ${names.length > 0 ? names.join(", ") : "none"} (see \`hln list stacks\`; npm:PACKAGE installs one from npm)`,
+    `no stack named ${name}; stacks: ${names.length > 0 ? names.join(", ") : "none"} (see \`hln list stacks\`; npm:PACKAGE installs one from npm)${here}`,
   );
 }
 

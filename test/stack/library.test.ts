@@ -3,7 +3,7 @@
  * find a stack, load it and check its inputs.
  */
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import {
@@ -15,6 +15,7 @@ import {
   resolveInputs,
   type Stack,
 } from "../../src/index.js";
+import { repoRoot } from "../helpers/run-cli.js";
 import { tempDir } from "../helpers/temp-dir.js";
 
 describe("the stack API from the package entry", () => {
@@ -36,6 +37,19 @@ describe("the stack API from the package entry", () => {
     assert.equal(prepared.inputs.origins.greeting?.from, "values");
     const listed = await listStacks({ env: { XDG_CACHE_HOME: cache } });
     assert.ok(listed.some((s) => s.name === "hello" && s.source === "bundled"));
+  });
+
+  it("an unknown name that is a stack directory here says how to name it", async () => {
+    const dir = tempDir("hln-library-");
+    mkdirSync(join(dir, "myapp"));
+    copyFileSync(join(repoRoot, "stacks", "hello", "stack.ts"), join(dir, "myapp", "stack.ts"));
+    await assert.rejects(
+      prepareStack("myapp", { cwd: dir, env: { XDG_CACHE_HOME: join(dir, "cache") } }),
+      (e) =>
+        e instanceof HlnError &&
+        e.message.startsWith("no stack named myapp;") &&
+        e.message.endsWith("; ./myapp is a stack here: -s ./myapp or --dir myapp"),
+    );
   });
 
   it("checks inputs of a stack given as data, and refuses bad ones with HlnError", async () => {
