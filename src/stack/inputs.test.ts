@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { rejection } from "../../test/helpers/rejection.js";
 import { tempDir } from "../../test/helpers/temp-dir.js";
 import { HlnError } from "../errors.js";
 import { Secret } from "../sdk/secret.js";
@@ -44,16 +45,6 @@ function workdir(files: Record<string, string> = {}): string {
     writeFileSync(join(dir, name), text);
   }
   return dir;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<HlnError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof HlnError, `not an HlnError: ${String(err)}`);
-    return err;
-  }
-  assert.fail("expected an error");
 }
 
 /** The message of the error resolving `stack` with `sources` throws. */

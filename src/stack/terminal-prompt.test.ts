@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { PassThrough } from "node:stream";
 import { describe, it } from "node:test";
-import { HlnError } from "../errors.js";
+import { rejection } from "../../test/helpers/rejection.js";
 import type { InputDeclaration } from "./define-stack.js";
 import type { InputQuestion } from "./inputs.js";
 import { createTerminalPrompter, questionText } from "./terminal-prompt.js";
@@ -46,16 +46,6 @@ function collect() {
     output,
     text: () => text,
   };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<HlnError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof HlnError, `not an HlnError: ${String(err)}`);
-    return err;
-  }
-  assert.fail("expected an error");
 }
 
 describe("questionText", () => {

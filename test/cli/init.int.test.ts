@@ -4,7 +4,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { nonce } from "../helpers/engine.js";
-import { repoRoot, runCli } from "../helpers/run-cli.js";
+import { assertOneLineError, repoRoot, runCli } from "../helpers/run-cli.js";
 import { tempDir } from "../helpers/temp-dir.js";
 
 /** The repository's own TypeScript, as an editor would run it on the new stack. */
@@ -14,13 +14,6 @@ function typecheck(dir: string): { code: number | null; out: string } {
     cwd: dir,
   });
   return { code: r.status, out: r.stdout + r.stderr };
-}
-
-function oneLineError(r: { code: number | null; stderr: string }, pattern: RegExp): void {
-  assert.equal(r.code, 2, r.stderr);
-  const lines = r.stderr.trimEnd().split("\n");
-  assert.equal(lines.length, 1, r.stderr);
-  assert.match(lines[0]!, pattern);
 }
 
 describe("hln init", () => {
@@ -86,7 +79,7 @@ describe("hln init", () => {
     const full = join(root, "full");
     mkdirSync(full);
     writeFileSync(join(full, "stack.ts"), "mine");
-    oneLineError(
+    assertOneLineError(
       await runCli(["init", full]),
       /^hln: error: .*full: directory is not empty \(stack\.ts\); hln init writes only into an empty or new directory$/,
     );
@@ -95,20 +88,20 @@ describe("hln init", () => {
 
     const file = join(root, "file");
     writeFileSync(file, "");
-    oneLineError(await runCli(["init", file]), /^hln: error: .*file: not a directory$/);
+    assertOneLineError(await runCli(["init", file]), /^hln: error: .*file: not a directory$/);
 
-    oneLineError(
+    assertOneLineError(
       await runCli(["init", join(root, "new"), "--name", "My_Stack"]),
       /^hln: error: --name My_Stack: a stack name is lowercase letters, digits and dashes/,
     );
-    oneLineError(
+    assertOneLineError(
       await runCli(["init", join(file, "below")]),
       /^hln: error: .*file\/below: a parent is not a directory$/,
     );
     assert.deepEqual(readdirSync(root).sort(), ["file", "full"]);
     // Where mkdir fails with ENOENT under an existing parent, Node's own mkdir -p spun for
     // ever and ignored Ctrl-C; the kill-safety bound of runCli reports such a hang.
-    oneLineError(
+    assertOneLineError(
       await runCli(["init", "/proc/hln-init-nope/x"], { timeoutMs: 60_000 }),
       /^hln: error: \/proc\/hln-init-nope\/x: cannot write the stack: no directory can be made there$/,
     );

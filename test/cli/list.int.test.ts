@@ -1,19 +1,12 @@
 import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import { describe, it } from "node:test";
-import { runCli } from "../helpers/run-cli.js";
+import { assertOneLineError, runCli } from "../helpers/run-cli.js";
 import { tempDir } from "../helpers/temp-dir.js";
 
 /** An empty cache of npm stacks, so only the bundled ones are listed. */
 const cache = tempDir("hln-list-cache-");
 const env = { XDG_CACHE_HOME: cache };
-
-function oneLineError(r: { code: number | null; stderr: string }, pattern: RegExp): void {
-  assert.equal(r.code, 2, r.stderr);
-  const lines = r.stderr.trimEnd().split("\n");
-  assert.equal(lines.length, 1, r.stderr);
-  assert.match(lines[0]!, pattern);
-}
 
 describe("hln list", () => {
   it("lists the bundled stacks as a table and as JSON", async () => {
@@ -43,19 +36,19 @@ describe("hln list", () => {
   });
 
   it("says what to list, and that apps are not there yet, in one line", async () => {
-    oneLineError(
+    assertOneLineError(
       await runCli(["list"], { env }),
       /^hln: error: list: say what to list: hln list stacks$/,
     );
-    oneLineError(
+    assertOneLineError(
       await runCli(["list", "apps"], { env }),
       /^hln: error: list apps: apps are not built yet/,
     );
-    oneLineError(
+    assertOneLineError(
       await runCli(["list", "stack"], { env }),
       /^hln: error: list stack: unknown; hln list stacks lists the stacks$/,
     );
-    oneLineError(
+    assertOneLineError(
       await runCli(["list", "stacks", "-o", "table"], { env }),
       /^hln: error: --output table: expected yaml or json$/,
     );

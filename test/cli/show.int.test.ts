@@ -2,19 +2,12 @@ import assert from "node:assert/strict";
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { runCli } from "../helpers/run-cli.js";
+import { assertOneLineError, runCli } from "../helpers/run-cli.js";
 import { tempDir } from "../helpers/temp-dir.js";
 
 /** An empty cache of npm stacks, so only the bundled ones are found. */
 const cache = tempDir("hln-show-cache-");
 const env = { XDG_CACHE_HOME: cache };
-
-function oneLineError(r: { code: number | null; stderr: string }, pattern: RegExp): void {
-  assert.equal(r.code, 2, r.stderr);
-  const lines = r.stderr.trimEnd().split("\n");
-  assert.equal(lines.length, 1, r.stderr);
-  assert.match(lines[0]!, pattern);
-}
 
 const typed = `import { defineStack } from "hln";
 export default defineStack({
@@ -99,28 +92,28 @@ describe("hln show", () => {
 
   it("refuses bad input in one line, writing nothing", async () => {
     const root = tempDir("hln-show-bad-");
-    oneLineError(
+    assertOneLineError(
       await runCli(["show", "nope"], { env }),
       /^hln: error: no stack named nope; stacks: hello \(see `hln list stacks`/,
     );
-    oneLineError(
+    assertOneLineError(
       await runCli(["show", "hello@9.9.9"], { env }),
       /^hln: error: stack hello has no version 9\.9\.9; versions: 0\.1\.0 \(bundled\)$/,
     );
-    oneLineError(await runCli(["show"], { env }), /^hln: error: show: missing STACK/);
-    oneLineError(
+    assertOneLineError(await runCli(["show"], { env }), /^hln: error: show: missing STACK/);
+    assertOneLineError(
       await runCli(["show", "hello", "--dir", root], { env }),
       /^hln: error: show: give STACK or --dir .*, not both$/,
     );
-    oneLineError(
+    assertOneLineError(
       await runCli(["show", "hello", "--output", "xml"], { env }),
       /^hln: error: --output xml: expected yaml or json$/,
     );
-    oneLineError(
+    assertOneLineError(
       await runCli(["show", "--dir", root], { env }),
       /^hln: error: .*: directory has no stack\.ts$/,
     );
-    oneLineError(
+    assertOneLineError(
       await runCli(["show", "--dir", join(root, "missing")], { env }),
       /^hln: error: .*missing: no such file or directory$/,
     );
@@ -129,11 +122,11 @@ describe("hln show", () => {
       join(root, "broken", "stack.ts"),
       'import { defineStack } from "hln";\nexport default defineStack({ name: "b" x });\n',
     );
-    oneLineError(
+    assertOneLineError(
       await runCli(["show", "--dir", join(root, "broken")], { env }),
       /^hln: error: .*stack\.ts:2:\d+: /,
     );
-    oneLineError(
+    assertOneLineError(
       await runCli(["show", "Hello"], { env }),
       /^hln: error: show Hello: expected a stack name/,
     );

@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
@@ -73,4 +74,12 @@ export function runProgram(
       resolve({ code, stdout, stderr, ms: performance.now() - started });
     });
   });
+}
+
+/** Checks a run failed with exit 2 and exactly one stderr line, matching `pattern`. */
+export function assertOneLineError(r: { code: number | null; stderr: string }, pattern: RegExp) {
+  assert.equal(r.code, 2, r.stderr);
+  const lines = r.stderr.trimEnd().split("\n");
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0]!, pattern);
 }
