@@ -25,11 +25,19 @@ describe("makeDirectories", () => {
     );
   });
 
+  it("refuses a file where a directory should be, as mkdir -p does", async () => {
+    const root = tempDir("hln-mkdirs-");
+    writeFileSync(join(root, "file"), "");
+    await assert.rejects(makeDirectories(join(root, "file")), { code: "ENOTDIR" });
+    await assert.rejects(makeDirectories(join(root, "file", "x")), { code: "ENOTDIR" });
+  });
+
   it("removes what it made when a deeper level fails", () => {
     const root = tempDir("hln-mkdirs-");
     writeFileSync(join(root, "file"), "");
-    // A file where a directory should be: the deepest level fails after nothing was made.
+    // A file where a directory should be, as mkdir -p says it.
     assert.throws(() => makeDirectoriesSync(join(root, "file", "x")), { code: "ENOTDIR" });
+    assert.throws(() => makeDirectoriesSync(join(root, "file")), { code: "ENOTDIR" });
     assert.throws(() => makeDirectoriesSync(join(root, "new", "file\0bad")));
     assert.ok(!existsSync(join(root, "new")), "the level it made is gone");
   });

@@ -4,16 +4,34 @@
  * spins and takes Ctrl-C with it, the promise form just never resolves. Made level by
  * level, such a path fails at once with the error mkdir gave.
  */
-import { existsSync, mkdirSync, rmdirSync } from "node:fs";
+import { mkdirSync, rmdirSync, type Stats, statSync } from "node:fs";
 import { mkdir, rmdir, stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
+
+/** What mkdir -p says when a level exists and is not a directory. */
+function notADirectory(path: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${path}'`), {
+    code: "ENOTDIR",
+    errno: -20,
+    syscall: "mkdir",
+    path,
+  });
+}
 
 /** The directories of `path` that do not exist yet, outermost first. */
 function missingSync(path: string): string[] {
   const missing: string[] = [];
-  for (let dir = resolve(path); !existsSync(dir); dir = dirname(dir)) {
-    missing.unshift(dir);
-    if (dirname(dir) === dir) break;
+  for (let dir = resolve(path); ; dir = dirname(dir)) {
+    let st: Stats | undefined;
+    try {
+      st = statSync(dir);
+    } catch {
+      missing.unshift(dir);
+      if (dirname(dir) === dir) break;
+      continue;
+    }
+    if (!st.isDirectory()) throw notADirectory(dir);
+    break;
   }
   return missing;
 }
@@ -40,13 +58,16 @@ export function makeDirectoriesSync(path: string, mode?: number): string | undef
 export async function makeDirectories(path: string, mode?: number): Promise<string | undefined> {
   const missing: string[] = [];
   for (let dir = resolve(path); ; dir = dirname(dir)) {
+    let st: Stats | undefined;
     try {
-      await stat(dir);
-      break;
+      st = await stat(dir);
     } catch {
       missing.unshift(dir);
       if (dirname(dir) === dir) break;
+      continue;
     }
+    if (!st.isDirectory()) throw notADirectory(dir);
+    break;
   }
   const made: string[] = [];
   try {
