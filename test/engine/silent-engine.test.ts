@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { openSession } from "../../src/buildkit/session.js";
 import { pushImage, saveImage } from "../../src/docker/images.js";
-import { engineInfo, openEngine } from "../../src/engine/engine.js";
+import { type Engine, engineInfo, openEngine } from "../../src/engine/engine.js";
 import { HlnError } from "../../src/errors.js";
 import { createDag } from "../../src/sdk/dag.js";
 import { settlesWithin } from "../helpers/hang-guard.js";
@@ -84,65 +84,52 @@ describe("an engine that goes silent", () => {
     for (const s of servers) s.close();
   });
 
-  it("engine info fails naming the upgrade BuildKit never answered", async () => {
-    const fake = await fakeDocker("silent");
-    servers.push(fake);
-    const engine = await openEngine({ env: fake.env, timeoutMs });
-    try {
-      await unreachable(
-        "engine info",
-        engineInfo(engine),
-        `${fake.endpoint} did not answer POST /grpc within 1000 ms`,
-      );
-    } finally {
-      engine.close();
-    }
-  });
-
-  it("engine info fails when BuildKit takes the connection and never speaks HTTP/2", async () => {
-    const fake = await fakeDocker("101-then-silent");
-    servers.push(fake);
-    const engine = await openEngine({ env: fake.env, timeoutMs });
-    try {
-      await unreachable(
-        "engine info",
-        engineInfo(engine),
-        `${fake.endpoint} (docker /grpc) took the connection but sent no HTTP/2 answer within 1000 ms`,
-      );
-    } finally {
-      engine.close();
-    }
-  });
-
-  it("engine info fails when the daemon never answers /version", async () => {
-    const fake = await fakeDocker("ok", "silent");
-    servers.push(fake);
-    const engine = await openEngine({ env: fake.env, timeoutMs });
-    try {
-      await unreachable(
-        "engine info",
-        engineInfo(engine),
-        `cannot reach ${fake.endpoint}: no answer to GET /version within 1000 ms`,
-      );
-    } finally {
-      engine.close();
-    }
-  });
-
-  it("a session fails naming the upgrade the daemon never answered", async () => {
-    const fake = await fakeDocker("silent");
-    servers.push(fake);
-    const engine = await openEngine({ env: fake.env, timeoutMs });
-    try {
-      await unreachable(
-        "openSession",
-        openSession(engine.buildkit),
-        `${fake.endpoint} did not answer POST /session within 1000 ms`,
-      );
-    } finally {
-      engine.close();
-    }
-  });
+  const unanswered: [string, Answer, Answer, string, (e: Engine) => Promise<unknown>, string][] = [
+    [
+      "engine info fails naming the upgrade BuildKit never answered",
+      "silent",
+      "ok",
+      "engine info",
+      engineInfo,
+      "ENDPOINT did not answer POST /grpc within 1000 ms",
+    ],
+    [
+      "engine info fails when BuildKit takes the connection and never speaks HTTP/2",
+      "101-then-silent",
+      "ok",
+      "engine info",
+      engineInfo,
+      "ENDPOINT (docker /grpc) took the connection but sent no HTTP/2 answer within 1000 ms",
+    ],
+    [
+      "engine info fails when the daemon never answers /version",
+      "ok",
+      "silent",
+      "engine info",
+      engineInfo,
+      "cannot reach ENDPOINT: no answer to GET /version within 1000 ms",
+    ],
+    [
+      "a session fails naming the upgrade the daemon never answered",
+      "silent",
+      "ok",
+      "openSession",
+      (engine) => openSession(engine.buildkit),
+      "ENDPOINT did not answer POST /session within 1000 ms",
+    ],
+  ];
+  for (const [name, upgrades, json, what, work, message] of unanswered) {
+    it(name, async () => {
+      const fake = await fakeDocker(upgrades, json);
+      servers.push(fake);
+      const engine = await openEngine({ env: fake.env, timeoutMs });
+      try {
+        await unreachable(what, work(engine), message.replace("ENDPOINT", fake.endpoint));
+      } finally {
+        engine.close();
+      }
+    });
+  }
 
   it("a run fails naming the BuildKit connection that never spoke", async () => {
     const fake = await fakeDocker("101-then-silent");
