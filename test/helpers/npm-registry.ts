@@ -11,6 +11,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { freePort } from "./free-port.js";
+import { waitReady } from "./wait-ready.js";
 
 export const verdaccioHome = "/opt/hln-verdaccio";
 const verdaccioBin = join(verdaccioHome, "node_modules/verdaccio/bin/verdaccio");
@@ -91,7 +92,10 @@ export async function startNpmRegistry(): Promise<TestNpmRegistry> {
       child.stderr?.setEncoding("utf8").on("data", keep);
       const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
       child.once("error", () => {});
-      if (await waitReady(url, exited)) return registry(url, port, dir, child, exited);
+      if (
+        await waitReady(`${url}-/ping`, (status) => status >= 200 && status < 300, exited, 30_000)
+      )
+        return registry(url, port, dir, child, exited);
       child.kill("SIGKILL");
       await exited;
       lastError = output.trim().split("\n").slice(-3).join(" | ") || "no output";
@@ -171,24 +175,4 @@ function runNpm(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<vo
       code === 0 ? resolve() : reject(new Error(`npm ${args.join(" ")} in ${cwd}: ${err.trim()}`)),
     );
   });
-}
-
-/** Polls `GET /-/ping` until it answers, the process exits, or 30 s pass (kill-safety). */
-async function waitReady(url: string, exited: Promise<void>): Promise<boolean> {
-  let gone = false;
-  void exited.then(() => {
-    gone = true;
-  });
-  const deadline = Date.now() + 30_000;
-  while (!gone && Date.now() < deadline) {
-    try {
-      const res = await fetch(`${url}-/ping`, { signal: AbortSignal.timeout(1000) });
-      await res.arrayBuffer();
-      if (res.ok) return true;
-    } catch {
-      // Not listening yet.
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return false;
 }

@@ -10,6 +10,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./free-port.js";
+import { waitReady } from "./wait-ready.js";
 
 export interface TestRegistry {
   /** `127.0.0.1:PORT`, the host part of image references pushed to it. */
@@ -98,7 +99,15 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
         child.once("exit", (code) => resolve(code)),
       );
       child.once("error", () => {});
-      const ready = await waitReady(host, exited, options.auth !== undefined);
+      // /v2/ answers 401 when the registry wants credentials, 200 when it does not.
+      const expected = options.auth !== undefined ? 401 : 200;
+      const ready = await waitReady(
+        `http://${host}/v2/`,
+        (status) => status === expected,
+        exited,
+        15_000,
+        50,
+      );
       if (ready) {
         let stopping: Promise<void> | undefined;
         return {
@@ -127,28 +136,4 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     await rm(dir, { recursive: true, force: true });
     throw err;
   }
-}
-
-/** Polls `GET /v2/` until it answers as expected, the process exits, or 15 s pass. */
-async function waitReady(
-  host: string,
-  exited: Promise<unknown>,
-  withAuth: boolean,
-): Promise<boolean> {
-  let gone = false;
-  void exited.then(() => {
-    gone = true;
-  });
-  const deadline = Date.now() + 15_000;
-  while (!gone && Date.now() < deadline) {
-    try {
-      const res = await fetch(`http://${host}/v2/`, { signal: AbortSignal.timeout(1000) });
-      await res.arrayBuffer();
-      if (res.status === (withAuth ? 401 : 200)) return true;
-    } catch {
-      // Not listening yet.
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return false;
 }
