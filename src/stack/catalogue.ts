@@ -317,6 +317,22 @@ async function bundledStacks(bundled: string, first?: string): Promise<LocatedSt
   return found;
 }
 
+/** A listing row from what a stack says of itself; absent fields stay absent. */
+function listing(
+  stack: Pick<StackListing, "name" | "version" | "description" | "tags">,
+  source: StackListing["source"],
+  reference: string,
+): StackListing {
+  return {
+    name: stack.name,
+    version: stack.version,
+    source,
+    ...(stack.description === undefined ? {} : { description: stack.description }),
+    ...(stack.tags === undefined ? {} : { tags: stack.tags }),
+    reference,
+  };
+}
+
 /**
  * The stacks `-s NAME` can name: bundled ones (loaded) and those cached from npm (read
  * from the index, their code not loaded), by name then newest version first.
@@ -329,27 +345,13 @@ export async function listStacks(options: CatalogueOptions = {}): Promise<StackL
   const { bundled, cache } = settings(options);
   const out: StackListing[] = [];
   for (const b of await bundledStacks(bundled)) {
-    out.push({
-      name: b.stack.name,
-      version: b.stack.version,
-      source: "bundled",
-      ...(b.stack.description === undefined ? {} : { description: b.stack.description }),
-      ...(b.stack.tags === undefined ? {} : { tags: b.stack.tags }),
-      reference: b.reference,
-    });
+    out.push(listing(b.stack, "bundled", b.reference));
   }
   const seen = new Set<string>();
   for (const r of await readIndex(cache)) {
     if (seen.has(r.directory) || !existsSync(join(cache, r.file))) continue;
     seen.add(r.directory);
-    out.push({
-      name: r.stack.name,
-      version: r.stack.version,
-      source: "npm",
-      ...(r.stack.description === undefined ? {} : { description: r.stack.description }),
-      ...(r.stack.tags === undefined ? {} : { tags: r.stack.tags }),
-      reference: `npm:${r.package.name}@${r.package.version}`,
-    });
+    out.push(listing(r.stack, "npm", `npm:${r.package.name}@${r.package.version}`));
   }
   return out.sort((a, b) =>
     a.name === b.name ? compareVersions(b.version, a.version) : a.name < b.name ? -1 : 1,
