@@ -8,11 +8,11 @@
  *
  * The index logic is pure; the two functions at the end add the file reads and writes.
  */
-import { randomBytes } from "node:crypto";
-import { readFile, rename, rm, writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { HlnError, throwIfAborted } from "../errors.js";
 import { makeDirectories } from "../make-directories.js";
+import { replaceFile } from "../replace-file.js";
 import { fsError, isNotFound } from "./fsutil/fs-error.js";
 
 /** An OCI content descriptor. Fields hln does not know are kept as they were. */
@@ -308,19 +308,15 @@ export async function recordLocalCacheExport(
     }
   }
   const index = withTag(await readOciIndex(dir, { signal }), localCacheTag(attrs), desc);
-  await replaceFile(join(dir, "index.json"), `${JSON.stringify(index)}\n`, signal);
+  await replaceWhole(join(dir, "index.json"), `${JSON.stringify(index)}\n`, signal);
   return desc;
 }
 
-/** Writes a sibling temporary file and renames it over `path`. */
-async function replaceFile(path: string, text: string, signal?: AbortSignal): Promise<void> {
-  const tmp = `${path}.hln-${randomBytes(6).toString("hex")}.tmp`;
+/** Replaces `path` whole, naming it when that fails. */
+async function replaceWhole(path: string, text: string, signal?: AbortSignal): Promise<void> {
   try {
-    await writeFile(tmp, text, { flag: "wx", signal });
-    throwIfAborted(signal);
-    await rename(tmp, path);
+    await replaceFile(path, text, { signal });
   } catch (err) {
-    await rm(tmp, { force: true });
     throw fsError(err, `cannot write ${path}`);
   }
 }

@@ -9,14 +9,14 @@
  * (temp, fsync, rename): concurrent installs of different references cannot lose each
  * other's entries the way a shared read-modify-write file would.
  */
-import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { open, readdir, readFile, rename, rm } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { HlnError } from "../errors.js";
 import { makeDirectories } from "../make-directories.js";
+import { replaceFile } from "../replace-file.js";
 import type { Stack } from "./define-stack.js";
 import { loadStack } from "./load-stack.js";
 import { npmInstall, removeInstall } from "./npm-install.js";
@@ -400,20 +400,7 @@ async function writeRecord(cache: string, record: IndexRecord): Promise<void> {
   const dir = join(cache, indexDirectoryName);
   await makeDirectories(dir);
   const target = join(dir, `${encodeURIComponent(record.reference)}.json`);
-  const temp = `${target}.${process.pid}-${randomBytes(4).toString("hex")}.tmp`;
-  try {
-    const handle = await open(temp, "wx");
-    try {
-      await handle.writeFile(`${JSON.stringify(record, null, 2)}\n`);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, target);
-  } catch (err) {
-    await rm(temp, { force: true });
-    throw err;
-  }
+  await replaceFile(target, `${JSON.stringify(record, null, 2)}\n`);
 }
 
 /** `/root/.cache/hln/stacks` -> `~/.cache/hln/stacks`, as messages show it. */
