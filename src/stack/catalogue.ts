@@ -18,7 +18,7 @@ import { HlnError } from "../errors.js";
 import { makeDirectories } from "../make-directories.js";
 import { replaceFile } from "../replace-file.js";
 import type { Stack } from "./define-stack.js";
-import { loadStack } from "./load-stack.js";
+import { loadStack, notAStack } from "./load-stack.js";
 import { npmInstall, removeInstall } from "./npm-install.js";
 import { type StackRef, splitNpmSpec } from "./stack-ref.js";
 
@@ -155,7 +155,7 @@ async function locateNpm(spec: string, options: CatalogueOptions): Promise<Locat
     const module = relative(pkg.packageDirectory, file);
     throw new HlnError(
       "E_STACK_INVALID",
-      why.includes("the default export is not a stack")
+      why.includes(notAStack)
         ? `${shown} is not a stack: its module ${module} does not default-export one (export default defineStack({...}))`
         : `${shown}: its stack ${module} does not load: ${why}`,
       { cause: err },

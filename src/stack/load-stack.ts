@@ -66,6 +66,9 @@ export function shownPath(file: string): string {
   return rel === "" || rel.startsWith("..") || isAbsolute(rel) ? file : rel;
 }
 
+/** What loadStack says of a module whose default export is something else. */
+export const notAStack = "the default export is not a stack";
+
 export async function loadStack(path: string): Promise<{ file: string; stack: Stack }> {
   const file = stackFile(path);
   const shown = shownPath(file);
@@ -93,7 +96,7 @@ export async function loadStack(path: string): Promise<{ file: string; stack: St
   if (!isStack(stack)) {
     throw new HlnError(
       "E_STACK_INVALID",
-      `${shown}: the default export is not a stack (export default defineStack({...}))`,
+      `${shown}: ${notAStack} (export default defineStack({...}))`,
     );
   }
   validateStack(shown, stack);
