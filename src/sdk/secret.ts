@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { HlnError } from "../errors.js";
+import { fileReason } from "../file-reason.js";
 import { fingerprint, fingerprintKey } from "./secret-fingerprint.js";
 
 /**
@@ -67,19 +68,6 @@ export function secretFromEnv(variable: string, env: NodeJS.ProcessEnv, name = v
     );
   }
   return secretFromValue(name, value, env);
-}
-
-/** A file system error as a few words: "no such file", "permission denied". */
-function fileReason(err: unknown): string {
-  const reasons: Record<string, string> = {
-    ENOENT: "no such file",
-    EACCES: "permission denied",
-    EPERM: "permission denied",
-    EISDIR: "is a directory, not a file",
-    ENOTDIR: "a part of the path is not a directory",
-  };
-  const code = (err as NodeJS.ErrnoException).code;
-  return (code && reasons[code]) ?? (err instanceof Error ? err.message : String(err));
 }
 
 export function secretFromFile(path: string, name: string): Secret {

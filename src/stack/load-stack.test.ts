@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { loadFailure } from "./load-stack.js";
+import { loadFailure, shownPath } from "./load-stack.js";
 
 describe("loadFailure", () => {
   it("keeps esbuild's place and reason, with columns counted from 1", () => {
@@ -17,5 +17,12 @@ describe("loadFailure", () => {
       loadFailure("/elsewhere/stack.ts", new Error("Cannot find package 'zod'\nmore")),
       "/elsewhere/stack.ts: cannot load stack: Cannot find package 'zod'",
     );
+  });
+});
+
+describe("shownPath", () => {
+  it("is relative inside the working directory, absolute outside", () => {
+    assert.equal(shownPath("/w/conf/v.yaml", "/w"), "conf/v.yaml");
+    assert.equal(shownPath("/elsewhere/v.yaml", "/w"), "/elsewhere/v.yaml");
   });
 });

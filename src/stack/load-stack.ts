@@ -60,9 +60,9 @@ export function stackFile(path: string): string {
   return file;
 }
 
-/** `file` as a person would type it here: relative to the working directory when inside it. */
-export function shownPath(file: string): string {
-  const rel = relative(process.cwd(), file);
+/** `file` as a person would type it in `cwd`: relative to it when inside it. */
+export function shownPath(file: string, cwd = process.cwd()): string {
+  const rel = relative(cwd, file);
   return rel === "" || rel.startsWith("..") || isAbsolute(rel) ? file : rel;
 }
 

@@ -7,6 +7,7 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { HlnError, throwIfAborted } from "../errors.js";
+import { fileReason } from "../file-reason.js";
 import { type Secret, secretFromCommand, secretFromValue } from "../sdk/secret.js";
 
 export type SecretSource =
@@ -113,16 +114,7 @@ export async function loadSecret(
         value = new Uint8Array(await readFile(source.path, { signal: options.signal }));
       } catch (err) {
         throwIfAborted(options.signal);
-        const code = (err as NodeJS.ErrnoException).code;
-        const reason =
-          code === "ENOENT"
-            ? "no such file"
-            : code === "EACCES" || code === "EPERM"
-              ? "permission denied"
-              : code === "EISDIR"
-                ? "is a directory, not a file"
-                : "unreadable";
-        throw new HlnError("E_INPUT_INVALID", `cannot read ${source.path}: ${reason}`, {
+        throw new HlnError("E_INPUT_INVALID", `cannot read ${source.path}: ${fileReason(err)}`, {
           cause: err,
         });
       }

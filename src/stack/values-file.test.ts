@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { parseValues, shownPathFrom } from "./values-file.js";
+import { parseValues } from "./values-file.js";
 
 describe("parseValues", () => {
   it("keeps each value's place, follows aliases, and keeps plain scalars as written", () => {
@@ -26,12 +26,5 @@ describe("parseValues", () => {
     assert.throws(() => parseValues("a: *nope\n", "v.yaml"), {
       message: "v.yaml:1:4: alias *nope names no anchor",
     });
-  });
-});
-
-describe("shownPathFrom", () => {
-  it("is relative inside the working directory, absolute outside", () => {
-    assert.equal(shownPathFrom("/w/conf/v.yaml", "/w"), "conf/v.yaml");
-    assert.equal(shownPathFrom("/elsewhere/v.yaml", "/w"), "/elsewhere/v.yaml");
   });
 });

@@ -4,7 +4,7 @@
  * that refuses a value can name the place in the file (`values.yaml:4:9: port: ...`).
  */
 import { readFile } from "node:fs/promises";
-import { dirname, isAbsolute, relative, resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import {
   type Document,
   isAlias,
@@ -17,6 +17,8 @@ import {
   Scalar,
 } from "yaml";
 import { HlnError, throwIfAborted } from "../errors.js";
+import { fileReason } from "../file-reason.js";
+import { shownPath } from "./load-stack.js";
 
 /** Where a value starts in its file; 1-based, as editors count. */
 export interface Position {
@@ -56,21 +58,6 @@ export interface ValuesFile {
   entries: YamlEntry[];
 }
 
-/** `file` as a person would type it in `cwd`: relative when inside it. */
-export function shownPathFrom(file: string, cwd: string): string {
-  const rel = relative(cwd, file);
-  return rel === "" || rel.startsWith("..") || isAbsolute(rel) ? file : rel;
-}
-
-/** A file system error in a few words. */
-function readReason(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === "ENOENT") return "no such file";
-  if (code === "EACCES" || code === "EPERM") return "permission denied";
-  if (code === "EISDIR") return "is a directory, not a file";
-  return err instanceof Error ? err.message : String(err);
-}
-
 /**
  * Reads and parses one values file. Errors are one line naming the file, and the line and
  * column when there is one: not YAML, not a mapping at the top, a key that is not a plain
@@ -82,13 +69,13 @@ export async function readValuesFile(
 ): Promise<ValuesFile> {
   throwIfAborted(options.signal);
   const file = resolve(options.cwd, path);
-  const shown = shownPathFrom(file, options.cwd);
+  const shown = shownPath(file, options.cwd);
   let text: string;
   try {
     text = await readFile(file, { encoding: "utf8", signal: options.signal });
   } catch (err) {
     throwIfAborted(options.signal);
-    throw new HlnError("E_INPUT_INVALID", `${shown}: cannot read values file: ${readReason(err)}`, {
+    throw new HlnError("E_INPUT_INVALID", `${shown}: cannot read values file: ${fileReason(err)}`, {
       cause: err,
     });
   }
