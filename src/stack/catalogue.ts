@@ -18,6 +18,7 @@ import { HlnError } from "../errors.js";
 import { makeDirectories } from "../make-directories.js";
 import { replaceFile } from "../replace-file.js";
 import type { Stack } from "./define-stack.js";
+import { expandHome } from "./expand-home.js";
 import { loadStack, notAStack } from "./load-stack.js";
 import { npmInstall, removeInstall } from "./npm-install.js";
 import { type StackRef, splitNpmSpec } from "./stack-ref.js";
@@ -120,7 +121,7 @@ export async function locateStack(
 async function locateDirectory(path: string, options: CatalogueOptions): Promise<LocatedStack> {
   const { env, cwd } = settings(options);
   const home = env.HOME || homedir();
-  const expanded = path === "~" ? home : path.startsWith("~/") ? join(home, path.slice(2)) : path;
+  const expanded = expandHome(path, home);
   const { file, stack } = await loadStack(resolve(cwd, expanded));
   return { stack, file, directory: dirname(file), source: "local", reference: dirname(file) };
 }

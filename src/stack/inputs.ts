@@ -6,10 +6,11 @@
  */
 import { stat } from "node:fs/promises";
 import { homedir } from "node:os";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { HlnError, shownSetting, throwIfAborted } from "../errors.js";
 import type { Secret } from "../sdk/secret.js";
 import type { InputDeclaration, Stack } from "./define-stack.js";
+import { expandHome } from "./expand-home.js";
 import {
   loadSecret,
   parseSecretReference,
@@ -624,8 +625,7 @@ async function existingPath(
   ctx: Context,
 ): Promise<string> {
   if (text === "") throw new Refusal("expected a path, got an empty string", false);
-  const expanded =
-    text === "~" ? ctx.home : text.startsWith("~/") ? join(ctx.home, text.slice(2)) : text;
+  const expanded = expandHome(text, ctx.home);
   const abs = resolve(directory, expanded);
   if (declaration.mustExist !== false) {
     try {
