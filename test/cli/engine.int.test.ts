@@ -57,6 +57,16 @@ describe("hln engine", () => {
     const du = await runCli(["engine", "du"]);
     assert.equal(du.code, 0, du.stderr);
     assert.match(du.stdout, /^\d+ records, \S+ total, \S+ reclaimable$/m);
+    const verbose = await runCli(["engine", "du", "--verbose"]);
+    assert.equal(verbose.code, 0, verbose.stderr);
+    // An empty cache prints no table, only the summary.
+    if (!/^0 records/m.test(verbose.stdout)) {
+      const [header, ...rows] = verbose.stdout.split("\n\n")[0]!.split("\n");
+      assert.match(header!, /^ID {12}TYPE +SIZE +IN USE {2}LAST USED {12}DESCRIPTION$/);
+      // Each column starts where its header does.
+      const at = ["TYPE", "SIZE", "IN USE", "LAST USED"].map((h) => header!.indexOf(h));
+      for (const row of rows) for (const i of at) assert.equal(row[i - 1], " ", row);
+    }
     const prune = await runCli(["engine", "prune", "--keep-duration", "24h"]);
     assert.equal(prune.code, 0, prune.stderr);
     assert.match(prune.stdout, /^removed \d+ records, reclaimed \S+$/m);

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { diskUsage, prune } from "../../buildkit/usage.js";
 import { type EngineInfo, engineInfo } from "../../engine/engine.js";
+import { formatTable } from "../../ui/text-table.js";
 import type { CliContext } from "../context.js";
 import { parseDuration } from "../duration.js";
 import { openFromCli } from "../open-engine.js";
@@ -15,11 +16,6 @@ function bytes(n: number): string {
     i++;
   }
   return `${i === 0 ? v : v.toFixed(v < 10 ? 2 : 1)}${u[i]}`;
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return `${rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join("  ")).join("\n")}\n`;
 }
 
 export function formatEngineInfo(info: EngineInfo): string {
@@ -123,9 +119,10 @@ Examples:
         const total = records.reduce((a, r) => a + r.size, 0);
         const reclaimable = records.filter((r) => !r.inUse).reduce((a, r) => a + r.size, 0);
         if (opts.verbose && records.length > 0) {
-          const rows = [["ID", "TYPE", "SIZE", "IN USE", "LAST USED", "DESCRIPTION"]];
-          for (const r of [...records].sort((a, b) => b.size - a.size)) {
-            rows.push([
+          const headers = ["ID", "TYPE", "SIZE", "IN USE", "LAST USED", "DESCRIPTION"];
+          const rows = [...records]
+            .sort((a, b) => b.size - a.size)
+            .map((r) => [
               r.id.slice(0, 12),
               r.type,
               bytes(r.size),
@@ -133,8 +130,8 @@ Examples:
               r.lastUsedAt?.toISOString().slice(0, 19).replace("T", " ") ?? "-",
               r.description.slice(0, 60),
             ]);
-          }
-          ctx.stdout.write(table(rows));
+          const columns = headers.map((header) => ({ header }));
+          ctx.stdout.write(formatTable(columns, rows, { width: Number.POSITIVE_INFINITY }));
           ctx.stdout.write("\n");
         }
         ctx.stdout.write(
