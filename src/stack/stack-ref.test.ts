@@ -27,6 +27,7 @@ describe("parseStackRef", () => {
     for (const p of ["./x", "../x", ".", "/abs/x", "~/x", "a/b", "x/stack.ts"])
       assert.deepEqual(parseStackRef(p), { kind: "directory", path: p });
     assert.deepEqual(parseStackRef("hello", "--dir"), { kind: "directory", path: "hello" });
+    assert.deepEqual(parseStackRef("npm:x", "--dir"), { kind: "directory", path: "npm:x" });
   });
 
   test("anything else is a one-line usage error naming the flag", () => {

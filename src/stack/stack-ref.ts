@@ -29,6 +29,8 @@ export function parseStackRef(text: string, from = "-s"): StackRef {
   const usage = (why: string) => new HlnError("E_USAGE", `${from} ${text}: ${why}`);
   if (text === "")
     throw new HlnError("E_USAGE", `${from}: expected a stack name, npm:PACKAGE or a path`);
+  // --dir names a directory whatever it looks like, `npm:x` and `name=x` included.
+  if (from === "--dir") return { kind: "directory", path: text };
   if (text.startsWith("npm:")) {
     const spec = text.slice(4);
     const { name } = splitNpmSpec(spec);
@@ -37,12 +39,11 @@ export function parseStackRef(text: string, from = "-s"): StackRef {
   }
   // `-s key=value` was how inputs were set before -s named the stack; a path rarely
   // starts with an input's name and "=".
-  if (from !== "--dir" && /^[A-Za-z_][\w.-]*=/.test(text))
+  if (/^[A-Za-z_][\w.-]*=/.test(text))
     throw usage(
       `${from} names the stack; set inputs with --set KEY=VALUE (-s was --set's short flag before)`,
     );
-  if (from === "--dir" || /^[./~]/.test(text) || text.includes("/"))
-    return { kind: "directory", path: text };
+  if (/^[./~]/.test(text) || text.includes("/")) return { kind: "directory", path: text };
   const at = text.indexOf("@");
   const name = at < 0 ? text : text.slice(0, at);
   const version = at < 0 ? undefined : text.slice(at + 1);
