@@ -432,26 +432,33 @@ export class Container {
     path: string,
     options: { format?: "docker" | "oci"; name?: string } = {},
   ): Promise<string> {
-    const dest = resolve(path);
+    await this.#exportTarball(path, options);
+    return resolve(path);
+  }
+
+  /** Writes the image tarball and resolves with what the exporter reported. */
+  async #exportTarball(
+    path: string,
+    options: { format?: "docker" | "oci"; name?: string } = {},
+  ): Promise<Record<string, string>> {
     // Checked before the build: a place that cannot be written is the user's to fix.
     const target = await prepareFileDestination(path);
     const classic = await this.solver.classicDocker();
     if (classic) {
       // Only moby, local and tar exporters exist there: store the image, then save it.
       const name = normalizeImageRef(options.name ?? `hln-export/${randomUUID()}:latest`);
-      await this.#asImageNow(name);
+      const stored = await this.#storeImage(name);
       await saveImage(classic, [name], target, this.solver.signal);
       if (!options.name) await untagImage(classic, name, this.solver.signal);
-      return dest;
+      return stored;
     }
     const attrs: Record<string, string> = {};
     if (options.name) attrs.name = normalizeImageRef(options.name);
-    await this.solver.exportTo(
+    return this.solver.exportTo(
       this.#rootfs("export"),
       { type: options.format ?? "docker", attrs },
       { target: { kind: "file", path: target }, metadata: () => this.#imageConfig() },
     );
-    return dest;
   }
 
   /**
@@ -495,30 +502,61 @@ export class Container {
   }
 
   async #asImageNow(name: string): Promise<string> {
+    return (await this.#imageOnEngine(name)).id;
+  }
+
+  /**
+   * @internal For `hln up`: stores the image in the deploy engine as `asImage` does and
+   * resolves with its ID there and the digest of its config, which names the image's
+   * content (layers and settings) the same way on every engine. With `{ store: false }`
+   * the image is built and its config digest read without touching the Docker engine
+   * (a dry run): the tarball goes to a temporary file that is removed.
+   */
+  async imageOnEngine(
+    name: string,
+    options: { store?: boolean } = {},
+  ): Promise<{ id?: string; configDigest: string }> {
+    return this.solver.track(this.#imageOnEngine(name, options));
+  }
+
+  async #imageOnEngine(
+    name: string,
+    options: { store?: boolean } = {},
+  ): Promise<{ id: string; configDigest: string }> {
     const deploy = this.solver.separateDocker;
-    if (deploy) {
-      // BuildKit runs elsewhere: bring the image over as a tarball and load it.
+    if (deploy || options.store === false) {
+      // BuildKit runs elsewhere (or nothing may be stored): the image comes over as a tarball.
       const dir = await mkdtemp(join(tmpdir(), "hln-image-"));
       try {
         const tar = join(dir, "image.tar");
-        await this.#exportNow(tar, { format: "docker", name });
+        const res = await this.#exportTarball(tar, { format: "docker", name });
+        const configDigest = res["containerimage.config.digest"] ?? "";
+        if (!deploy || options.store === false) return { id: "", configDigest };
         await loadImage(deploy, tar, this.solver.signal);
         const inspected = await deploy.json<{ Id: string }>(
           "GET",
           `/images/${encodeURIComponent(normalizeImageRef(name))}/json`,
           { signal: this.solver.signal },
         );
-        return inspected.Id;
+        return { id: inspected.Id, configDigest };
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
     }
-    const res = await this.solver.exportTo(
+    const res = await this.#storeImage(name);
+    return {
+      id: res["containerimage.digest"] ?? "",
+      configDigest: res["containerimage.config.digest"] ?? "",
+    };
+  }
+
+  /** The moby exporter: the image lands in the store of the Docker engine that builds. */
+  #storeImage(name: string): Promise<Record<string, string>> {
+    return this.solver.exportTo(
       this.#rootfs("asImage"),
       { type: "moby", attrs: { name: normalizeImageRef(name) } },
       { metadata: () => this.#imageConfig() },
     );
-    return res["containerimage.digest"] ?? "";
   }
 
   /** Builds the container. */
