@@ -26,6 +26,8 @@ export type HlnErrorCode =
   | "E_INPUT_INVALID"
   /** The user asked for something that does not exist or makes no sense. */
   | "E_USAGE"
+  /** Another hln holds the app's lock. */
+  | "E_LOCKED"
   /** The operation was cancelled by an AbortSignal (Ctrl-C). */
   | "E_ABORTED"
   /** A bug in hln. */

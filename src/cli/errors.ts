@@ -17,6 +17,8 @@ export const exitCodes: Record<HlnErrorCode, number> = {
   E_ENGINE_PROTOCOL: 3,
   E_ENGINE_CAPABILITY: 3,
   E_INTERNAL: 70,
+  // EX_TEMPFAIL of sysexits.h: the same command may succeed once the other hln is done.
+  E_LOCKED: 75,
   E_ABORTED: 130,
 };
 
