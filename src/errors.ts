@@ -22,6 +22,11 @@ export type HlnErrorCode =
    * cannot be printed, never settled, or threw from a timer or an unawaited promise.
    */
   | "E_STACK_ACTION"
+  /**
+   * Deploying on the Docker engine failed: a port taken, a service that never became
+   * healthy, a job that exited non-zero.
+   */
+  | "E_DEPLOY_FAILED"
   /** An input value (--set, values file) is invalid. */
   | "E_INPUT_INVALID"
   /** The user asked for something that does not exist or makes no sense. */

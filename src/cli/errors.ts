@@ -10,6 +10,7 @@ export const exitCodes: Record<HlnErrorCode, number> = {
   // The run started and the stack's code failed in it, as a step can; 2 is kept for
   // what is wrong before anything runs.
   E_STACK_ACTION: 1,
+  E_DEPLOY_FAILED: 1,
   E_USAGE: 2,
   E_INPUT_INVALID: 2,
   E_STACK_INVALID: 2,

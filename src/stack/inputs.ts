@@ -34,6 +34,11 @@ export interface InputQuestion {
 export type Prompter = (question: InputQuestion, signal?: AbortSignal) => Promise<string>;
 
 export interface InputSources {
+  /**
+   * Values read already, applied before the `-f` files: `hln up APP` replays the inputs
+   * recorded by the app's last deploy this way, under whatever the user gives now.
+   */
+  presets?: readonly ValuesFile[];
   /** `-f`, in order; a later file wins over an earlier one. */
   valuesFiles?: readonly string[];
   /** `--set key=value`, in order; the last one for a key wins. */
@@ -183,8 +188,10 @@ export async function resolveInputs(
   }
 
   const fromFiles = new Map<string, Given>();
-  for (const path of sources.valuesFiles ?? []) {
-    const file = await readValuesFile(path, { cwd, signal });
+  const files = [...(sources.presets ?? [])];
+  for (const path of sources.valuesFiles ?? [])
+    files.push(await readValuesFile(path, { cwd, signal }));
+  for (const file of files) {
     for (const entry of file.entries) {
       if (!Object.hasOwn(declarations, entry.key)) {
         throw invalid(

@@ -34,6 +34,7 @@ export async function prepareStack(
   const parsed = typeof ref === "string" ? parseStackRef(ref) : ref;
   const located = await locateStack(parsed, options);
   const inputs = await resolveInputs(located.stack, {
+    presets: options.presets,
     valuesFiles: options.valuesFiles,
     sets: options.sets,
     env: options.env,
