@@ -5,7 +5,7 @@
  * one kept-alive connection, and only upgrades open their own.
  */
 import type { Duplex } from "node:stream";
-import { HlnError } from "../errors.js";
+import { HlnError, type HlnErrorCode, type HlnErrorOptions } from "../errors.js";
 import type { Dialer } from "../transport/dialer.js";
 import type { HttpRequestOptions } from "../transport/http.js";
 import {
@@ -26,6 +26,8 @@ export interface DockerVersion {
 }
 
 export interface DockerInfo {
+  /** The engine's own identity, stable across restarts: what app state is kept under. */
+  ID?: string;
   Name?: string;
   Driver?: string;
   DriverStatus?: [string, string][] | null;
@@ -58,6 +60,12 @@ export interface DockerClient {
       headers?: Record<string, string>;
       body?: NodeJS.ReadableStream;
       signal?: AbortSignal;
+      /**
+       * Sends the request on a connection of its own even when the client shares one (ssh):
+       * a stream that lasts (logs -f, wait, a stop that waits out its grace period) would
+       * otherwise hold the shared connection and every other request would queue behind it.
+       */
+      own?: boolean;
     },
   ): Promise<import("node:http").IncomingMessage>;
   /**
@@ -73,6 +81,29 @@ export interface DockerClient {
   ): Promise<Duplex>;
   /** Closes the connections the client keeps (and the dialer's shared ssh connection). */
   close(): void;
+}
+
+/**
+ * A non-2xx answer of the daemon. `status` lets a caller treat the answers it expects
+ * (304 already started, 404 no such object) as outcomes rather than failures.
+ */
+export class DockerHttpError extends HlnError {
+  readonly status: number;
+
+  constructor(
+    status: number,
+    message: string,
+    code: HlnErrorCode = "E_ENGINE_PROTOCOL",
+    options: HlnErrorOptions = {},
+  ) {
+    super(code, message, options);
+    this.status = status;
+  }
+}
+
+/** The HTTP status of a daemon's non-2xx answer, or undefined for any other failure. */
+export function httpStatus(err: unknown): number | undefined {
+  return err instanceof DockerHttpError ? err.status : undefined;
 }
 
 export interface DockerClientOptions {
@@ -117,8 +148,8 @@ export function createDockerClient(
       try {
         message = (JSON.parse(text) as { message?: string }).message ?? message;
       } catch {}
-      throw new HlnError(
-        "E_ENGINE_PROTOCOL",
+      throw new DockerHttpError(
+        res.status,
         `${dialer.endpoint}: ${method} ${path}: HTTP ${res.status}: ${message}`,
       );
     }
@@ -140,7 +171,7 @@ export function createDockerClient(
     info: (o = {}) => json<DockerInfo>("GET", "/info", o),
     json: (method, path, o) => json(method, path, o),
     async stream(method, path, o = {}) {
-      const res = await stream({
+      const res = await (o.own ? (r: HttpRequestOptions) => httpStream(dialer, r) : stream)({
         method,
         path,
         headers: o.headers,
@@ -156,8 +187,8 @@ export function createDockerClient(
       try {
         message = (JSON.parse(text) as { message?: string }).message ?? text;
       } catch {}
-      throw new HlnError(
-        "E_ENGINE_PROTOCOL",
+      throw new DockerHttpError(
+        status,
         `${dialer.endpoint}: ${method} ${path}: HTTP ${status}: ${message}`,
       );
     },
