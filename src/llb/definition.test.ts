@@ -73,6 +73,18 @@ describe("definition", () => {
     assert.equal(def.metadata[digests[1]!]!.ignoreCache, true);
   });
 
+  it("marks every op ignoreCache under { ignoreCache: true }, and changes no op bytes", () => {
+    const img = imageSource("alpine", { platform });
+    const run = exec({ root: img, args: ["a"], env: [], cwd: "/", platform });
+    const plain = definition(run.root);
+    const fresh = definition(run.root, { ignoreCache: true });
+    assert.deepEqual(fresh.def, plain.def);
+    const digests = definitionDigests(fresh);
+    for (const d of digests.slice(0, -1)) assert.equal(fresh.metadata[d]!.ignoreCache, true);
+    assert.equal(fresh.metadata[digests.at(-1)!]!.caps["meta.ignorecache"], true);
+    assert.equal(plain.metadata[digests[0]!]!.ignoreCache, false);
+  });
+
   it("marshals to the same bytes every time (sorted metadata map)", () => {
     const build = () => {
       const img = imageSource("alpine", { platform, customName: "z" });

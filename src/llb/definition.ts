@@ -28,7 +28,7 @@ import { marshalVertex, type Output, postOrder, vertexDigest, vertexOpMetadata }
  *
  * @example const def = definition(exec({ ... }).root);
  */
-export function definition(result: Output): Definition {
+export function definition(result: Output, options: { ignoreCache?: boolean } = {}): Definition {
   const def: Uint8Array[] = [];
   const metadata = new Map<string, OpMetadata>();
   let anyDescription = false;
@@ -36,7 +36,9 @@ export function definition(result: Output): Definition {
 
   for (const v of postOrder(result.vertex)) {
     const { bytes, digest } = marshalVertex(v);
-    const md = vertexOpMetadata(v);
+    const own = vertexOpMetadata(v);
+    // `--no-cache`: every op runs again, as BuildKit does for one marked this way.
+    const md = options.ignoreCache ? create(OpMetadataSchema, { ...own, ignoreCache: true }) : own;
     anyDescription ||= Object.keys(md.description).length > 0;
     anyIgnoreCache ||= md.ignoreCache;
     const prev = metadata.get(digest);

@@ -63,6 +63,8 @@ export interface DagOptions {
    * home, `/`, or anything holding one of them), even with `{ wipe: true }`.
    */
   stackDirectory?: string;
+  /** Run every step again instead of reusing the build cache, as `--no-cache` asks. */
+  noCache?: boolean;
 }
 
 /** The entry point of the SDK: creates the objects a stack builds its graph from. */

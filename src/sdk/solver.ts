@@ -125,6 +125,8 @@ export interface SolverOptions {
   /** Receives every Status message of every solve. */
   onStatus?: (status: SolveStatus) => void;
   signal?: AbortSignal;
+  /** Run every step again instead of reusing the build cache (`--no-cache`). */
+  noCache?: boolean;
 }
 
 const tailLines = 20;
@@ -175,6 +177,7 @@ export class Solver {
   readonly #solved: Output[] = [];
   readonly #redactor: Redactor | undefined;
   readonly #onTransfer: SolverOptions["onTransfer"];
+  readonly #noCache: boolean;
   /** The directory the stack lives in, when the run has one. */
   readonly stackDirectory: string | undefined;
   /** Host directories by their local name in LLB. */
@@ -206,6 +209,11 @@ export class Solver {
     this.#redactor = options.redactor;
     this.#onTransfer = options.onTransfer;
     this.stackDirectory = options.stackDirectory;
+    this.#noCache = options.noCache === true;
+  }
+
+  #definition(output: Output): Definition {
+    return definition(output, { ignoreCache: this.#noCache });
   }
 
   get platform(): Platform {
@@ -357,7 +365,7 @@ export class Solver {
       return;
     }
     await this.resolveImages([output]);
-    const def = definition(output);
+    const def = this.#definition(output);
     const key = `sync:${vertexDigest(output.vertex)}:${output.index}`;
     return this.#once(key, async () => {
       await this.#preflight();
@@ -387,7 +395,7 @@ export class Solver {
       );
     }
     await this.resolveImages([output]);
-    const def = definition(output);
+    const def = this.#definition(output);
     const key = `read:${vertexDigest(output.vertex)}:${output.index}:${path}`;
     return this.#once(key, async () => {
       await this.#preflight();
@@ -422,7 +430,7 @@ export class Solver {
   async #afterFrontends(gw: GatewayBuild, output: Output): Promise<Definition> {
     await this.#runFrontends(gw, [output]);
     await this.resolveImages([output]);
-    return definition(output);
+    return this.#definition(output);
   }
 
   /**
@@ -438,7 +446,7 @@ export class Solver {
       for (const [v, id] of await this.#runFrontends(gw, inputs)) ids.set(v, id);
       await this.resolveImages(inputs);
       const defs: Record<string, Definition> = {};
-      for (const [k, o] of Object.entries(f.inputs)) defs[k] = definition(o);
+      for (const [k, o] of Object.entries(f.inputs)) defs[k] = this.#definition(o);
       const res = await gw.solveFrontend(f.name, { opts: f.opts, inputs: defs });
       if (!res.definition) {
         throw new HlnError(
@@ -547,7 +555,7 @@ export class Solver {
     });
     const session = await this.#openSession();
     const res = await solve(this.#conn, {
-      definition: definition(join),
+      definition: this.#definition(join),
       sessionId: session.id,
       onStatus: this.#tap,
       signal: this.#signal,
@@ -649,7 +657,7 @@ export class Solver {
             // Frontends run in this build: an image straight from one is its result as is.
             const ids = await this.#runFrontends(gw, [output]);
             await this.resolveImages([output]);
-            def = definition(output);
+            def = this.#definition(output);
             const id = ids.get(output.vertex) ?? (await gw.solve(def));
             gw.setResult(id, await options.metadata?.());
           },
