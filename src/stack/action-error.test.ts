@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { HlnError } from "../errors.js";
-import { actionError, Fault, misusedCall, thrownByHln } from "./faults.js";
+import { actionError, Fault, misusedCall, thrownByHln } from "./action-error.js";
 
 function thrownAt(file: string): Error {
   const e = new Error("boom");
