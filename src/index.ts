@@ -50,6 +50,22 @@ export { Container, type ExecOptions } from "./sdk/container.js";
 export { createDag, type Dag, type DagOptions, hostPlatform } from "./sdk/dag.js";
 export { type CopyFilter, Directory } from "./sdk/directory.js";
 export { File } from "./sdk/file.js";
+// Stacks
+export {
+  type App,
+  type AppRecorder,
+  type AppSpec,
+  createAppRecorder,
+  type DeclaredService,
+  type DependsOnCondition,
+  type HealthcheckSpec,
+  type JobOptions,
+  type MountSource,
+  type PortSpec,
+  type ServiceOptions,
+  type ServiceRef,
+  type VolumeRef,
+} from "./stack/app-spec.js";
 export {
   type CatalogueOptions,
   type LocatedStack,
@@ -57,7 +73,6 @@ export {
   locateStack,
   type StackListing,
 } from "./stack/catalogue.js";
-// Stacks
 export {
   type Action,
   type ActionContext,
@@ -85,6 +100,12 @@ export {
   type PrepareStackOptions,
   prepareStack,
 } from "./stack/prepare-stack.js";
+export {
+  type ActionRun,
+  actionOf,
+  type RunActionOptions,
+  runAction,
+} from "./stack/run-action.js";
 export { parseStackRef, type StackRef } from "./stack/stack-ref.js";
 export { createTerminalPrompter } from "./stack/terminal-prompt.js";
 export { validateStack } from "./stack/validate-stack.js";

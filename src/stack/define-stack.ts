@@ -1,5 +1,6 @@
 import type { Dag } from "../sdk/dag.js";
 import type { Secret } from "../sdk/secret.js";
+import type { App } from "./app-spec.js";
 
 /** What every input may say, whatever its type. */
 interface InputCommon {
@@ -87,6 +88,12 @@ export interface ActionContext<I extends InputDeclarations> {
    * are relative to the working directory, where the user's own files are.
    */
   stackDirectory: string;
+  /**
+   * Declares the app `hln up` deploys: `app.service(name, container, options)`,
+   * `app.job(...)`, `app.volume(name)`. Declaring only records; hln builds the images and
+   * converges the services once the action has returned. `hln do` builds none of them.
+   */
+  app: App;
 }
 
 /**

@@ -1,21 +1,18 @@
 import { existsSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { resolve } from "node:path";
 import type { Command } from "commander";
+import { parseDuration } from "../../duration.js";
 import { HlnError, shownSetting } from "../../errors.js";
-import { createDag } from "../../sdk/dag.js";
 import { resolveCache } from "../../stack/cache-spec.js";
-import { shownPath } from "../../stack/load-stack.js";
 import { type PreparedStack, prepareStack } from "../../stack/prepare-stack.js";
+import { actionOf, runAction } from "../../stack/run-action.js";
 import type { StackRef } from "../../stack/stack-ref.js";
 import { parseStackRef } from "../../stack/stack-ref.js";
 import { createTerminalPrompter } from "../../stack/terminal-prompt.js";
 import { createProgress } from "../../ui/create-progress.js";
 import type { CliContext } from "../context.js";
-import { parseDuration } from "../duration.js";
-import { actionError } from "../faults.js";
 import { openFromCli } from "../open-engine.js";
 import { formatData, parseOutputFormat } from "../output.js";
-import { toPrintable } from "../printable.js";
 
 export interface DoOptions {
   stack?: string;
@@ -50,18 +47,9 @@ export async function runDo(
   const format = parseOutputFormat(o.output);
   // Everything about the stack and its inputs is checked before the engine is touched.
   const prepared = await prepareFromCli(o, ctx);
-  const { file, stack } = prepared;
-  // Only the stack's own actions: `constructor` or `toString` are not actions.
-  const run = Object.hasOwn(stack.actions, action) ? stack.actions[action] : undefined;
-  if (typeof run !== "function") {
-    const names = Object.keys(stack.actions).join(", ") || "none";
-    throw new HlnError(
-      "E_USAGE",
-      `${shownPath(file)}: stack "${stack.name}" has no action "${action}" (actions: ${names})`,
-    );
-  }
-  const inputs = prepared.inputs.values;
-  const cache = resolveCache(file, stack, { from: o.cacheFrom, to: o.cacheTo });
+  actionOf(prepared, action);
+  const cache = { from: o.cacheFrom, to: o.cacheTo };
+  resolveCache(prepared.file, prepared.stack, cache);
   const silenceTimeoutMs = ctx.env.HLN_SILENCE_TIMEOUT
     ? parseDuration(ctx.env.HLN_SILENCE_TIMEOUT, "HLN_SILENCE_TIMEOUT")
     : undefined;
@@ -75,45 +63,38 @@ export async function runDo(
     isTTY: ctx.stderr.isTTY === true,
     scrub: (t) => ctx.redactor.scrub(t),
   });
-  const dag = createDag({
-    connection: engine.buildkit,
-    onStatus: (s) => progress.update(s),
-    signal: ctx.signal,
-    env: ctx.env,
-    redactor: ctx.redactor,
-    docker: engine,
-    cache,
-    onWarning: (m) => ctx.stderr.write(`hln: warning: ${ctx.redactor.scrub(m)}\n`),
-    silenceTimeoutMs,
-    stackDirectory: dirname(file),
-  });
-  const where = `${shownPath(file)}: action "${action}"`;
-  let printable: unknown;
   let failed = true;
+  let run: { result: unknown; declared: string[] };
   try {
-    // A fault (a throw from the stack's timer, a promise it left failing, a promise that
-    // can never settle) ends the action too, instead of a stack trace or exit 13.
-    const result = await Promise.race([
-      (async () =>
-        run({ dag, inputs: inputs as never, signal: ctx.signal, stackDirectory: dirname(file) }))(),
-      ctx.faults.fault,
-      // Ctrl-C ends the run even while the action awaits something of its own.
-      aborted(ctx.signal),
-    ]);
-    // Work the action left running is waited for before the run counts as done.
-    await dag.close();
-    if (ctx.faults.first) throw ctx.faults.first;
-    printable = printableResult(result, where);
+    run = await runAction(
+      {
+        engine,
+        prepared,
+        action,
+        env: ctx.env,
+        signal: ctx.signal,
+        onStatus: (s) => progress.update(s),
+        onWarning: (m) => ctx.stderr.write(`hln: warning: ${ctx.redactor.scrub(m)}\n`),
+        redactor: ctx.redactor,
+        cache,
+        silenceTimeoutMs,
+        faults: ctx.faults,
+      },
+      // Services are hln up's to build and deploy: hln do builds none of their images.
+      async (r) => ({ result: r.result, declared: r.app.services.map((s) => s.name) }),
+    );
     failed = false;
-  } catch (err) {
-    throw actionError(err, where);
   } finally {
-    if (failed) await dag.close({ exportCache: false, settle: false });
     engine.close();
     progress.end({ error: failed });
   }
+  const n = run.declared.length;
+  if (n > 0)
+    ctx.stderr.write(
+      `hln: warning: action "${action}" declared ${n} ${n === 1 ? "service" : "services"} (${run.declared.join(", ")}); hln up deploys them, hln do only builds\n`,
+    );
   // A stack may return what a step printed; secrets in it are redacted like any output.
-  ctx.stdout.write(ctx.redactor.scrub(formatData(printable, format)));
+  ctx.stdout.write(ctx.redactor.scrub(formatData(run.result, format)));
 }
 
 /** Which stack the flags name: -s, --dir, --plan, or stack.ts in the working directory. */
@@ -155,24 +136,6 @@ export async function prepareFromCli(
   for (const secret of Object.values(prepared.inputs.secrets))
     ctx.redactor.add(await secret.value());
   return prepared;
-}
-
-/** Rejects with E_ABORTED once `signal` aborts. */
-function aborted(signal: AbortSignal): Promise<never> {
-  return new Promise<never>((_, reject) => {
-    const fail = () => reject(new HlnError("E_ABORTED", "cancelled", { cause: signal.reason }));
-    if (signal.aborted) fail();
-    else signal.addEventListener("abort", fail, { once: true });
-  });
-}
-
-function printableResult(result: unknown, where: string): unknown {
-  try {
-    return toPrintable(result);
-  } catch (err) {
-    const e = HlnError.from(err);
-    throw new HlnError(e.code, `${where} returned ${e.message}`, { hint: e.hint });
-  }
 }
 
 export function registerDo(program: Command, ctx: CliContext, logFormat: () => LogFormat): void {
