@@ -6,10 +6,13 @@ import { Command, CommanderError, Option } from "commander";
 import { createScrubber } from "../buildkit/scrubber.js";
 import { HlnError } from "../errors.js";
 import { type LogFormat, parseLogFormat, registerDo } from "./commands/do.js";
+import { registerDown } from "./commands/down.js";
 import { registerEngine } from "./commands/engine.js";
 import { registerInit } from "./commands/init.js";
 import { registerList } from "./commands/list.js";
+import { registerLogs } from "./commands/logs.js";
 import { registerShow } from "./commands/show.js";
+import { registerStatus } from "./commands/status.js";
 import { hlnVersion, registerVersion } from "./commands/version.js";
 import type { CliContext } from "./context.js";
 import { reportError } from "./errors.js";
@@ -106,6 +109,9 @@ export async function main(
   registerInit(program, ctx);
   registerList(program, ctx);
   registerShow(program, ctx);
+  registerStatus(program, ctx);
+  registerLogs(program, ctx);
+  registerDown(program, ctx);
 
   const report = (err: unknown): number => {
     const debug = program.opts<{ debug?: boolean }>().debug === true || !!ctx.env.HLN_DEBUG;

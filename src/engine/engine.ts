@@ -96,12 +96,12 @@ export async function openEngine(options: OpenEngineOptions = {}): Promise<Engin
  * never speaks would otherwise hold the run forever, Ctrl-C aside. Five times the first
  * answer's bound, because these come later in a run, when the daemon may be busy building.
  */
-function answerBound(timeoutMs: number): number {
+export function answerBound(timeoutMs: number): number {
   return 5 * timeoutMs;
 }
 
 /** Runs `make`; a bad address it throws on names where it came from, e.g. DOCKER_HOST. */
-function named<T>(source: string, make: () => T): T {
+export function named<T>(source: string, make: () => T): T {
   try {
     return make();
   } catch (err) {
@@ -117,7 +117,7 @@ function named<T>(source: string, make: () => T): T {
  * Proves the Docker engine answers, bounded by `timeoutMs` once connected (over ssh the
  * dialer bounds the handshake itself), and closes the client when it does not.
  */
-async function pingDocker(
+export async function pingDocker(
   docker: DockerClient,
   source: string,
   timeoutMs: number,

@@ -1,10 +1,14 @@
 import type { Command } from "commander";
+import { appListing } from "../../app/app-listing.js";
+import { observeApp } from "../../app/observe.js";
 import { HlnError } from "../../errors.js";
 import { listStacks, type StackListing } from "../../stack/catalogue.js";
+import { formatAppListing } from "../../ui/app-status.js";
 import { formatTable } from "../../ui/text-table.js";
 import type { CliContext } from "../context.js";
 import { formatData, parseOutputFormat } from "../output.js";
 import { outputWidth } from "./show.js";
+import { knownApps, withDeployEngine } from "./status.js";
 
 /** The stacks as `hln list stacks` prints them: a table fitted to `width` columns. */
 export function formatStackListing(stacks: readonly StackListing[], width: number): string {
@@ -42,19 +46,38 @@ export async function runListStacks(o: { output?: string }, ctx: CliContext): Pr
   );
 }
 
+export async function runListApps(o: { output?: string }, ctx: CliContext): Promise<void> {
+  const format = o.output === undefined ? undefined : parseOutputFormat(o.output);
+  const apps = await withDeployEngine(ctx, async (engine, store) => {
+    const names = await knownApps(engine, store, ctx.signal);
+    return await Promise.all(
+      names.map(async (app) =>
+        appListing(
+          await observeApp(engine.docker, app, ctx.signal),
+          await store.read(app, ctx.signal),
+        ),
+      ),
+    );
+  });
+  ctx.stdout.write(format ? formatData(apps, format) : formatAppListing(apps, outputWidth(ctx)));
+}
+
 export function registerList(program: Command, ctx: CliContext): void {
   const list = program
     .command("list")
-    .description("list stacks (and, later, apps)")
-    .argument("[what]", "what to list: stacks (apps come with hln up)")
-    .addHelpText("after", "\nExamples:\n  hln list stacks\n  hln list stacks --output json")
+    .description("list stacks or apps")
+    .argument("[what]", "what to list: stacks or apps")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  hln list stacks\n  hln list apps\n  hln list stacks --output json",
+    )
     .action((what: string | undefined) => {
       // Reached only when no subcommand matched.
       throw new HlnError(
         "E_USAGE",
         what === undefined
-          ? "list: say what to list: hln list stacks"
-          : `list ${what}: unknown; hln list stacks lists the stacks`,
+          ? "list: say what to list: hln list stacks or hln list apps"
+          : `list ${what}: unknown; hln list stacks lists the stacks, hln list apps the apps`,
       );
     });
   list
@@ -77,11 +100,22 @@ Examples:
     });
   list
     .command("apps")
-    .description("the apps hln up has deployed (not built yet)")
-    .action(() => {
-      throw new HlnError(
-        "E_USAGE",
-        "list apps: apps are not built yet (they come with hln up); hln list stacks lists the stacks",
-      );
+    .description("the apps on the deploy engine: stack, version, services running, last deploy")
+    .option("-o, --output <format>", "yaml or json (default: a table)")
+    .addHelpText(
+      "after",
+      `
+The apps are those the deploy engine (DOCKER_HOST, else the Docker context, else the local
+socket) holds by label, and those hln keeps state for. SERVICES counts services whose
+container runs, of all services (jobs aside). The JSON (and YAML) output is a list, by name, of
+  { "app", "stack": string | null, "version": string | null,
+    "services": { "running", "total" }, "lastDeploy": { "at", "result" } | null }
+
+Examples:
+  hln list apps
+  hln list apps --output json`,
+    )
+    .action(async (opts: { output?: string }) => {
+      await runListApps(opts, ctx);
     });
 }

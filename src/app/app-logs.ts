@@ -1,0 +1,266 @@
+/**
+ * The logs of an app's services, merged. Without follow, every line so far in time order;
+ * with follow, lines as they come, and when a service's container is replaced (`hln up`
+ * recreated it) the new container is followed from its start, so `hln logs -f` outlives a
+ * deploy as `docker compose logs -f` does not.
+ */
+import type { DockerClient } from "../docker/client.js";
+import { containerLogs, type LogLine } from "../docker/containers.js";
+import { HlnError } from "../errors.js";
+import { type ObservedContainer, observeApp } from "./observe.js";
+import { currentContainers } from "./status.js";
+
+export interface AppLogLine {
+  service: string;
+  stream: "stdout" | "stderr";
+  text: string;
+  /** RFC3339Nano, as Docker gives it. */
+  time?: string;
+}
+
+export interface AppLogsOptions {
+  /** Only these services (all when absent or empty). */
+  services?: string[];
+  follow?: boolean;
+  /** Unix seconds: lines from then on. */
+  since?: number;
+  /** The last N lines of each service (before following). */
+  tail?: number;
+  signal?: AbortSignal;
+  /** While following, how often the engine is asked whether a container was replaced. Default 1000 ms. */
+  pollMs?: number;
+}
+
+export async function* appLogs(
+  docker: DockerClient,
+  app: string,
+  options: AppLogsOptions,
+): AsyncIterable<AppLogLine> {
+  const { signal } = options;
+  const observed = await observeApp(docker, app, signal);
+  const wanted = options.services?.length ? options.services : undefined;
+  if (wanted) {
+    const known = [...new Set(observed.containers.map((c) => c.service))].sort();
+    const unknown = wanted.filter((s) => !known.includes(s));
+    if (unknown.length > 0)
+      throw new HlnError(
+        "E_USAGE",
+        `app ${app} has no service ${unknown.map((s) => `"${s}"`).join(", ")} (services: ${known.join(", ") || "none"})`,
+      );
+  }
+  const pick = (cs: readonly ObservedContainer[]) =>
+    currentContainers(cs).filter((c) => !wanted || wanted.includes(c.service));
+  const first = pick(observed.containers);
+  if (!options.follow) {
+    yield* mergedByTime(docker, first, options);
+    return;
+  }
+  yield* followed(docker, app, first, pick, options);
+}
+
+/** Every line so far of each container, merged in time order. */
+async function* mergedByTime(
+  docker: DockerClient,
+  containers: readonly ObservedContainer[],
+  o: AppLogsOptions,
+): AsyncIterable<AppLogLine> {
+  const all = await Promise.all(
+    containers.map(async (c) => {
+      const lines: AppLogLine[] = [];
+      for await (const l of containerLogs(docker, c.id, {
+        since: o.since,
+        tail: o.tail,
+        timestamps: true,
+        signal: o.signal,
+      }))
+        lines.push(appLine(c.service, l));
+      return lines;
+    }),
+  );
+  // A stable sort keeps each container's own order for lines of the same instant.
+  yield* all.flat().sort((a, b) => compareTimes(a.time, b.time));
+}
+
+function appLine(service: string, l: LogLine): AppLogLine {
+  return {
+    service,
+    stream: l.stream,
+    text: l.text,
+    ...(l.time === undefined ? {} : { time: l.time }),
+  };
+}
+
+/**
+ * Docker writes RFC3339Nano times, whose fraction may lose its trailing zeros; padded to
+ * nine digits they compare as text in time order.
+ */
+export function timeKey(time: string | undefined): string {
+  if (!time) return "";
+  const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$/.exec(time);
+  if (!m) return time;
+  if (m[3] !== "Z") {
+    const ms = Date.parse(time);
+    if (Number.isNaN(ms)) return time;
+    return timeKey(`${new Date(ms).toISOString().slice(0, 19)}.${(m[2] ?? "").padEnd(9, "0")}Z`);
+  }
+  return `${m[1]}.${(m[2] ?? "").padEnd(9, "0").slice(0, 9)}Z`;
+}
+
+export function compareTimes(a: string | undefined, b: string | undefined): number {
+  const x = timeKey(a);
+  const y = timeKey(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** A queue of lines that several producers push to and one reader drains. */
+class LineQueue {
+  #items: AppLogLine[] = [];
+  #failure: unknown;
+  #wake: (() => void) | undefined;
+
+  push(line: AppLogLine): void {
+    this.#items.push(line);
+    this.#notify();
+  }
+
+  fail(err: unknown): void {
+    this.#failure ??= err;
+    this.#notify();
+  }
+
+  notify(): void {
+    this.#notify();
+  }
+
+  #notify(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  /** Hands out what is queued; waits for more when nothing is. */
+  async take(): Promise<AppLogLine[]> {
+    if (this.#failure !== undefined) throw this.#failure;
+    if (this.#items.length === 0) await new Promise<void>((r) => (this.#wake = r));
+    if (this.#failure !== undefined) throw this.#failure;
+    const items = this.#items;
+    this.#items = [];
+    return items;
+  }
+}
+
+/** What is followed of one service: its container, and the last time read from it. */
+interface Followed {
+  id: string;
+  last?: string;
+  /** True while a log stream of the container is open. */
+  open: boolean;
+}
+
+async function* followed(
+  docker: DockerClient,
+  app: string,
+  first: readonly ObservedContainer[],
+  pick: (cs: readonly ObservedContainer[]) => ObservedContainer[],
+  o: AppLogsOptions,
+): AsyncIterable<AppLogLine> {
+  const stop = new AbortController();
+  const signal = o.signal ? AbortSignal.any([o.signal, stop.signal]) : stop.signal;
+  const queue = new LineQueue();
+  const onAbort = () => queue.notify();
+  signal.addEventListener("abort", onAbort, { once: true });
+  const services = new Map<string, Followed>();
+
+  const follow = (c: ObservedContainer, from: { since?: number; tail?: number }) => {
+    const f: Followed = { id: c.id, open: true };
+    const previous = services.get(c.service);
+    services.set(c.service, f);
+    void (async () => {
+      try {
+        for await (const l of containerLogs(docker, c.id, {
+          follow: true,
+          timestamps: true,
+          ...from,
+          signal,
+        })) {
+          // A stream opened again after a restart starts at a whole second: skip what was read.
+          if (
+            from.since !== undefined &&
+            previous?.id === c.id &&
+            compareTimes(l.time, previous.last) <= 0
+          )
+            continue;
+          f.last = l.time ?? f.last;
+          queue.push(appLine(c.service, l));
+        }
+      } catch (err) {
+        // The container went away under the stream: its replacement, if any, is found by the poll.
+        if (!signal.aborted && !isGone(err)) queue.fail(err);
+      } finally {
+        f.open = false;
+      }
+    })();
+  };
+
+  for (const c of first) follow(c, { since: o.since, tail: o.tail });
+  const pollMs = o.pollMs ?? 1000;
+  const poll = (async () => {
+    while (!signal.aborted) {
+      await sleep(pollMs, signal);
+      if (signal.aborted) return;
+      let now: ObservedContainer[];
+      try {
+        now = pick((await observeApp(docker, app, signal)).containers);
+      } catch (err) {
+        if (!signal.aborted) queue.fail(err);
+        return;
+      }
+      for (const c of now) {
+        const f = services.get(c.service);
+        if (!f || f.id !== c.id) follow(c, {});
+        else if (!f.open && (c.state === "running" || c.state === "restarting")) {
+          // Restarted in place (its restart policy): read on from the last line seen.
+          const since = f.last ? Math.floor(Date.parse(f.last) / 1000) : undefined;
+          follow(c, since === undefined ? {} : { since });
+          services.get(c.service)!.last = f.last;
+        }
+      }
+    }
+  })();
+
+  try {
+    while (!signal.aborted) {
+      let lines: AppLogLine[];
+      try {
+        lines = await queue.take();
+      } catch (err) {
+        if (signal.aborted) return;
+        throw err;
+      }
+      if (signal.aborted) return;
+      yield* lines;
+    }
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+    // Every stream and the poll end with the reader, however it stops.
+    stop.abort();
+    await poll.catch(() => undefined);
+  }
+}
+
+/** A container removed while its log was read: Docker answers 404 or cuts the stream. */
+function isGone(err: unknown): boolean {
+  return /HTTP 404|No such container/i.test((err as Error)?.message ?? "");
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}

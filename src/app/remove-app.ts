@@ -1,0 +1,76 @@
+/**
+ * Takes an app off its engine: its containers (stopped first, so each process gets its
+ * grace period), its network and the image tags hln made for it. Named volumes hold the
+ * app's data and stay unless asked for, as with `docker compose down` without `-v`.
+ */
+import type { DockerClient } from "../docker/client.js";
+import { removeContainer, stopContainer } from "../docker/containers.js";
+import { listImages, untagImage } from "../docker/images.js";
+import { removeNetwork } from "../docker/networks.js";
+import { removeVolume } from "../docker/volumes.js";
+import { throwIfAborted } from "../errors.js";
+import { observeApp } from "./observe.js";
+
+export interface RemovedApp {
+  /** Container names. */
+  containers: string[];
+  network?: string;
+  /** Image tags removed (`hln/APP/SERVICE:abc123def456`). */
+  images: string[];
+  /** Docker's volume names. */
+  removedVolumes: string[];
+  keptVolumes: string[];
+}
+
+/** Docker's own default grace period before SIGKILL, as `docker stop` has it. */
+const stopTimeoutS = 10;
+
+export async function removeApp(
+  docker: DockerClient,
+  app: string,
+  options: { volumes: boolean; signal?: AbortSignal },
+): Promise<RemovedApp> {
+  const { signal } = options;
+  const observed = await observeApp(docker, app, signal);
+  await Promise.all(
+    observed.containers.map(async (c) => {
+      if (c.state === "running" || c.state === "restarting" || c.state === "paused")
+        await stopContainer(docker, c.id, { timeoutS: stopTimeoutS, signal });
+      throwIfAborted(signal);
+      // force: a container whose restart policy brought it back after the stop still goes.
+      await removeContainer(docker, c.id, { force: true, signal });
+    }),
+  );
+  // The network can go only once no container is attached to it.
+  if (observed.network) await removeNetwork(docker, observed.network.id, signal);
+  const images = await appImageTags(docker, app, signal);
+  for (const tag of images) await untagImage(docker, tag, signal);
+  const removedVolumes: string[] = [];
+  if (options.volumes)
+    for (const v of observed.volumes) {
+      await removeVolume(docker, v.name, signal);
+      removedVolumes.push(v.name);
+    }
+  return {
+    containers: observed.containers.map((c) => c.name),
+    ...(observed.network ? { network: observed.network.name } : {}),
+    images,
+    removedVolumes,
+    keptVolumes: options.volumes ? [] : observed.volumes.map((v) => v.name),
+  };
+}
+
+/** The tags hln gave images it built for the app: `hln/APP/SERVICE:<12 hex>`. */
+async function appImageTags(
+  docker: DockerClient,
+  app: string,
+  signal?: AbortSignal,
+): Promise<string[]> {
+  const images = await listImages(docker, { reference: `hln/${app}/*`, signal });
+  const prefix = `hln/${app}/`;
+  // Docker's pattern also matches deeper names (hln/APP/x/y) that hln never makes.
+  return images
+    .flatMap((i) => i.RepoTags ?? [])
+    .filter((t) => t.startsWith(prefix) && !t.slice(prefix.length).includes("/"))
+    .sort();
+}

@@ -1,0 +1,165 @@
+/**
+ * An app's status: what runs, from the engine's labels and an inspect of each container
+ * (for the time it started), joined with the state file (stack, outputs, last deploy). A
+ * service the state file knows and the engine does not is shown as missing.
+ */
+import type { DockerClient } from "../docker/client.js";
+import { inspectContainer } from "../docker/containers.js";
+import { type ObservedContainer, observeApp } from "./observe.js";
+import type { AppState } from "./state-store.js";
+
+export interface ServiceStatus {
+  service: string;
+  kind: "service" | "job";
+  /** For people: "running", "running (healthy)", "starting", "unhealthy", "completed", "failed (exit 1)", "missing"... */
+  state: string;
+  /** False when the service is not doing what it should: failed, unhealthy, stopped, missing. */
+  ok: boolean;
+  image: string;
+  /** "http://127.0.0.1:8080" for the usual HTTP ports, else "127.0.0.1:5432/tcp". */
+  ports: string[];
+  /** ISO time the container last started. */
+  since?: string;
+}
+
+export interface AppStatus {
+  app: string;
+  stack?: { name: string; version: string; ref: string };
+  services: ServiceStatus[];
+  outputs?: unknown;
+  lastDeploy?: { at: string; result: string; error?: string };
+}
+
+export async function appStatus(
+  docker: DockerClient,
+  app: string,
+  state: AppState | undefined,
+  signal?: AbortSignal,
+): Promise<AppStatus> {
+  const observed = await observeApp(docker, app, signal);
+  const current = currentContainers(observed.containers);
+  const started = await Promise.all(
+    current.map(async (c) => {
+      const details = await inspectContainer(docker, c.id, signal);
+      return startedAt(details?.State.StartedAt);
+    }),
+  );
+  const services = current.map((c, i) => serviceStatus(c, started[i]));
+  for (const [name, s] of Object.entries(state?.services ?? {}))
+    if (!services.some((x) => x.service === name))
+      services.push({
+        service: name,
+        kind: s.kind === "job" ? "job" : "service",
+        state: "missing",
+        ok: false,
+        image: s.image,
+        ports: [],
+      });
+  services.sort((a, b) => a.service.localeCompare(b.service));
+  const last = state?.history.at(-1);
+  return {
+    app,
+    ...(state ? { stack: { ...state.stack } } : stackOfLabels(current)),
+    services,
+    ...(state && state.outputs !== undefined ? { outputs: state.outputs } : {}),
+    ...(last
+      ? {
+          lastDeploy: {
+            at: last.at,
+            result: last.result,
+            ...(last.error === undefined ? {} : { error: last.error }),
+          },
+        }
+      : {}),
+  };
+}
+
+/**
+ * One container per service: the newest. During a recreate an old one can linger for a
+ * moment beside its replacement; the replacement is what the service is now.
+ */
+export function currentContainers(containers: readonly ObservedContainer[]): ObservedContainer[] {
+  const bySevice = new Map<string, ObservedContainer>();
+  for (const c of containers) {
+    const seen = bySevice.get(c.service);
+    if (!seen || c.created > seen.created) bySevice.set(c.service, c);
+  }
+  return [...bySevice.values()].sort((a, b) => a.service.localeCompare(b.service));
+}
+
+/** Docker reports a container that never started as started at year 1. */
+function startedAt(text: string | undefined): string | undefined {
+  if (!text || text.startsWith("0001-")) return undefined;
+  return text;
+}
+
+/** Without a state file (another machine deployed it), the label says which stack runs. */
+function stackOfLabels(containers: readonly ObservedContainer[]): Pick<AppStatus, "stack"> {
+  const label = containers.find((c) => c.labels["dev.hln.stack"])?.labels["dev.hln.stack"];
+  const at = label?.lastIndexOf("@") ?? -1;
+  if (!label || at <= 0) return {};
+  return { stack: { name: label.slice(0, at), version: label.slice(at + 1), ref: label } };
+}
+
+/** The status of one service from its container; pure. */
+export function serviceStatus(c: ObservedContainer, since?: string): ServiceStatus {
+  const { state, ok } = describeState(c);
+  return {
+    service: c.service,
+    kind: c.kind,
+    state,
+    ok,
+    image: c.image,
+    ports: portAddresses(c.ports),
+    ...(since === undefined ? {} : { since }),
+  };
+}
+
+function describeState(c: ObservedContainer): { state: string; ok: boolean } {
+  const exit = c.exitCode === undefined ? "" : ` (exit ${c.exitCode})`;
+  switch (c.state) {
+    case "running":
+      if (c.health === "healthy") return { state: "running (healthy)", ok: true };
+      if (c.health === "starting") return { state: "starting", ok: true };
+      if (c.health === "unhealthy") return { state: "unhealthy", ok: false };
+      return { state: "running", ok: true };
+    case "exited":
+      if (c.kind === "job")
+        return c.exitCode === 0
+          ? { state: "completed", ok: true }
+          : { state: `failed${exit}`, ok: false };
+      // A service is meant to keep running: any exit is a failure, a clean one included.
+      return { state: `${c.exitCode === 0 ? "stopped" : "failed"}${exit}`, ok: false };
+    case "created":
+      // Never started: what it waited for failed, or an up was cut short.
+      return { state: "not started", ok: false };
+    case "restarting":
+      return { state: "restarting", ok: false };
+    default:
+      return { state: c.state, ok: false };
+  }
+}
+
+/** Container ports that speak HTTP by convention, so the address can be clicked. */
+const httpPorts = new Set([80, 3000, 4000, 5000, 5173, 8000, 8080, 8081, 8888, 9000]);
+const httpsPorts = new Set([443, 8443]);
+
+/**
+ * The addresses a service's published ports are reached at. Docker lists a port bound on
+ * all addresses twice (0.0.0.0 and ::); both are one address for people.
+ */
+export function portAddresses(ports: ObservedContainer["ports"]): string[] {
+  const out: string[] = [];
+  for (const p of ports) {
+    const any = p.ip === "" || p.ip === "0.0.0.0" || p.ip === "::";
+    const ip = any ? "127.0.0.1" : p.ip.includes(":") ? `[${p.ip}]` : p.ip;
+    const shown =
+      p.protocol === "tcp" && httpPorts.has(p.container)
+        ? `http://${ip}:${p.host}`
+        : p.protocol === "tcp" && httpsPorts.has(p.container)
+          ? `https://${ip}:${p.host}`
+          : `${ip}:${p.host}/${p.protocol}`;
+    if (!out.includes(shown)) out.push(shown);
+  }
+  return out;
+}

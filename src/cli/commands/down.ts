@@ -1,0 +1,127 @@
+import { createInterface } from "node:readline/promises";
+import type { Command } from "commander";
+import type { ObservedApp } from "../../app/observe.js";
+import { removeApp } from "../../app/remove-app.js";
+import type { AppState } from "../../app/state-store.js";
+import { HlnError } from "../../errors.js";
+import type { CliContext } from "../context.js";
+import { requireApp, withDeployEngine } from "./status.js";
+
+export interface DownOptions {
+  /** Do not ask. */
+  yes?: boolean;
+  /** Remove the app's named volumes too. */
+  volumes?: boolean;
+}
+
+export interface DownHooks {
+  /**
+   * Runs once the app's lock is held and before anything is removed, with the app's state
+   * (undefined when this machine has none): where the stack's own `down` action goes. A
+   * throw stops the removal, and the lock is released.
+   */
+  beforeRemove?: (state: AppState | undefined) => Promise<void>;
+}
+
+/** What the question names, e.g. `3 containers, network hln-shop`. */
+export function describeRemoval(observed: ObservedApp): string {
+  const n = observed.containers.length;
+  const parts = [`${n} container${n === 1 ? "" : "s"}`];
+  if (observed.network) parts.push(`network ${observed.network.name}`);
+  return parts.join(", ");
+}
+
+/** True for an answer that means yes; anything else, an empty line included, is no. */
+export function isYes(answer: string): boolean {
+  return /^\s*y(es)?\s*$/i.test(answer);
+}
+
+export async function runDown(
+  app: string,
+  opts: DownOptions,
+  ctx: CliContext,
+  hooks: DownHooks = {},
+): Promise<void> {
+  const stdin = ctx.stdin ?? process.stdin;
+  await withDeployEngine(ctx, async (engine, store) => {
+    const observed = await requireApp(engine, store, app, ctx.signal);
+    if (!opts.yes && stdin.isTTY !== true)
+      throw new HlnError(
+        "E_USAGE",
+        `down ${app}: no terminal to confirm on; pass -y to remove the app without asking`,
+      );
+    if (!opts.yes)
+      await confirm(`Remove app ${app} (${describeRemoval(observed)})? [y/N] `, stdin, ctx);
+    const lock = await store.lock(app, {
+      command: `hln down ${app}`,
+      signal: ctx.signal,
+      onTakeover: (message) => ctx.stderr.write(`hln: ${message}\n`),
+    });
+    try {
+      await hooks.beforeRemove?.(await store.read(app, ctx.signal));
+      const removed = await removeApp(engine.docker, app, {
+        volumes: opts.volumes === true,
+        signal: ctx.signal,
+      });
+      await store.remove(app, ctx.signal);
+      const out: string[] = [];
+      for (const c of removed.containers) out.push(`removed container ${c}`);
+      if (removed.network) out.push(`removed network ${removed.network}`);
+      for (const i of removed.images) out.push(`removed image ${i}`);
+      for (const v of removed.removedVolumes) out.push(`removed volume ${v}`);
+      for (const v of removed.keptVolumes)
+        out.push(`kept volume ${v} (pass --volumes to remove it)`);
+      ctx.stdout.write(out.length > 0 ? `${out.join("\n")}\n` : `removed app ${app}\n`);
+    } finally {
+      lock.release();
+    }
+  });
+}
+
+/** Asks on stderr and reads one line of stdin; anything but yes removes nothing. */
+async function confirm(
+  question: string,
+  stdin: NodeJS.ReadableStream,
+  ctx: CliContext,
+): Promise<void> {
+  const rl = createInterface({ input: stdin, output: ctx.stderr, terminal: false });
+  let abort = () => {};
+  let answer: string;
+  try {
+    ctx.stderr.write(question);
+    answer = await new Promise<string>((resolve, reject) => {
+      rl.once("line", resolve);
+      rl.once("close", () => resolve(""));
+      abort = () => reject(new HlnError("E_ABORTED", "cancelled", { cause: ctx.signal.reason }));
+      if (ctx.signal.aborted) abort();
+      ctx.signal.addEventListener("abort", abort, { once: true });
+    });
+  } finally {
+    ctx.signal.removeEventListener("abort", abort);
+    rl.close();
+  }
+  if (!isYes(answer)) throw new HlnError("E_ABORTED", "down: not confirmed; nothing was removed");
+}
+
+export function registerDown(program: Command, ctx: CliContext): void {
+  program
+    .command("down")
+    .description("remove an app: its containers, network, images and state; named volumes stay")
+    .argument("<app>", "the app")
+    .option("-y, --yes", "do not ask for confirmation (needed without a terminal)")
+    .option("--volumes", "remove the app's named volumes too, and the data in them")
+    .addHelpText(
+      "after",
+      `
+Asks before removing unless -y. Named volumes (the app's data) are kept unless
+--volumes; each kept one is named.
+
+Examples:
+  hln down shop
+  hln down shop -y
+  hln down shop -y --volumes`,
+    )
+    .action(async (app: string, opts: DownOptions) => {
+      await runDown(app, opts, ctx);
+    });
+}

@@ -1,0 +1,96 @@
+import type { Command } from "commander";
+import { appLogs } from "../../app/app-logs.js";
+import { durationMs } from "../../duration.js";
+import { HlnError } from "../../errors.js";
+import { servicePrefixes, wantsColor } from "../../ui/service-prefix.js";
+import type { CliContext } from "../context.js";
+import { requireApp, withDeployEngine } from "./status.js";
+
+/**
+ * `--since`: a duration back from now (`10m`, `1h30m`), a time (RFC 3339, e.g.
+ * `2026-12-02T10:00:00Z`), or Unix seconds, as `docker logs --since` takes them. Returns
+ * Unix seconds.
+ */
+export function parseSince(text: string, now: number): number {
+  const ms = durationMs(text);
+  if (ms !== undefined) return (now - ms) / 1000;
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text);
+  // Date.parse reads far more than RFC 3339 ("1", "May"): only a date, optionally with a time.
+  if (/^\d{4}-\d\d-\d\d([T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?)?$/.test(text)) {
+    const t = Date.parse(text);
+    if (!Number.isNaN(t)) return t / 1000;
+  }
+  throw new HlnError(
+    "E_USAGE",
+    `--since ${text}: expected a duration such as 10m or 2h, or a time such as 2026-12-02T10:00:00Z`,
+  );
+}
+
+export function parseTail(text: string): number | undefined {
+  if (text === "all") return undefined;
+  if (/^\d+$/.test(text)) return Number(text);
+  throw new HlnError("E_USAGE", `--tail ${text}: expected a number of lines, or all`);
+}
+
+export async function runLogs(
+  app: string,
+  services: string[],
+  o: { follow?: boolean; since?: string; tail?: string },
+  ctx: CliContext,
+): Promise<void> {
+  const since = o.since === undefined ? undefined : parseSince(o.since, ctx.now());
+  const tail = o.tail === undefined ? undefined : parseTail(o.tail);
+  await withDeployEngine(ctx, async (engine, store) => {
+    const observed = await requireApp(engine, store, app, ctx.signal);
+    const prefix = servicePrefixes(
+      services.length > 0 ? services : observed.containers.map((c) => c.service),
+      { color: wantsColor(ctx.env, ctx.stdout) },
+    );
+    const lines = appLogs(engine.docker, app, {
+      services,
+      follow: o.follow === true,
+      ...(since === undefined ? {} : { since }),
+      ...(tail === undefined ? {} : { tail }),
+      signal: ctx.signal,
+    });
+    for await (const line of lines)
+      ctx.stdout.write(`${prefix(line.service)}${ctx.redactor.scrub(line.text)}\n`);
+  });
+  // Ctrl-C is how -f ends: exit 130, with no more than the one line every command prints.
+  if (ctx.signal.aborted)
+    throw new HlnError("E_ABORTED", "cancelled", { cause: ctx.signal.reason });
+}
+
+export function registerLogs(program: Command, ctx: CliContext): void {
+  program
+    .command("logs")
+    .description("the logs of an app's services, one prefix and colour per service")
+    .argument("<app>", "the app")
+    .argument("[services...]", "only these services (default: all)")
+    .option("-f, --follow", "keep printing new lines, across recreates, until Ctrl-C")
+    .option(
+      "--since <when>",
+      "lines since a duration ago (10m, 2h) or a time (2026-12-02T10:00:00Z)",
+    )
+    .option("--tail <n>", "the last N lines of each service (default: all)")
+    .addHelpText(
+      "after",
+      `
+Without -f the lines of all services are merged in time order. With -f a service that
+hln up recreates is followed into its new container.
+
+Examples:
+  hln logs shop
+  hln logs shop api db --tail 50
+  hln logs shop api -f --since 10m`,
+    )
+    .action(
+      async (
+        app: string,
+        services: string[],
+        opts: { follow?: boolean; since?: string; tail?: string },
+      ) => {
+        await runLogs(app, services, opts, ctx);
+      },
+    );
+}
