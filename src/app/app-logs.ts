@@ -4,7 +4,7 @@
  * recreated it) the new container is followed from its start, so `hln logs -f` outlives a
  * deploy as `docker compose logs -f` does not.
  */
-import type { DockerClient } from "../docker/client.js";
+import { type DockerClient, httpStatus } from "../docker/client.js";
 import { containerLogs, type LogLine } from "../docker/containers.js";
 import { HlnError } from "../errors.js";
 import { type ObservedContainer, observeApp } from "./observe.js";
@@ -248,9 +248,13 @@ async function* followed(
   }
 }
 
-/** A container removed while its log was read: Docker answers 404 or cuts the stream. */
+/**
+ * A container removed while its log was read, or just before: Docker answers 404, or 409
+ * ("dead or marked for removal") for one it is removing.
+ */
 function isGone(err: unknown): boolean {
-  return /HTTP 404|No such container/i.test((err as Error)?.message ?? "");
+  const status = httpStatus(err);
+  return status === 404 || status === 409;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
