@@ -7,7 +7,13 @@ import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { tempDir } from "../../test/helpers/temp-dir.js";
 import { HlnError } from "../errors.js";
-import { acquireLock, processStartTicks, readHolder, takeOver } from "./app-lock.js";
+import {
+  acquireLock,
+  processStartTicks,
+  readHolder,
+  takeOver,
+  takeoverMarker,
+} from "./app-lock.js";
 
 const lockModule = fileURLToPath(new URL("./app-lock.ts", import.meta.url));
 const repo = fileURLToPath(new URL("../..", import.meta.url));
@@ -30,7 +36,10 @@ function lockChild(
     ${options.before ?? ""}
     let lock;
     try {
-      lock = await acquireLock(process.env.LOCK_PATH, { command: ${JSON.stringify(options.command ?? "hln up shop")} });
+      lock = await acquireLock(process.env.LOCK_PATH, {
+        command: ${JSON.stringify(options.command ?? "hln up shop")},
+        onTakeover: (m) => console.log("told: " + m),
+      });
     } catch (err) {
       console.log("locked: " + err.code + " " + err.message);
       process.exit(0);
@@ -364,6 +373,10 @@ describe("acquireLock", () => {
           );
         }
         assert.equal(JSON.parse(readFileSync(path, "utf8")).pid, winner?.child.pid);
+        // Only a process that got the lock says it took it over.
+        for (const c of children.filter((c) => c !== winner)) {
+          assert.ok(!c.lines.some((l) => l.startsWith("told: ")), JSON.stringify(c.lines));
+        }
       } finally {
         for (const c of children) c.child.stdin?.end();
         await Promise.all(children.map((c) => c.exited));
@@ -412,7 +425,11 @@ describe("acquireLock", () => {
     });
     writeFileSync(path, stale);
     // The other process's marker, made with O_EXCL before it reads the lock again and removes it.
-    const marker = `${path}.takeover-stale`;
+    const holder = readHolder(path);
+    assert.equal(holder.kind, "owner");
+    if (holder.kind !== "owner") return;
+    const marker = takeoverMarker(path, holder);
+    assert.equal(join(marker, ".."), join(path, ".."));
     writeFileSync(marker, "");
     assert.equal(takeOver(path, readHolder(path)), false);
     assert.equal(readFileSync(path, "utf8"), stale);
@@ -424,5 +441,25 @@ describe("acquireLock", () => {
     assert.ok(!existsSync(marker), "an old marker was left by a crash, and is cleared");
     const lock = await acquireLock(path, { command: "hln up shop" });
     lock.release();
+  });
+
+  it("keeps a takeover marker inside the lock's directory whatever the stale file's token says", async () => {
+    const dir = tempDir("hln-lock-");
+    const path = join(dir, "shop.lock");
+    writeFileSync(
+      path,
+      JSON.stringify({
+        pid: await deadPid(),
+        host: hostname(),
+        user: "someone",
+        command: "hln up shop",
+        since: new Date().toISOString(),
+        token: "/../../escaped",
+      }),
+    );
+    const lock = await acquireLock(path, { command: "hln up shop" });
+    lock.release();
+    assert.deepEqual(readdirSync(dir), []);
+    assert.ok(!existsSync(join(dir, "..", "..", "escaped")));
   });
 });

@@ -9,6 +9,7 @@ import { hostname, userInfo } from "node:os";
 import { basename } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { HlnError, isAbortError, throwIfAborted } from "../errors.js";
+import { fileReason } from "../file-reason.js";
 
 export interface LockOwner {
   pid: number;
@@ -119,7 +120,7 @@ export function readHolder(path: string): Holder {
     mtimeMs = statSync(path).mtimeMs;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return { kind: "gone" };
-    throw new HlnError("E_USAGE", `cannot read the lock file ${path}: ${(err as Error).message}`, {
+    throw new HlnError("E_USAGE", `cannot read the lock file ${path}: ${fileReason(err)}`, {
       cause: err,
     });
   }
@@ -206,9 +207,15 @@ export async function acquireLock(path: string, options: LockOptions): Promise<A
   if (startTicks !== undefined) owner.startTicks = startTicks;
   const token = randomBytes(12).toString("hex");
 
+  // Told only once the lock is ours: another process may take the freed lock first.
+  let tookOver: string | undefined;
   for (;;) {
     throwIfAborted(options.signal);
-    if (tryCreate(path, { ...owner, token })) return held(path, owner, token);
+    if (tryCreate(path, { ...owner, token })) {
+      const lock = held(path, owner, token);
+      if (tookOver !== undefined) options.onTakeover?.(tookOver);
+      return lock;
+    }
 
     const holder = readHolder(path);
     if (holder.kind === "gone") continue;
@@ -218,7 +225,7 @@ export async function acquireLock(path: string, options: LockOptions): Promise<A
         : holder.owner.host === hostname() && !ownerRuns(holder.owner);
     if (stale) {
       if (takeOver(path, holder)) {
-        options.onTakeover?.(takeoverMessage(app, holder));
+        tookOver = takeoverMessage(app, holder);
       } else {
         // Another process is taking over this very lock; see what it leaves.
         await pause(20, options.signal);
@@ -226,6 +233,7 @@ export async function acquireLock(path: string, options: LockOptions): Promise<A
       continue;
     }
 
+    tookOver = undefined;
     const message = lockedMessage(app, holder, path);
     const giveUp =
       holder.kind === "unfinished" ? Math.max(deadline, started + unfinishedGraceMs) : deadline;
@@ -265,19 +273,21 @@ function tryCreate(path: string, contents: LockFile): boolean {
     fd = openSync(path, "wx", 0o600);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
-    throw new HlnError(
-      "E_USAGE",
-      `cannot create the lock file ${path}: ${(err as Error).message}`,
-      {
-        cause: err,
-      },
-    );
+    throw new HlnError("E_USAGE", `cannot create the lock file ${path}: ${fileReason(err)}`, {
+      cause: err,
+    });
   }
   try {
     writeSync(fd, `${JSON.stringify(contents)}\n`);
-  } finally {
+  } catch (err) {
+    // An empty lock file would hold the app for ten seconds for nothing (a full disk, say).
     closeSync(fd);
+    unlinkQuietly(path);
+    throw new HlnError("E_USAGE", `cannot write the lock file ${path}: ${fileReason(err)}`, {
+      cause: err,
+    });
   }
+  closeSync(fd);
   return true;
 }
 
@@ -291,14 +301,17 @@ function tryCreate(path: string, contents: LockFile): boolean {
  */
 export function takeOver(path: string, stale: Holder): boolean {
   if (stale.kind === "gone") return false;
-  const generation =
-    stale.kind === "owner" ? stale.token : unfinishedGeneration(stale.raw, statIno(path));
-  const marker = `${path}.takeover-${generation}`;
+  const generation = generationOf(path, stale);
+  const marker = takeoverMarker(path, stale);
   let fd: number;
   try {
     fd = openSync(marker, "wx", 0o600);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") {
+      throw new HlnError("E_USAGE", `cannot take over the lock file ${path}: ${fileReason(err)}`, {
+        cause: err,
+      });
+    }
     clearAbandonedMarker(marker);
     return false;
   }
@@ -306,7 +319,7 @@ export function takeOver(path: string, stale: Holder): boolean {
   try {
     const now = readHolder(path);
     const same =
-      (now.kind === "owner" && stale.kind === "owner" && now.token === stale.token) ||
+      (now.kind === "owner" && ownedGeneration(now.token) === generation) ||
       // A young unfinished file is a new lock being written, whatever its bytes and inode.
       (now.kind === "unfinished" &&
         now.ageMs > unfinishedStaleMs &&
@@ -315,12 +328,34 @@ export function takeOver(path: string, stale: Holder): boolean {
     try {
       unlinkSync(path);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
+        throw new HlnError(
+          "E_USAGE",
+          `cannot remove the stale lock file ${path}: ${fileReason(err)}`,
+          {
+            cause: err,
+          },
+        );
+      }
     }
     return true;
   } finally {
     unlinkQuietly(marker);
   }
+}
+
+function generationOf(path: string, stale: Holder & { kind: "owner" | "unfinished" }): string {
+  return stale.kind === "owner"
+    ? ownedGeneration(stale.token)
+    : unfinishedGeneration(stale.raw, statIno(path));
+}
+
+/** The marker a process makes while it takes over the stale lock file it read. */
+export function takeoverMarker(
+  path: string,
+  stale: Holder & { kind: "owner" | "unfinished" },
+): string {
+  return `${path}.takeover-${generationOf(path, stale)}`;
 }
 
 /** A marker left by a process that died mid-takeover would block every later takeover of that lock. */
@@ -338,6 +373,11 @@ function statIno(path: string): number {
   } catch {
     return 0;
   }
+}
+
+/** A name for a lock file from its token, hashed since the file may have been edited into anything. */
+function ownedGeneration(token: string): string {
+  return `t${createHash("sha256").update(token).digest("hex").slice(0, 24)}`;
 }
 
 /** A name for an unfinished lock file, which has no token: its inode and bytes. */
