@@ -7,7 +7,7 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import { pipeline } from "node:stream/promises";
 import { HlnError } from "../errors.js";
-import type { DockerClient } from "./client.js";
+import { type DockerClient, httpStatus } from "./client.js";
 
 /** Splits `host/repo:tag` (or `repo@digest`) into the repository and the tag. */
 function splitRef(ref: string): { repo: string; tag: string } {
@@ -121,4 +121,60 @@ async function eachMessage(
     for (const l of lines) line(l);
   }
   line(buffer);
+}
+
+export interface ImageDetails {
+  Id: string;
+  RepoTags: string[] | null;
+  Config?: {
+    Env?: string[];
+    Cmd?: string[];
+    Entrypoint?: string[];
+    User?: string;
+    WorkingDir?: string;
+    Healthcheck?: unknown;
+  };
+}
+
+/** `GET /images/{ref}/json`; undefined when the engine has no such image. */
+export async function inspectImage(
+  docker: DockerClient,
+  ref: string,
+  signal?: AbortSignal,
+): Promise<ImageDetails | undefined> {
+  try {
+    return await docker.json<ImageDetails>("GET", `/images/${encodeURIComponent(ref)}/json`, {
+      signal,
+    });
+  } catch (err) {
+    if (httpStatus(err) === 404) return undefined;
+    throw err;
+  }
+}
+
+/** Gives the image `source` (a name or an ID) the name `repo:tag` as well. */
+export async function tagImage(
+  docker: DockerClient,
+  source: string,
+  repo: string,
+  tag: string,
+  signal?: AbortSignal,
+): Promise<void> {
+  await docker.json(
+    "POST",
+    `/images/${encodeURIComponent(source)}/tag?repo=${encodeURIComponent(repo)}&tag=${encodeURIComponent(tag)}`,
+    { signal },
+  );
+}
+
+/** Images whose name matches `reference`, Docker's pattern (`hln/shop/*`, `hln/shop/api:*`); all without one. */
+export async function listImages(
+  docker: DockerClient,
+  o: { reference?: string; signal?: AbortSignal },
+): Promise<{ Id: string; RepoTags: string[] | null }[]> {
+  const query =
+    o.reference === undefined
+      ? ""
+      : `?filters=${encodeURIComponent(JSON.stringify({ reference: [o.reference] }))}`;
+  return await docker.json("GET", `/images/json${query}`, { signal: o.signal });
 }
