@@ -12,7 +12,7 @@ describe("servicePrefixes", () => {
   it("gives each service its own colour, and none when colour is off", () => {
     const prefix = servicePrefixes(["api", "db"], { color: true });
     assert.notEqual(prefix("api").slice(0, 5), prefix("db").slice(0, 5));
-    assert.match(prefix("api"), /\u001b\[/);
+    assert.ok(prefix("api").startsWith("\u001b["));
     assert.equal(wantsColor({ NO_COLOR: "1" }, { isTTY: true }), false);
     assert.equal(wantsColor({}, { isTTY: false }), false);
     assert.equal(wantsColor({}, { isTTY: true }), true);
