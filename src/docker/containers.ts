@@ -33,9 +33,13 @@ export async function listContainers(
   o: { labels?: string[]; all?: boolean; signal?: AbortSignal },
 ): Promise<ContainerSummary[]> {
   const query = [o.all === false ? "" : "all=1", labelQuery(o.labels)].filter(Boolean).join("&");
-  return await docker.json<ContainerSummary[]>("GET", `/containers/json?${query}`, {
-    signal: o.signal,
-  });
+  return await docker.json<ContainerSummary[]>(
+    "GET",
+    `/containers/json${query ? `?${query}` : ""}`,
+    {
+      signal: o.signal,
+    },
+  );
 }
 
 export interface ContainerDetails {
@@ -148,6 +152,7 @@ export async function stopContainer(
       docker,
       "POST",
       path,
+      o.signal,
     );
   } catch (err) {
     const status = httpStatus(err);
@@ -206,7 +211,7 @@ export async function waitContainer(
 ): Promise<number> {
   const path = `/containers/${encodeURIComponent(id)}/wait?condition=not-running`;
   const res = await docker.stream("POST", path, { own: true, signal });
-  const text = await drain(res, docker, "POST", path);
+  const text = await drain(res, docker, "POST", path, signal);
   let answer: { StatusCode?: unknown; Error?: { Message?: string } | null };
   try {
     answer = JSON.parse(text);
@@ -249,7 +254,7 @@ export async function putArchive(
     body: Readable.from([Buffer.from(tar.buffer, tar.byteOffset, tar.byteLength)]),
     signal,
   });
-  await drain(res, docker, "PUT", url);
+  await drain(res, docker, "PUT", url, signal);
 }
 
 export interface LogLine {
@@ -404,11 +409,14 @@ async function drain(
   docker: DockerClient,
   method: string,
   path: string,
+  signal: AbortSignal | undefined,
 ): Promise<string> {
   const chunks: Buffer[] = [];
   try {
     for await (const c of res as AsyncIterable<Buffer>) chunks.push(c);
   } catch (err) {
+    // Node ends an answer cut by the signal with "aborted" (ECONNRESET), not an AbortError.
+    if (signal?.aborted) throw new HlnError("E_ABORTED", "cancelled", { cause: signal.reason });
     const wrapped = HlnError.from(err, "E_ENGINE_PROTOCOL");
     if (wrapped.code === "E_ABORTED") throw wrapped;
     throw new HlnError(

@@ -226,6 +226,21 @@ describe("docker containers", () => {
     ]);
   });
 
+  it("stops waiting on the signal, with E_ABORTED", async () => {
+    const id = await create(`hln-test-${run}-waited`, { Cmd: ["sleep", "300"] });
+    await startContainer(docker, id);
+    const ac = new AbortController();
+    const waiting = waitContainer(docker, id, ac.signal);
+    // The wait is under way once the container shows in a list; the abort must end it.
+    await listContainers(docker, { labels: [label] });
+    ac.abort(new Error("Ctrl-C"));
+    await assert.rejects(settlesWithin("wait after the signal", waiting), {
+      name: "HlnError",
+      code: "E_ABORTED",
+    });
+    await assert.rejects(startContainer(docker, id, ac.signal), { code: "E_ABORTED" });
+  });
+
   it("ends a followed log quietly on the signal", async () => {
     const id = await create(`hln-test-${run}-quiet`, {
       Cmd: ["sh", "-c", "echo first; exec sleep 300"],
