@@ -302,7 +302,7 @@ export async function* containerLogs(
   const lines = new LineSplitter(o.timestamps ?? false);
   let framing = framingOf(res);
   const demux = new StdcopyDemuxer((stream, payload) => {
-    if (stream !== "stdin") lines.push(stream, payload);
+    if (stream !== "stdin") lines.push(stream, payload, true);
   });
   try {
     for await (const chunk of res as AsyncIterable<Buffer>) {
@@ -354,6 +354,8 @@ function looksFramed(chunk: Buffer): boolean {
   return chunk.length >= 4 && (chunk[0] === 1 || chunk[0] === 2) && chunk.readUIntBE(1, 3) === 0;
 }
 
+const stamp = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/;
+
 /** Cuts each stream's bytes into lines on their own: a line can arrive in several frames. */
 class LineSplitter {
   readonly #timestamps: boolean;
@@ -364,7 +366,15 @@ class LineSplitter {
     this.#timestamps = timestamps;
   }
 
-  push(stream: "stdout" | "stderr", bytes: Buffer): void {
+  /** `message`: the bytes are one whole log message (a frame), so they start with its time. */
+  push(stream: "stdout" | "stderr", bytes: Buffer, message = false): void {
+    // Docker logs a line longer than 16 KiB in parts and, asked for timestamps, puts a time
+    // before each part (moby daemon/logs.go): the line keeps the time of its first part.
+    if (message && this.#timestamps && this.#partial[stream].length > 0) {
+      const space = bytes.indexOf(0x20);
+      if (space > 0 && stamp.test(bytes.subarray(0, space).toString("latin1")))
+        bytes = bytes.subarray(space + 1);
+    }
     let buf =
       this.#partial[stream].length > 0 ? Buffer.concat([this.#partial[stream], bytes]) : bytes;
     for (let nl = buf.indexOf(10); nl >= 0; nl = buf.indexOf(10)) {

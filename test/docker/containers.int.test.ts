@@ -213,6 +213,20 @@ describe("docker containers", () => {
     });
   });
 
+  it("joins a line Docker logged in parts, each with its own timestamp", async () => {
+    // Docker cuts log lines at 16 KiB and stamps every part.
+    const id = await create(`hln-test-${run}-long`, {
+      Cmd: ["sh", "-c", 'head -c 40000 /dev/zero | tr "\\0" x; echo; echo next'],
+    });
+    await startContainer(docker, id);
+    assert.equal(await waitContainer(docker, id), 0);
+    const lines = await collect(containerLogs(docker, id, { timestamps: true }));
+    assert.deepEqual(
+      lines.map((l) => l.text),
+      ["x".repeat(40000), "next"],
+    );
+  });
+
   it("reads a TTY container's log as raw lines, all stdout", async () => {
     const id = await create(`hln-test-${run}-tty`, {
       Tty: true,
