@@ -178,6 +178,14 @@ describe("planApp", () => {
   });
 });
 
+interface CreateBody {
+  Env: string[];
+  Labels: Record<string, string>;
+  Healthcheck: { Interval: number };
+  HostConfig: { PortBindings: unknown; NetworkMode: string; Mounts: unknown[] };
+  NetworkingConfig: { EndpointsConfig: Record<string, { Aliases: string[] }> };
+}
+
 describe("createBody", () => {
   it("publishes on the declared address, joins the app network by service name, keeps secrets out", () => {
     const d = service("web", {
@@ -188,7 +196,7 @@ describe("createBody", () => {
       secrets: [{ path: "/run/secrets/pw", secret: {} as never }],
     });
     d.secretFingerprints = { "/run/secrets/pw": "f00d" };
-    const body = createBody("shop", d, { [labels.stack]: "s@1" }) as Record<string, any>;
+    const body = createBody("shop", d, { [labels.stack]: "s@1" }) as unknown as CreateBody;
     assert.deepEqual(body.HostConfig.PortBindings, {
       "80/tcp": [{ HostIp: "127.0.0.1", HostPort: "8080" }],
     });
