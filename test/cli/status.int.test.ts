@@ -4,8 +4,10 @@
  * one-line error for an app that does not exist.
  */
 import assert from "node:assert/strict";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { fileStateStore } from "../../src/app/state-store.js";
+import { appStateDirectory, fileStateStore } from "../../src/app/state-store.js";
 import { freePort } from "../helpers/free-port.js";
 import { HandApp, idle, localDocker } from "../helpers/hand-app.js";
 import { assertOneLineError, runCli } from "../helpers/run-cli.js";
@@ -99,7 +101,7 @@ describe("hln status", () => {
     );
     assertOneLineError(
       await runCli(["status", "../x"], { env }),
-      /^hln: error: app name "\.\.\/x" is not valid/,
+      /^hln: error: app "\.\.\/x" does not exist on /,
     );
     assertOneLineError(
       await runCli(["status", hand.app, "-o", "table"], { env }),
@@ -131,5 +133,37 @@ describe("hln list apps", () => {
       services: { running: 1, total: 1 },
       lastDeploy: { at: "2026-12-02T00:00:00.000Z", result: "failed" },
     });
+  });
+});
+
+describe("a damaged state file", () => {
+  it("is warned about, and status, list, logs and down still work from the labels", async () => {
+    const a = new HandApp(docker);
+    const own = { XDG_STATE_HOME: tempDir("hln-status-damaged-") };
+    try {
+      await a.create([{ service: "api", cmd: idle("echo hi") }], { volume: false });
+      const dir = appStateDirectory(own, (await docker.info()).ID!);
+      mkdirSync(dir, { recursive: true });
+      const file = join(dir, `${a.app}.json`);
+      writeFileSync(file, "{ not json");
+      const warning = `hln: warning: state file ${file} is not valid JSON`;
+      for (const args of [
+        ["status", a.app],
+        ["list", "apps"],
+      ]) {
+        const r = await runCli(args, { env: own });
+        assert.equal(r.code, 0, r.stderr);
+        assert.ok(r.stderr.startsWith(warning), r.stderr);
+        assert.match(r.stdout, new RegExp(a.app));
+      }
+      const logs = await runCli(["logs", a.app], { env: own });
+      assert.equal(logs.code, 0, logs.stderr);
+      const down = await runCli(["down", a.app, "-y"], { env: own });
+      assert.equal(down.code, 0, down.stderr);
+      assert.match(down.stderr, /; it goes with the app\n$/);
+      assert.equal(existsSync(file), false);
+    } finally {
+      await a.cleanup();
+    }
   });
 });

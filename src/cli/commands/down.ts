@@ -5,7 +5,7 @@ import { removeApp } from "../../app/remove-app.js";
 import type { AppState } from "../../app/state-store.js";
 import { HlnError } from "../../errors.js";
 import type { CliContext } from "../context.js";
-import { requireApp, withDeployEngine } from "./status.js";
+import { readStateOrWarn, requireApp, withDeployEngine } from "./status.js";
 
 export interface DownOptions {
   /** Do not ask. */
@@ -58,7 +58,8 @@ export async function runDown(
       onTakeover: (message) => ctx.stderr.write(`hln: ${message}\n`),
     });
     try {
-      await hooks.beforeRemove?.(await store.read(app, ctx.signal));
+      const state = await readStateOrWarn(store, app, ctx, "it goes with the app");
+      await hooks.beforeRemove?.(state);
       const removed = await removeApp(engine.docker, app, {
         volumes: opts.volumes === true,
         signal: ctx.signal,

@@ -8,7 +8,7 @@ import { formatTable } from "../../ui/text-table.js";
 import type { CliContext } from "../context.js";
 import { formatData, parseOutputFormat } from "../output.js";
 import { outputWidth } from "./show.js";
-import { knownApps, withDeployEngine } from "./status.js";
+import { knownApps, readStateOrWarn, withDeployEngine } from "./status.js";
 
 /** The stacks as `hln list stacks` prints them: a table fitted to `width` columns. */
 export function formatStackListing(stacks: readonly StackListing[], width: number): string {
@@ -54,7 +54,7 @@ export async function runListApps(o: { output?: string }, ctx: CliContext): Prom
       names.map(async (app) =>
         appListing(
           await observeApp(engine.docker, app, ctx.signal),
-          await store.read(app, ctx.signal),
+          await readStateOrWarn(store, app, ctx),
         ),
       ),
     );

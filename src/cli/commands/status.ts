@@ -6,9 +6,10 @@ import {
   observeApp,
   unknownApp,
 } from "../../app/observe.js";
-import { fileStateStore, type StateStore } from "../../app/state-store.js";
+import { type AppState, fileStateStore, type StateStore } from "../../app/state-store.js";
 import { type AppStatus, appStatus } from "../../app/status.js";
 import { type DeployEngine, openDeployEngine } from "../../engine/deploy-engine.js";
+import { HlnError } from "../../errors.js";
 import { formatAppStatus } from "../../ui/app-status.js";
 import { colorEnabled } from "../../ui/colors.js";
 import type { CliContext } from "../context.js";
@@ -42,6 +43,27 @@ export async function knownApps(
 }
 
 /**
+ * The app's state, or undefined with a warning when its file cannot be read as one: the
+ * engine's labels are the truth for what runs, so a damaged state file must not keep
+ * status, logs or down from working. `then` says what happens to the file.
+ */
+export async function readStateOrWarn(
+  store: StateStore,
+  app: string,
+  ctx: CliContext,
+  then = "left as it is",
+): Promise<AppState | undefined> {
+  try {
+    return await store.read(app, ctx.signal);
+  } catch (err) {
+    const e = HlnError.from(err);
+    if (e.code !== "E_USAGE") throw e;
+    ctx.stderr.write(`hln: warning: ${e.message}; ${then}\n`);
+    return undefined;
+  }
+}
+
+/**
  * Fails with the one-line "does not exist" error, listing the apps that do, when neither
  * the engine nor the state store knows `app`; otherwise what runs of it.
  */
@@ -51,11 +73,12 @@ export async function requireApp(
   app: string,
   signal?: AbortSignal,
 ): Promise<ObservedApp> {
-  const [observed, state] = await Promise.all([
+  const [observed, stored] = await Promise.all([
     observeApp(engine.docker, app, signal),
-    store.read(app, signal),
+    // Whether the app has a state file, damaged or not: reading it is the caller's.
+    store.list(signal),
   ]);
-  if (isEmptyApp(observed) && state === undefined)
+  if (isEmptyApp(observed) && !stored.includes(app))
     throw unknownApp(app, engine.endpoint, await knownApps(engine, store, signal));
   return observed;
 }
@@ -71,7 +94,7 @@ export async function runStatus(
     const apps = app === undefined ? await knownApps(engine, store, ctx.signal) : [app];
     const out: AppStatus[] = [];
     for (const a of apps)
-      out.push(await appStatus(engine.docker, a, await store.read(a, ctx.signal), ctx.signal));
+      out.push(await appStatus(engine.docker, a, await readStateOrWarn(store, a, ctx), ctx.signal));
     return out;
   });
   if (format) {
