@@ -111,6 +111,40 @@ export default defineStack({
     assert.match(r.stderr, new RegExp(`\\| about-to-fail-${n}`));
   });
 
+  it("runs an action that declares an app, builds none of its images, and says hln up deploys them", async () => {
+    const dir = tempDir("hln-stack-");
+    const unbuilt = nonce();
+    const stack = (dependsOn: string) => `import { defineStack } from "hln";
+export default defineStack({
+  name: "app", version: "0.0.1",
+  actions: { up({ dag, app }) {
+    const c = dag.container().from("busybox").withExec(["echo", "${unbuilt}"]);
+    const db = app.service("db", c);
+    app.job("migrate", c, { dependsOn: { ${dependsOn}: "started" } });
+    return { db: db.hostname };
+  } },
+});
+`;
+    writeFileSync(join(dir, "stack.ts"), stack("db"));
+    const r = await runCli(["--log-format", "plain", "do", "up", "--dir", dir]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "db: db\n");
+    assert.match(
+      r.stderr,
+      /^hln: warning: action "up" declared 2 services \(db, migrate\); hln up deploys them, hln do only builds$/m,
+    );
+    assert.doesNotMatch(r.stderr, new RegExp(unbuilt));
+
+    writeFileSync(join(dir, "stack.ts"), stack("dbb"));
+    const typo = await runCli(["--log-format", "plain", "do", "up", "--dir", dir]);
+    assert.equal(typo.code, 2, typo.stderr);
+    assert.match(
+      typo.stderr,
+      /^hln: error: \S*stack\.ts: action "up": job "migrate": dependsOn "dbb": no service or job of that name \(declared: db\)$/m,
+    );
+    assert.doesNotMatch(typo.stderr, /^#\d+ /m, "nothing was built");
+  });
+
   it("rejects bad stacks and inputs with one line naming the file or flag", async () => {
     const dir = tempDir("hln-stack-");
     writeFileSync(join(dir, "syntax.ts"), "export default {{{");
