@@ -104,7 +104,8 @@ async function confirm(
   if (!isYes(answer)) throw new HlnError("E_ABORTED", "down: not confirmed; nothing was removed");
 }
 
-export function registerDown(program: Command, ctx: CliContext): void {
+/** `hooks` is how `hln down` runs the stack's own down action (see DownHooks). */
+export function registerDown(program: Command, ctx: CliContext, hooks: DownHooks = {}): void {
   program
     .command("down")
     .description("remove an app: its containers, network, images and state; named volumes stay")
@@ -123,6 +124,6 @@ Examples:
   hln down shop -y --volumes`,
     )
     .action(async (app: string, opts: DownOptions) => {
-      await runDown(app, opts, ctx);
+      await runDown(app, opts, ctx, hooks);
     });
 }

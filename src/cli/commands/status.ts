@@ -128,6 +128,9 @@ The deploy engine is the Docker engine of DOCKER_HOST, else the Docker context, 
 local socket. What runs is read from its labels, so this works from any machine that
 reaches it; the stack, outputs and last deploy come from the state hln up kept.
 A failed service is shown as failed and the command still exits 0: exit 2 means no such app.
+--output json prints the app's status object (a list of them without APP):
+  { "app", "stack"?: { "name", "version", "ref" }, "services": [{ "service", "kind",
+    "state", "ok", "image", "ports", "since"? }], "outputs"?, "lastDeploy"?: { "at", "result", "error"? } }
 
 Examples:
   hln status
