@@ -9,6 +9,7 @@ import { actionOf, runAction } from "../../stack/run-action.js";
 import type { StackRef } from "../../stack/stack-ref.js";
 import { parseStackRef } from "../../stack/stack-ref.js";
 import { createTerminalPrompter } from "../../stack/terminal-prompt.js";
+import type { ValuesFile } from "../../stack/values-file.js";
 import { createProgress } from "../../ui/create-progress.js";
 import type { CliContext } from "../context.js";
 import { openFromCli } from "../open-engine.js";
@@ -119,12 +120,16 @@ export function stackFromFlags(o: Pick<DoOptions, "stack" | "dir" | "plan">): St
 
 /** Finds the stack the flags name and gathers its inputs, prompting under -i. */
 export async function prepareFromCli(
-  o: Pick<DoOptions, "stack" | "dir" | "plan" | "file" | "set" | "interactive">,
+  o: Pick<DoOptions, "stack" | "dir" | "plan" | "file" | "set" | "interactive"> & {
+    /** Values under every -f file, e.g. the inputs `hln up APP` recorded for the app. */
+    presets?: readonly ValuesFile[];
+  },
   ctx: CliContext,
 ): Promise<PreparedStack> {
   const prepared = await prepareStack(stackFromFlags(o), {
     env: ctx.env,
     signal: ctx.signal,
+    presets: o.presets,
     valuesFiles: o.file,
     sets: o.set,
     prompt: o.interactive
