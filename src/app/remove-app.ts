@@ -3,12 +3,12 @@
  * grace period), its network and the image tags hln made for it. Named volumes hold the
  * app's data and stay unless asked for, as with `docker compose down` without `-v`.
  */
-import type { DockerClient } from "../docker/client.js";
+import { type DockerClient, httpStatus } from "../docker/client.js";
 import { removeContainer, stopContainer } from "../docker/containers.js";
 import { listImages, untagImage } from "../docker/images.js";
 import { removeNetwork } from "../docker/networks.js";
 import { removeVolume } from "../docker/volumes.js";
-import { throwIfAborted } from "../errors.js";
+import { HlnError, throwIfAborted } from "../errors.js";
 import { observeApp } from "./observe.js";
 
 export interface RemovedApp {
@@ -42,7 +42,7 @@ export async function removeApp(
     }),
   );
   // The network can go only once no container is attached to it.
-  if (observed.network) await removeNetwork(docker, observed.network.id, signal);
+  if (observed.network) await removeAppNetwork(docker, app, observed.network, signal);
   const images = await appImageTags(docker, app, signal);
   for (const tag of images) await untagImage(docker, tag, signal);
   const removedVolumes: string[] = [];
@@ -73,4 +73,38 @@ async function appImageTags(
     .flatMap((i) => i.RepoTags ?? [])
     .filter((t) => t.startsWith(prefix) && !t.slice(prefix.length).includes("/"))
     .sort();
+}
+
+/**
+ * Removes the app's network. A container hln did not make (the user attached it) keeps it
+ * in use: Docker refuses with 403, and hln names that container instead of guessing
+ * whether it may be disconnected.
+ */
+async function removeAppNetwork(
+  docker: DockerClient,
+  app: string,
+  network: { id: string; name: string },
+  signal?: AbortSignal,
+): Promise<void> {
+  try {
+    await removeNetwork(docker, network.id, signal);
+  } catch (err) {
+    if (httpStatus(err) !== 403) throw err;
+    const inspected = await docker
+      .json<{ Containers?: Record<string, { Name?: string }> | null }>(
+        "GET",
+        `/networks/${encodeURIComponent(network.id)}`,
+        { signal },
+      )
+      .catch(() => undefined);
+    const users = Object.entries(inspected?.Containers ?? {}).map(
+      ([id, c]) => c.Name || id.slice(0, 12),
+    );
+    const who = users.length > 0 ? `container ${users.join(", ")}` : "a container";
+    throw new HlnError(
+      "E_USAGE",
+      `network ${network.name} is still used by ${who}, which is not part of app ${app}: disconnect it (docker network disconnect ${network.name} ${users[0] ?? "CONTAINER"}) and run hln down ${app} again`,
+      { cause: err },
+    );
+  }
 }

@@ -10,7 +10,13 @@ import { fileStateStore } from "../../src/app/state-store.js";
 import { createScrubber } from "../../src/buildkit/scrubber.js";
 import { runDown } from "../../src/cli/commands/down.js";
 import type { CliContext } from "../../src/cli/context.js";
-import { listContainers } from "../../src/docker/containers.js";
+import {
+  createContainer,
+  inspectContainer,
+  listContainers,
+  removeContainer,
+  startContainer,
+} from "../../src/docker/containers.js";
 import { listImages } from "../../src/docker/images.js";
 import { listNetworks } from "../../src/docker/networks.js";
 import { listVolumes } from "../../src/docker/volumes.js";
@@ -169,6 +175,29 @@ describe("hln down", () => {
     assert.equal(yes.stateSeen, undefined, "the hook runs, with no state on this machine");
     assert.match(yes.printed, /removed network/);
     assert.equal((await left(a)).containers, 0);
+  });
+
+  it("names a container of someone else's that keeps the app's network in use", async () => {
+    const a = await handApp();
+    const outsider = `outsider-${a.app}`;
+    const id = await createContainer(docker, outsider, {
+      Image: "busybox:latest",
+      Cmd: idle("true"),
+      HostConfig: { NetworkMode: a.network },
+    });
+    try {
+      await startContainer(docker, id);
+      const r = await runCli(["down", a.app, "-y"], { env });
+      assertOneLineError(
+        r,
+        new RegExp(
+          `^hln: error: network ${a.network} is still used by container ${outsider}, which is not part of app ${a.app}: disconnect it \\(docker network disconnect ${a.network} ${outsider}\\) and run hln down ${a.app} again$`,
+        ),
+      );
+      assert.ok(await inspectContainer(docker, id), "the outsider is left alone");
+    } finally {
+      await removeContainer(docker, id, { force: true });
+    }
   });
 
   it("waits for no other hln: a held lock is one line naming its owner", async () => {
