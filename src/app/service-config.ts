@@ -10,8 +10,11 @@ import type { DeclaredService } from "../stack/app-spec.js";
 /** A declared service with what converge learned about it: its image and secret fingerprints. */
 export interface DesiredService {
   spec: DeclaredService;
-  /** `id` is the image's ID on the deploy engine ("" in a dry run); `configDigest` names its content. */
-  image: { id: string; configDigest: string };
+  /**
+   * `id` is the image's ID on the deploy engine ("" in a dry run), `tag` the name hln gave
+   * it there (`hln/APP/SERVICE:<short id>`), `configDigest` names its content.
+   */
+  image: { id: string; configDigest: string; tag?: string };
   /** Keyed fingerprint of each secret file's value, by path in the container. */
   secretFingerprints: Record<string, string>;
 }
@@ -176,7 +179,8 @@ export function createBody(
   }
   const hc = s.healthcheck;
   return {
-    Image: d.image.id,
+    // By name, so `docker ps` and `hln status` show which service's image it is.
+    Image: d.image.tag || d.image.id,
     Env: Object.entries(s.env).map(([k, v]) => `${k}=${v}`),
     ...(s.command ? { Cmd: s.command } : {}),
     ...(s.entrypoint ? { Entrypoint: s.entrypoint } : {}),

@@ -34,6 +34,8 @@ export interface RunActionOptions {
   cache?: { from?: string[]; to?: string[] };
   /** See DagOptions.silenceTimeoutMs. */
   silenceTimeoutMs?: number;
+  /** Run every build step again instead of reusing the cache (`--no-cache`). */
+  noCache?: boolean;
   /** The CLI's fault watch: rejects when stack code faults (timer throw, unawaited rejection, drained loop). */
   faults?: { fault: Promise<never>; readonly first?: unknown };
 }
@@ -108,6 +110,7 @@ export async function runAction<T>(
     cache,
     onWarning: options.onWarning,
     silenceTimeoutMs: options.silenceTimeoutMs,
+    noCache: options.noCache,
     stackDirectory: dirname(file),
   });
   const where = `${shownPath(file)}: action "${options.action}"`;

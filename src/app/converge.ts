@@ -1,0 +1,366 @@
+/**
+ * Applies a plan on the Docker engine. Services start as soon as what they depend on
+ * meets its condition (started, healthy, completed), so independent services apply at
+ * the same time. A replaced container is stopped and set aside before its successor is
+ * made, and removed only once the successor runs: an interruption leaves the old one or
+ * the new one, never neither.
+ */
+import { createServer } from "node:net";
+import type { DockerClient } from "../docker/client.js";
+import {
+  containerLogs,
+  createContainer,
+  inspectContainer,
+  listContainers,
+  putArchive,
+  removeContainer,
+  renameContainer,
+  startContainer,
+  stopContainer,
+  waitContainer,
+} from "../docker/containers.js";
+import { createNetwork } from "../docker/networks.js";
+import { tarFiles } from "../docker/tar-file.js";
+import { createVolume } from "../docker/volumes.js";
+import { HlnError, throwIfAborted } from "../errors.js";
+import type { ObservedContainer } from "./observe.js";
+import type { Plan, PlanStep } from "./plan.js";
+import {
+  containerName,
+  createBody,
+  type DesiredService,
+  labels,
+  networkName,
+  volumeName,
+} from "./service-config.js";
+
+export interface ConvergeOptions {
+  docker: DockerClient;
+  app: string;
+  plan: Plan;
+  desired: readonly DesiredService[];
+  /** Labels every container gets besides hln's own, e.g. the stack's name and version. */
+  extraLabels: Record<string, string>;
+  /** Whether the Docker engine runs on this machine, where a port taken by any process can be seen. */
+  localEngine: boolean;
+  signal?: AbortSignal;
+  /** One line per thing done, for progress. */
+  onEvent?: (service: string, message: string) => void;
+  /** How often container state is polled while waiting for health. Default 250 ms. */
+  pollMs?: number;
+}
+
+export interface ConvergeResult {
+  /** One line per change made, e.g. "recreate api (image changed)". */
+  changes: string[];
+}
+
+/** Fails before anything changes when a port the plan publishes is taken by someone else. */
+export async function checkPorts(o: ConvergeOptions): Promise<void> {
+  const replaced = new Set<string>();
+  const wanted: { service: string; ip: string; port: number; protocol: string }[] = [];
+  for (const step of o.plan.steps) {
+    if (step.action === "recreate") for (const c of step.replaces) replaced.add(c.id);
+    if (step.action === "remove") for (const c of step.containers) replaced.add(c.id);
+    if (step.action === "create" || step.action === "recreate") {
+      const d = o.desired.find((x) => x.spec.name === step.service);
+      for (const p of d?.spec.ports ?? [])
+        wanted.push({ service: step.service, ip: p.ip, port: p.host, protocol: p.protocol });
+    }
+  }
+  if (wanted.length === 0) return;
+  const running = await listContainers(o.docker, { signal: o.signal });
+  const ours = new Set<string>();
+  for (const c of running) {
+    for (const p of c.Ports ?? []) {
+      if (p.PublicPort === undefined) continue;
+      if (replaced.has(c.Id)) {
+        ours.add(`${p.PublicPort}/${p.Type}`);
+        continue;
+      }
+      const clash = wanted.find(
+        (w) =>
+          w.port === p.PublicPort && w.protocol === p.Type && overlaps(w.ip, p.IP ?? "0.0.0.0"),
+      );
+      if (clash)
+        throw new HlnError(
+          "E_DEPLOY_FAILED",
+          `service ${clash.service}: port ${clash.ip}:${clash.port}/${clash.protocol} is taken by container ${(c.Names[0] ?? c.Id).replace(/^\//, "")}`,
+          { hint: "stop that container, or give the service another host port" },
+        );
+    }
+  }
+  if (!o.localEngine) return;
+  for (const w of wanted) {
+    if (w.protocol !== "tcp" || ours.has(`${w.port}/${w.protocol}`)) continue;
+    if (!(await canListen(w.ip, w.port)))
+      throw new HlnError(
+        "E_DEPLOY_FAILED",
+        `service ${w.service}: port ${w.ip}:${w.port}/tcp is taken by another process on this host`,
+        { hint: "stop what listens there, or give the service another host port" },
+      );
+  }
+}
+
+/** Whether two listen addresses can collide: equal, or either is every address. */
+function overlaps(a: string, b: string): boolean {
+  const any = (ip: string) => ip === "0.0.0.0" || ip === "::" || ip === "";
+  return a === b || any(a) || any(b);
+}
+
+function canListen(ip: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", (err: NodeJS.ErrnoException) =>
+      // An address this host does not have cannot be taken here; Docker will say more.
+      resolve(err.code !== "EADDRINUSE"),
+    );
+    server.listen({ host: ip, port, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+export async function converge(o: ConvergeOptions): Promise<ConvergeResult> {
+  const { docker, app, plan, signal } = o;
+  const changes: string[] = [];
+  const say = (service: string, message: string) => o.onEvent?.(service, message);
+  await checkPorts(o);
+  if (plan.createNetwork) {
+    await createNetwork(docker, networkName(app), { [labels.app]: app }, signal);
+    changes.push(`create network ${networkName(app)}`);
+  }
+  for (const v of plan.createVolumes) {
+    await createVolume(
+      docker,
+      volumeName(app, v),
+      { [labels.app]: app, [labels.volume]: v },
+      signal,
+    );
+    changes.push(`create volume ${volumeName(app, v)}`);
+  }
+  // What is declared no more goes first: it may hold a port a new service wants.
+  for (const step of plan.steps) {
+    if (step.action === "remove") {
+      say(step.service, "removing (no longer declared)");
+      for (const c of step.containers) await discard(docker, c.id, signal);
+      changes.push(`remove ${step.service}`);
+    }
+    if (step.action === "keep") for (const c of step.extra) await discard(docker, c.id, signal);
+  }
+
+  const desired = new Map(o.desired.map((d) => [d.spec.name, d]));
+  const done = new Map<string, Promise<void>>();
+  const failures: unknown[] = [];
+  // Each service waits for its own dependencies only; a failure stops its dependents.
+  const run = (step: PlanStep): Promise<void> => {
+    const existing = done.get(step.service);
+    if (existing) return existing;
+    const d = desired.get(step.service);
+    if (!d) return Promise.resolve();
+    const p = (async () => {
+      await Promise.all(
+        d.spec.dependsOn.map(async (dep) => {
+          const depStep = plan.steps.find((s) => s.service === dep.name);
+          if (depStep) await run(depStep);
+        }),
+      );
+      throwIfAborted(signal);
+      const id = await apply(o, step, d, changes);
+      await gate(o, d, id, step.action === "keep");
+    })();
+    p.catch((err) => failures.push(err));
+    done.set(step.service, p);
+    return p;
+  };
+  const all = plan.steps.filter((s) => s.action !== "remove").map(run);
+  await Promise.allSettled(all);
+  if (failures.length > 0) throw pickFailure(failures);
+  return { changes };
+}
+
+/** The failure to report: a service's own, rather than the "cancelled" its dependents saw. */
+function pickFailure(failures: unknown[]): unknown {
+  return failures.find((f) => !(f instanceof HlnError) || f.code !== "E_ABORTED") ?? failures[0];
+}
+
+/** Makes the step's container and resolves with the ID of the container that now serves. */
+async function apply(
+  o: ConvergeOptions,
+  step: PlanStep,
+  d: DesiredService,
+  changes: string[],
+): Promise<string> {
+  const { docker, app, signal } = o;
+  const name = d.spec.name;
+  const say = (message: string) => o.onEvent?.(name, message);
+  if (step.action === "keep") return step.container.id;
+  if (step.action === "create") {
+    say(d.spec.kind === "job" ? "running (new job)" : "creating (new service)");
+    const id = await makeContainer(o, d);
+    changes.push(`create ${name}`);
+    return id;
+  }
+  if (step.action !== "recreate") return "";
+  const why = step.reasons.join(", ");
+  say(`${d.spec.kind === "job" ? "running" : "recreating"} (${why})`);
+  // Set the old containers aside, stopped, under names of their own.
+  const aside: ObservedContainer[] = [];
+  for (const c of step.replaces) {
+    await stopContainer(docker, c.id, { timeoutS: 10, signal });
+    if (c.name === containerName(app, name))
+      await renameContainer(
+        docker,
+        c.id,
+        `${containerName(app, name)}-old-${c.id.slice(0, 12)}`,
+        signal,
+      );
+    aside.push(c);
+  }
+  let id: string;
+  try {
+    id = await makeContainer(o, d);
+  } catch (err) {
+    // The successor could not start: the previous container comes back as it was.
+    await restore(o, name, aside).catch(() => {});
+    throw err;
+  }
+  for (const c of aside) await discard(docker, c.id, signal);
+  changes.push(`recreate ${name} (${why})`);
+  return id;
+}
+
+/** Creates the container, writes its secret files, then starts it. */
+async function makeContainer(o: ConvergeOptions, d: DesiredService): Promise<string> {
+  const { docker, app, signal } = o;
+  const name = containerName(app, d.spec.name);
+  const id = await createContainer(docker, name, createBody(app, d, o.extraLabels), signal);
+  try {
+    if (d.spec.secrets.length > 0) {
+      const entries = await Promise.all(
+        d.spec.secrets.map(async ({ path, secret }) => ({
+          path: path.replace(/^\/+/, ""),
+          data: await secret.value(),
+          mode: 0o444,
+        })),
+      );
+      await putArchive(docker, id, "/", tarFiles(entries), signal);
+    }
+    await startContainer(docker, id, signal);
+  } catch (err) {
+    await discard(docker, id, undefined).catch(() => {});
+    throw deployError(d.spec.name, err);
+  }
+  return id;
+}
+
+async function restore(o: ConvergeOptions, service: string, aside: ObservedContainer[]) {
+  const [newest] = aside;
+  if (!newest) return;
+  await renameContainer(o.docker, newest.id, containerName(o.app, service));
+  if (newest.state === "running" || newest.state === "restarting")
+    await startContainer(o.docker, newest.id);
+}
+
+async function discard(docker: DockerClient, id: string, signal: AbortSignal | undefined) {
+  await removeContainer(docker, id, { force: true, signal });
+}
+
+function deployError(service: string, err: unknown): HlnError {
+  const e = HlnError.from(err, "E_DEPLOY_FAILED");
+  if (e.code === "E_ABORTED") return e;
+  return new HlnError("E_DEPLOY_FAILED", `service ${service}: ${e.message}`, {
+    cause: err,
+    hint: e.hint,
+  });
+}
+
+/**
+ * Waits until the container meets what its dependents may ask of it: a job exits (0, or
+ * the run fails), a service with a health check becomes healthy (or the run fails).
+ */
+async function gate(
+  o: ConvergeOptions,
+  d: DesiredService,
+  id: string,
+  kept: boolean,
+): Promise<void> {
+  const { docker, signal } = o;
+  const name = d.spec.name;
+  if (d.spec.kind === "job") {
+    const inspected = await inspectContainer(docker, id, signal);
+    const code =
+      inspected && !inspected.State.Running && inspected.State.Status === "exited"
+        ? inspected.State.ExitCode
+        : await waitContainer(docker, id, signal);
+    if (code !== 0)
+      throw new HlnError("E_DEPLOY_FAILED", `job ${name} exited with ${code}`, {
+        hint: await logHint(docker, id, signal),
+      });
+    if (!kept) o.onEvent?.(name, "completed");
+    return;
+  }
+  if (!d.spec.healthcheck) return;
+  const started = Date.now();
+  let reported = false;
+  for (;;) {
+    throwIfAborted(signal);
+    const c = await inspectContainer(docker, id, signal);
+    if (!c) throw new HlnError("E_DEPLOY_FAILED", `service ${name}: its container disappeared`);
+    const health = c.State.Health?.Status;
+    if (health === "healthy") {
+      if (reported)
+        o.onEvent?.(name, `healthy after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      return;
+    }
+    if (!c.State.Running && c.State.Status !== "restarting")
+      throw new HlnError(
+        "E_DEPLOY_FAILED",
+        `service ${name} exited with ${c.State.ExitCode} before it became healthy`,
+        { hint: await logHint(docker, id, signal) },
+      );
+    if (health === "unhealthy") {
+      const last = c.State.Health?.Log?.at(-1);
+      const output = (last?.Output ?? "").trim().split("\n").at(-1) ?? "";
+      throw new HlnError(
+        "E_DEPLOY_FAILED",
+        `service ${name} is unhealthy: its health check ${last ? `exited ${last.ExitCode}` : "failed"}${output ? `: ${output}` : ""}`,
+        { hint: await logHint(docker, id, signal) },
+      );
+    }
+    if (!reported) {
+      o.onEvent?.(name, "waiting until healthy");
+      reported = true;
+    }
+    await sleep(o.pollMs ?? 250, signal);
+  }
+}
+
+/** The container's last lines, as a hint under the error. */
+async function logHint(
+  docker: DockerClient,
+  id: string,
+  signal: AbortSignal | undefined,
+): Promise<string> {
+  const lines: string[] = [];
+  try {
+    for await (const l of containerLogs(docker, id, { tail: 15, signal })) lines.push(l.text);
+  } catch {
+    return "its log could not be read";
+  }
+  if (lines.length === 0) return "it printed nothing";
+  return `its last lines:\n${lines.map((l) => `  | ${l}`).join("\n")}`;
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      signal?.removeEventListener("abort", stop);
+      resolve();
+    }
+    function stop() {
+      clearTimeout(timer);
+      reject(new HlnError("E_ABORTED", "cancelled", { cause: signal?.reason }));
+    }
+    signal?.addEventListener("abort", stop, { once: true });
+  });
+}

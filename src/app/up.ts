@@ -1,0 +1,251 @@
+/**
+ * `hln up` as a library call: run the stack's `up` action, build every service image at
+ * once, plan against what the engine runs, and converge, holding the app's lock and
+ * recording the deploy in the app's state.
+ */
+import { hostname, userInfo } from "node:os";
+import type { Engine } from "../engine/engine.js";
+import { HlnError } from "../errors.js";
+import { fingerprint, fingerprintKey } from "../sdk/secret-fingerprint.js";
+import type { DeclaredService } from "../stack/app-spec.js";
+import type { PreparedStack } from "../stack/prepare-stack.js";
+import { type RunActionOptions, runAction } from "../stack/run-action.js";
+import { buildImages, pruneImageTags } from "./build-images.js";
+import { converge } from "./converge.js";
+import { observeApp } from "./observe.js";
+import { isNoop, type Plan, planApp } from "./plan.js";
+import {
+  configHash,
+  configParts,
+  type DesiredService,
+  labels,
+  publishedAddress,
+} from "./service-config.js";
+import { type AppState, type DeployRecord, fileStateStore } from "./state-store.js";
+
+export interface UpOptions
+  extends Omit<RunActionOptions, "engine" | "prepared" | "action" | "faults"> {
+  app: string;
+  /** Builds with its BuildKit; its Docker engine is where the app runs. */
+  engine: Engine;
+  prepared: PreparedStack;
+  /** Plan only: build, compare and print, but change nothing on the Docker engine. */
+  dryRun?: boolean;
+  /** What the lock's owner is doing, e.g. `hln up shop`. */
+  command: string;
+  faults?: RunActionOptions["faults"];
+  /** Told the plan once it is known, before anything is applied. */
+  onPlan?: (plan: Plan, desired: readonly DesiredService[]) => void;
+  /** One line per thing converge does. */
+  onEvent?: (service: string, message: string) => void;
+  /** Told when a lock left by a process that is gone is taken over. */
+  onTakeover?: (message: string) => void;
+}
+
+export interface ServiceAddress {
+  service: string;
+  kind: "service" | "job";
+  /** `http://127.0.0.1:8080`, or `127.0.0.1:5432/udp`; empty for services that publish nothing. */
+  published: string[];
+  /** The name other services reach it by on the app's network. */
+  hostname: string;
+}
+
+export interface UpResult {
+  app: string;
+  plan: Plan;
+  /** True when nothing on the engine changed. */
+  unchanged: boolean;
+  changes: string[];
+  outputs: unknown;
+  addresses: ServiceAddress[];
+  dryRun: boolean;
+  /** Where the app's state file is. */
+  stateFile: string;
+}
+
+const appName = /^[a-z0-9][a-z0-9-]{0,39}$/;
+
+/** Checks an app name before anything is built: it names containers, networks and files. */
+export function checkAppName(app: string, from: string): void {
+  if (!appName.test(app) || app.endsWith("-"))
+    throw new HlnError(
+      "E_USAGE",
+      `${from} ${JSON.stringify(app)}: an app name is lowercase letters, digits and dashes, at most 40, starting with a letter or digit`,
+    );
+}
+
+export async function upApp(o: UpOptions): Promise<UpResult> {
+  const { app, engine, prepared, signal } = o;
+  checkAppName(app, "app");
+  const docker = engine.docker;
+  const info = await docker.info({ signal });
+  const engineId = info.ID ?? "";
+  if (!engineId)
+    throw new HlnError("E_ENGINE_PROTOCOL", `${docker.endpoint}: /info reported no engine ID`);
+  const store = fileStateStore({ env: o.env, engineId });
+  const stateFile = `${store.location}/${app}.json`;
+  // A dry run changes nothing, so it needs no lock.
+  const lock = o.dryRun
+    ? undefined
+    : await store.lock(app, { command: o.command, signal, onTakeover: o.onTakeover });
+  const previous = await store.read(app, signal);
+  const stackLabel = `${prepared.stack.name}@${prepared.stack.version}`;
+  let plan: Plan | undefined;
+  let changes: string[] = [];
+  try {
+    const { outputs, desired, images, volumes } = await runAction(
+      { ...o, engine, prepared, action: "up" },
+      async (run) => {
+        const images = await buildImages(docker, app, run.app.services, {
+          store: !o.dryRun,
+          signal,
+        });
+        return { outputs: run.result, desired: run.app.services, images, volumes: run.app.volumes };
+      },
+    );
+    const key = fingerprintKey(o.env);
+    const wanted: DesiredService[] = await Promise.all(
+      desired.map(async (spec) => ({
+        spec,
+        image: images.get(spec.name) ?? { id: "", configDigest: "", tag: "" },
+        secretFingerprints: Object.fromEntries(
+          await Promise.all(
+            spec.secrets.map(
+              async ({ path, secret }) => [path, fingerprint(await secret.value(), key)] as const,
+            ),
+          ),
+        ),
+      })),
+    );
+    const observed = await observeApp(docker, app, signal);
+    plan = planApp(app, wanted, observed, volumes);
+    o.onPlan?.(plan, wanted);
+    const result = {
+      app,
+      plan,
+      outputs,
+      addresses: addressesOf(desired),
+      dryRun: o.dryRun === true,
+      stateFile,
+    };
+    if (o.dryRun) return { ...result, unchanged: isNoop(plan), changes: [] };
+    const converged = await converge({
+      docker,
+      app,
+      plan,
+      desired: wanted,
+      extraLabels: { [labels.stack]: stackLabel },
+      localEngine: docker.endpoint.startsWith("unix://"),
+      signal,
+      onEvent: o.onEvent,
+    });
+    changes = converged.changes;
+    const keep = new Set([...images.values()].map((i) => i.tag));
+    await pruneImageTags(docker, app, keep, signal);
+    await store.write(
+      {
+        ...stateOf(o, engineId, previous),
+        outputs,
+        services: Object.fromEntries(
+          wanted.map((d) => [
+            d.spec.name,
+            {
+              kind: d.spec.kind,
+              image: images.get(d.spec.name)?.tag ?? "",
+              configHash: configHash(configParts(d)),
+            },
+          ]),
+        ),
+        history: [...(previous?.history ?? []), record(o, "ok", changes)],
+      },
+      signal,
+    );
+    return { ...result, unchanged: changes.length === 0, changes };
+  } catch (err) {
+    if (!o.dryRun) await recordFailure(o, store, engineId, previous, err, changes);
+    throw err;
+  } finally {
+    lock?.release();
+  }
+}
+
+/** A failed deploy is history too: `hln status` shows it, and the state says what ran. */
+async function recordFailure(
+  o: UpOptions,
+  store: ReturnType<typeof fileStateStore>,
+  engineId: string,
+  previous: AppState | undefined,
+  err: unknown,
+  changes: string[],
+): Promise<void> {
+  const e = HlnError.from(err);
+  const result = e.code === "E_ABORTED" ? "cancelled" : "failed";
+  const message = o.redactor ? o.redactor.scrub(e.message) : e.message;
+  try {
+    await store.write({
+      ...stateOf(o, engineId, previous),
+      outputs: previous?.outputs ?? null,
+      services: previous?.services ?? {},
+      history: [...(previous?.history ?? []), record(o, result, changes, message)],
+    });
+  } catch {
+    // The deploy's own failure is what the user needs to read.
+  }
+}
+
+function stateOf(
+  o: UpOptions,
+  engineId: string,
+  previous: AppState | undefined,
+): Omit<AppState, "outputs" | "services" | "history"> {
+  const { prepared } = o;
+  const secretSources: Record<string, string> = {};
+  const inputs: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(prepared.inputs.recorded)) {
+    if (name in prepared.inputs.secrets) secretSources[name] = String(value);
+    else inputs[name] = value;
+  }
+  return {
+    app: o.app,
+    engine: { id: engineId, endpoint: o.engine.docker.endpoint },
+    stack: {
+      ref: prepared.reference ?? previous?.stack.ref ?? "",
+      name: prepared.stack.name,
+      version: prepared.stack.version,
+    },
+    inputs,
+    secretSources,
+  };
+}
+
+function record(
+  o: UpOptions,
+  result: DeployRecord["result"],
+  changes: string[],
+  error?: string,
+): DeployRecord {
+  let user = "";
+  try {
+    user = userInfo().username;
+  } catch {}
+  return {
+    at: new Date().toISOString(),
+    action: "up",
+    result,
+    ...(error ? { error } : {}),
+    stackVersion: o.prepared.stack.version,
+    changes,
+    by: { user, host: hostname(), pid: process.pid },
+  };
+}
+
+/** Where each service can be reached once it runs. */
+export function addressesOf(services: readonly DeclaredService[]): ServiceAddress[] {
+  return services.map((s) => ({
+    service: s.name,
+    kind: s.kind,
+    hostname: s.name,
+    published: s.ports.map(publishedAddress),
+  }));
+}
