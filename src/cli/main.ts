@@ -13,6 +13,7 @@ import { registerList } from "./commands/list.js";
 import { registerLogs } from "./commands/logs.js";
 import { registerShow } from "./commands/show.js";
 import { registerStatus } from "./commands/status.js";
+import { registerUp } from "./commands/up.js";
 import { hlnVersion, registerVersion } from "./commands/version.js";
 import type { CliContext } from "./context.js";
 import { reportError } from "./errors.js";
@@ -105,6 +106,7 @@ export async function main(
     );
   registerVersion(program, ctx);
   registerEngine(program, ctx);
+  registerUp(program, ctx, logFormat);
   registerDo(program, ctx, logFormat);
   registerInit(program, ctx);
   registerList(program, ctx);

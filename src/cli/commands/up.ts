@@ -1,0 +1,225 @@
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import { stringify } from "yaml";
+import { fileStateStore } from "../../app/state-store.js";
+import { checkAppName, upApp } from "../../app/up.js";
+import { parseDuration } from "../../duration.js";
+import type { Engine } from "../../engine/engine.js";
+import { HlnError } from "../../errors.js";
+import { parseValues, type ValuesFile } from "../../stack/values-file.js";
+import { formatPlan, formatUpResult } from "../../ui/app-plan.js";
+import { createProgress } from "../../ui/create-progress.js";
+import type { CliContext } from "../context.js";
+import { openFromCli } from "../open-engine.js";
+import { formatData, parseOutputFormat } from "../output.js";
+import { type LogFormat, prepareFromCli } from "./do.js";
+
+export interface UpOptions {
+  stack?: string;
+  dir?: string;
+  file: string[];
+  set: string[];
+  interactive?: boolean;
+  dryRun?: boolean;
+  noCache?: boolean;
+  output?: string;
+  cacheTo: string[];
+  cacheFrom: string[];
+}
+
+/** Builds what the stack declares and converges the app on the Docker engine. */
+export async function runUp(
+  appArg: string | undefined,
+  o: UpOptions,
+  logFormat: LogFormat,
+  ctx: CliContext,
+): Promise<void> {
+  const format = o.output === undefined ? undefined : parseOutputFormat(o.output);
+  if (appArg !== undefined) checkAppName(appArg, "up");
+  const named = o.stack !== undefined || o.dir !== undefined;
+  const here = existsSync(resolve("stack.ts"));
+  let engine: Engine | undefined;
+  try {
+    // With a stack named (or one here), everything about it is checked before the engine.
+    let prepared =
+      named || (appArg === undefined && here) ? await prepareFromCli(o, ctx) : undefined;
+    engine = await openFromCli(ctx);
+    if (!prepared) {
+      if (appArg === undefined)
+        throw new HlnError(
+          "E_USAGE",
+          "up: no stack named, and no stack.ts here: pass -s NAME (see hln list stacks), --dir DIR, or the name of a deployed app",
+          { hint: "hln up --help" },
+        );
+      prepared = await recordedStack(appArg, engine, o, ctx, here);
+    }
+    const app = appArg ?? prepared.stack.name;
+    checkAppName(app, "app");
+    const progress = createProgress({
+      mode: logFormat,
+      stream: ctx.stderr,
+      env: ctx.env,
+      now: ctx.now,
+      isTTY: ctx.stderr.isTTY === true,
+      scrub: (t) => ctx.redactor.scrub(t),
+    });
+    let progressEnded = false;
+    const endProgress = (error: boolean) => {
+      if (progressEnded) return;
+      progressEnded = true;
+      progress.end({ error });
+    };
+    const say = (line: string) => ctx.stderr.write(`hln: ${ctx.redactor.scrub(line)}\n`);
+    const quiet = logFormat === "quiet";
+    let result: Awaited<ReturnType<typeof upApp>>;
+    try {
+      result = await upApp({
+        app,
+        engine,
+        prepared,
+        env: ctx.env,
+        signal: ctx.signal,
+        dryRun: o.dryRun,
+        noCache: o.noCache,
+        command: ["hln", "up", app, ...(o.dryRun ? ["--dry-run"] : [])].join(" "),
+        onStatus: (s) => progress.update(s),
+        onWarning: (m) => say(`warning: ${m}`),
+        redactor: ctx.redactor,
+        cache: {
+          ...(o.cacheFrom.length > 0 ? { from: o.cacheFrom } : {}),
+          ...(o.cacheTo.length > 0 ? { to: o.cacheTo } : {}),
+        },
+        silenceTimeoutMs: ctx.env.HLN_SILENCE_TIMEOUT
+          ? parseDuration(ctx.env.HLN_SILENCE_TIMEOUT, "HLN_SILENCE_TIMEOUT")
+          : undefined,
+        faults: ctx.faults,
+        onPlan: (plan) => {
+          // The build is over: its progress gives way to the plan and what converge does.
+          endProgress(false);
+          if (!quiet || o.dryRun)
+            ctx.stderr.write(
+              formatPlan(plan, {
+                stack: `${prepared.stack.name}@${prepared.stack.version}`,
+                endpoint: engine?.docker.endpoint ?? "",
+              }),
+            );
+        },
+        onEvent: (service, message) => {
+          if (!quiet) say(`${service}: ${message}`);
+        },
+        onTakeover: (m) => say(m),
+      });
+    } finally {
+      endProgress(true);
+    }
+    const printable = {
+      app: result.app,
+      dryRun: result.dryRun,
+      unchanged: result.unchanged,
+      changes: result.changes,
+      services: result.addresses,
+      outputs: result.outputs ?? null,
+      stateFile: result.stateFile,
+    };
+    ctx.stdout.write(
+      ctx.redactor.scrub(format ? formatData(printable, format) : formatUpResult(result)),
+    );
+  } finally {
+    engine?.close();
+  }
+}
+
+/** `hln up APP` with no stack named: the stack and inputs of the app's last deploy. */
+async function recordedStack(
+  app: string,
+  engine: Engine,
+  o: UpOptions,
+  ctx: CliContext,
+  here: boolean,
+) {
+  const info = await engine.docker.info({ signal: ctx.signal });
+  const store = fileStateStore({ env: ctx.env, engineId: info.ID ?? "" });
+  const state = await store.read(app, ctx.signal);
+  if (!state) {
+    if (here) return prepareFromCli(o, ctx);
+    throw new HlnError(
+      "E_USAGE",
+      `up ${app}: no app ${app} was deployed from this machine to ${engine.docker.endpoint}, and no stack.ts here: name its stack with -s or --dir`,
+    );
+  }
+  const file = `${store.location}/${app}.json`;
+  const shown = `${file} (inputs of the last deploy)`;
+  // A secret typed at a prompt was never kept: it is asked for again under -i.
+  const replay: Record<string, unknown> = { ...state.inputs };
+  for (const [name, source] of Object.entries(state.secretSources))
+    if (source !== "prompt") replay[name] = source;
+  const preset: ValuesFile = {
+    file,
+    shown,
+    directory: "/",
+    entries: parseValues(stringify(replay), shown),
+  };
+  ctx.stderr.write(`hln: up ${app}: stack ${state.stack.ref} with the inputs of its last deploy\n`);
+  return prepareFromCli({ ...o, stack: state.stack.ref, presets: [preset] }, ctx);
+}
+
+export function registerUp(program: Command, ctx: CliContext, logFormat: () => LogFormat): void {
+  program
+    .command("up")
+    .description("build a stack's services and run them as an app on the Docker engine")
+    .argument("[app]", "the app's name (default: the stack's name); alone, reruns its last deploy")
+    .option(
+      "-s, --stack <stack>",
+      "the stack: NAME[@VERSION] (bundled or cached), npm:PACKAGE[@RANGE], or a path",
+    )
+    .option("--dir <dir>", "a local stack: a directory holding stack.ts, or a stack file")
+    .option(
+      "-f, --file <values.yaml>",
+      "input values: a YAML mapping of input names to values (repeatable, later wins)",
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
+    .option(
+      "--set <key=value>",
+      "set an input; wins over values files (repeatable, last wins)",
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
+    .option("-i, --interactive", "ask for required inputs still missing (secrets without echo)")
+    .option("--dry-run", "build and print the plan; change nothing on the Docker engine")
+    .option("--no-cache", "run every build step again instead of reusing the build cache")
+    .option("-o, --output <format>", "print the result as yaml or json instead of a summary")
+    .option(
+      "--cache-to <entry>",
+      "export build cache, e.g. type=registry,ref=host/app:cache,mode=max (repeatable)",
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
+    .option(
+      "--cache-from <entry>",
+      "import build cache, e.g. type=registry,ref=host/app:cache (repeatable)",
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
+    .addHelpText(
+      "after",
+      `
+Examples:
+  hln up -s web-api-db                      deploy a bundled stack as app web-api-db
+  hln up shop -s web-api-db --set port=9090 the same stack as app "shop"
+  hln up shop --dry-run                     what a rerun would change, changing nothing
+  hln up shop                               rerun shop's stack with its recorded inputs
+  hln up --dir ./my-stack -f values.yaml -i
+
+The plan printed before anything changes says, per service, create, recreate (and why),
+keep or remove. Services start in dependency order, independent ones together; jobs run
+to completion before what depends on them. Ports publish on 127.0.0.1 unless the stack
+says otherwise. The Docker engine is DOCKER_HOST's (or the Docker context's), wherever
+BUILDKIT_HOST builds.`,
+    )
+    .action(async (app: string | undefined, opts: UpOptions & { cache?: boolean }) => {
+      // commander turns --no-cache into cache: false.
+      await runUp(app, { ...opts, noCache: opts.cache === false }, logFormat(), ctx);
+    });
+}
