@@ -28,6 +28,8 @@ export interface AppStatus {
   services: ServiceStatus[];
   outputs?: unknown;
   lastDeploy?: { at: string; result: string; error?: string };
+  /** The app's named volumes (Docker's names): they outlive `hln down` unless --volumes. */
+  volumes?: string[];
 }
 
 export async function appStatus(
@@ -71,6 +73,7 @@ export async function appStatus(
           },
         }
       : {}),
+    ...(observed.volumes.length > 0 ? { volumes: observed.volumes.map((v) => v.name) } : {}),
   };
 }
 

@@ -56,6 +56,7 @@ export function formatAppStatus(status: AppStatus, o: StatusTextOptions): string
     const yaml = stringify(status.outputs, { lineWidth: 0 }).trimEnd();
     lines.push(...yaml.split("\n").map((l) => `  ${l}`));
   }
+  if (status.volumes) lines.push(`volumes: ${status.volumes.join(", ")}`);
   if (status.lastDeploy) {
     const d = status.lastDeploy;
     const result = d.result === "ok" ? d.result : c.red(d.result);

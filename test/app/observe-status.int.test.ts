@@ -80,6 +80,7 @@ describe("observeApp and appStatus", () => {
   it("says which services are not ok, and why", async () => {
     const s = await appStatus(docker, hand.app, undefined);
     assert.deepEqual(s.stack, { name: "hand", version: "0.0.1", ref: "hand@0.0.1" });
+    assert.deepEqual(s.volumes, [hand.volume]);
     assert.deepEqual(
       s.services.map((x) => [x.service, x.state, x.ok]),
       [

@@ -69,6 +69,7 @@ describe("hln status", () => {
     assert.deepEqual(lines.slice(4), [
       "outputs:",
       `  url: http://127.0.0.1:${port}`,
+      `volumes: ${hand.volume}`,
       "last deploy: 2026-12-02T00:00:00.000Z failed: migrate exited 1",
       "1 of 2 not ok: migrate (failed (exit 1))",
     ]);

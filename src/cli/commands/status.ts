@@ -130,7 +130,8 @@ reaches it; the stack, outputs and last deploy come from the state hln up kept.
 A failed service is shown as failed and the command still exits 0: exit 2 means no such app.
 --output json prints the app's status object (a list of them without APP):
   { "app", "stack"?: { "name", "version", "ref" }, "services": [{ "service", "kind",
-    "state", "ok", "image", "ports", "since"? }], "outputs"?, "lastDeploy"?: { "at", "result", "error"? } }
+    "state", "ok", "image", "ports", "since"? }], "outputs"?, "lastDeploy"?: { "at", "result",
+    "error"? }, "volumes"?: [string] }
 
 Examples:
   hln status
