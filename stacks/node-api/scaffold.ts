@@ -17,17 +17,26 @@ export function packageName(dir: string): string {
 }
 
 /**
- * Whether `dir` has nothing to build yet: missing, empty, or holding only `.git` (a
- * repository made with `git init` just before).
+ * What `dir` holds: nothing to build yet (missing, empty, or only `.git`, a repository
+ * made with `git init` just before), or a Node.js service (a package.json). Anything else
+ * is refused in one line, so that `hln up -s node-api` run from the wrong directory does
+ * not send, say, a whole home directory to the engine.
  */
-export async function isEmptyDirectory(dir: string): Promise<boolean> {
+export async function serviceDirectory(dir: string): Promise<"empty" | "service"> {
+  let entries: string[];
   try {
-    const entries = await readdir(dir);
-    return entries.every((e) => e === ".git");
+    entries = await readdir(dir);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return true;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return "empty";
+    if (code === "ENOTDIR") throw new Error(`dir ${dir} is a file, not a directory`);
     throw err;
   }
+  if (entries.every((e) => e === ".git")) return "empty";
+  if (entries.includes("package.json")) return "service";
+  throw new Error(
+    `dir ${dir} holds no package.json: give a Node.js service's directory, or an empty one to get a small service`,
+  );
 }
 
 /** The service's files, by path relative to its directory. */

@@ -17,7 +17,7 @@
  */
 import { join } from "node:path";
 import { type Dag, defineStack } from "hln";
-import { isEmptyDirectory, packageName, scaffoldFiles } from "./scaffold.js";
+import { packageName, scaffoldFiles, serviceDirectory } from "./scaffold.js";
 
 /** Paths of the service's directory that never reach the build. */
 const excluded = ["node_modules", ".git", ".hln-build"];
@@ -46,7 +46,7 @@ export default defineStack({
   },
   actions: {
     async up({ dag, inputs, app, stackDirectory }) {
-      if (await isEmptyDirectory(inputs.dir)) await scaffold(dag, inputs.dir);
+      if ((await serviceDirectory(inputs.dir)) === "empty") await scaffold(dag, inputs.dir);
       // The stack's Dockerfile (and the CA file) join the service's files under
       // .hln-build/, which the Dockerfile keeps out of the image.
       let context = dag
@@ -78,8 +78,8 @@ export default defineStack({
 
     /** Writes the small service into `dir` when it is empty, and deploys nothing. */
     async scaffold({ dag, inputs }) {
-      if (!(await isEmptyDirectory(inputs.dir)))
-        return { dir: inputs.dir, written: [], note: "not empty: left as it is" };
+      if ((await serviceDirectory(inputs.dir)) === "service")
+        return { dir: inputs.dir, written: [], note: "a service is there already: left as it is" };
       return { dir: inputs.dir, written: await scaffold(dag, inputs.dir) };
     },
   },
