@@ -2,7 +2,9 @@
  * hln's command line. Commands only parse flags and call library functions; failures
  * become one line and an exit code in one place (errors.ts).
  */
+import { join } from "node:path";
 import { Command, CommanderError, Option } from "commander";
+import { appStateDirectory } from "../app/state-store.js";
 import { createScrubber } from "../buildkit/scrubber.js";
 import { HlnError } from "../errors.js";
 import { type LogFormat, parseLogFormat, registerDo } from "./commands/do.js";
@@ -13,7 +15,7 @@ import { registerList } from "./commands/list.js";
 import { registerLogs } from "./commands/logs.js";
 import { registerShow } from "./commands/show.js";
 import { registerStatus } from "./commands/status.js";
-import { registerUp } from "./commands/up.js";
+import { registerUp, runStackDown } from "./commands/up.js";
 import { hlnVersion, registerVersion } from "./commands/version.js";
 import type { CliContext } from "./context.js";
 import { reportError } from "./errors.js";
@@ -113,7 +115,15 @@ export async function main(
   registerShow(program, ctx);
   registerStatus(program, ctx);
   registerLogs(program, ctx);
-  registerDown(program, ctx);
+  registerDown(program, ctx, {
+    beforeRemove: (state) =>
+      runStackDown(
+        state,
+        state ? join(appStateDirectory(ctx.env, state.engine.id), `${state.app}.json`) : "",
+        logFormat(),
+        ctx,
+      ),
+  });
 
   const report = (err: unknown): number => {
     const debug = program.opts<{ debug?: boolean }>().debug === true || !!ctx.env.HLN_DEBUG;

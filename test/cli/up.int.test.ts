@@ -26,6 +26,7 @@ export default defineStack({
     pw: { type: "secret", env: "UP_DEMO_PW" },
     dbHealth: { type: "enum", values: ["ok", "never", "slow"], default: "ok" },
     failJob: { type: "boolean", default: false },
+    marker: { type: "string", default: "", env: "UP_DEMO_MARKER" },
   },
   actions: {
     async up({ dag, inputs, app }) {
@@ -55,6 +56,9 @@ export default defineStack({
       });
       return { url: "http://127.0.0.1:" + inputs.port };
     },
+    async down({ dag, inputs }) {
+      if (inputs.marker) await dag.directory().withNewFile("down.txt", "down ran").export(inputs.marker);
+    },
   },
 });
 `;
@@ -65,7 +69,8 @@ const stackDir = join(dir, "stack");
 mkdirSync(stackDir);
 writeFileSync(join(stackDir, "stack.ts"), stackSource);
 const stateHome = join(dir, "state");
-const env = { XDG_STATE_HOME: stateHome, UP_DEMO_PW: secret };
+const marker = join(dir, "down-marker");
+const env = { XDG_STATE_HOME: stateHome, UP_DEMO_PW: secret, UP_DEMO_MARKER: marker };
 const apps: string[] = [];
 let engine: Engine;
 
@@ -228,9 +233,12 @@ describe("hln up", () => {
     }
   });
 
-  it("takes the app down: no container, network or state left; the volume kept and named", async () => {
+  it("runs the stack's down action, then takes the app down: no container, network or state left; the volume kept and named", async () => {
     const r = await runCli(["down", app, "-y"], { env });
     checkOk(r, "down");
+    // The stack's own down action ran first, with the inputs of the last deploy.
+    assert.match(r.stderr, /running action "down"/);
+    assert.equal(readFileSync(join(marker, "down.txt"), "utf8"), "down ran");
     assert.match(r.stdout + r.stderr, new RegExp(`kept volume hln-${app}-data`));
     assert.deepEqual(await containersOf(app), []);
     const nets = await engine.docker.json<unknown[]>(

@@ -2,11 +2,13 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { stringify } from "yaml";
-import { fileStateStore } from "../../app/state-store.js";
+import { type AppState, fileStateStore } from "../../app/state-store.js";
 import { checkAppName, upApp } from "../../app/up.js";
 import { parseDuration } from "../../duration.js";
 import type { Engine } from "../../engine/engine.js";
 import { HlnError } from "../../errors.js";
+import type { PreparedStack } from "../../stack/prepare-stack.js";
+import { runAction } from "../../stack/run-action.js";
 import { parseValues, type ValuesFile } from "../../stack/values-file.js";
 import { formatPlan, formatUpResult } from "../../ui/app-plan.js";
 import { createProgress } from "../../ui/create-progress.js";
@@ -148,9 +150,22 @@ async function recordedStack(
       `up ${app}: no app ${app} was deployed from this machine to ${engine.docker.endpoint}, and no stack.ts here: name its stack with -s or --dir`,
     );
   }
-  const file = `${store.location}/${app}.json`;
+  ctx.stderr.write(`hln: up ${app}: stack ${state.stack.ref} with the inputs of its last deploy\n`);
+  return prepareRecorded(state, `${store.location}/${app}.json`, o, ctx);
+}
+
+/**
+ * Finds the stack an app was deployed from and gathers its inputs as they were recorded,
+ * under what the user gives now (`-f`, `--set`, `-i`). A secret typed at a prompt was
+ * never kept: it is asked for again under `-i`.
+ */
+export function prepareRecorded(
+  state: AppState,
+  file: string,
+  o: Pick<UpOptions, "file" | "set" | "interactive">,
+  ctx: CliContext,
+): Promise<PreparedStack> {
   const shown = `${file} (inputs of the last deploy)`;
-  // A secret typed at a prompt was never kept: it is asked for again under -i.
   const replay: Record<string, unknown> = { ...state.inputs };
   for (const [name, source] of Object.entries(state.secretSources))
     if (source !== "prompt") replay[name] = source;
@@ -160,8 +175,62 @@ async function recordedStack(
     directory: "/",
     entries: parseValues(stringify(replay), shown),
   };
-  ctx.stderr.write(`hln: up ${app}: stack ${state.stack.ref} with the inputs of its last deploy\n`);
   return prepareFromCli({ ...o, stack: state.stack.ref, presets: [preset] }, ctx);
+}
+
+/**
+ * What `hln down` runs before it removes anything: the stack's own `down` action, when it
+ * has one, with the inputs of the last deploy. A stack that cannot be found or prepared
+ * any more does not keep the app from going; a down action that fails does.
+ */
+export async function runStackDown(
+  state: AppState | undefined,
+  file: string,
+  logFormat: LogFormat,
+  ctx: CliContext,
+): Promise<void> {
+  if (!state) return;
+  let prepared: PreparedStack;
+  try {
+    prepared = await prepareRecorded(state, file, { file: [], set: [] }, ctx);
+  } catch (err) {
+    if (ctx.signal.aborted) throw err;
+    ctx.stderr.write(
+      `hln: warning: the stack's down action was not run: ${ctx.redactor.scrub(HlnError.from(err).message)}\n`,
+    );
+    return;
+  }
+  if (!Object.hasOwn(prepared.stack.actions, "down")) return;
+  ctx.stderr.write(`hln: running action "down" of stack ${state.stack.ref}\n`);
+  const engine = await openFromCli(ctx);
+  const progress = createProgress({
+    mode: logFormat,
+    stream: ctx.stderr,
+    env: ctx.env,
+    now: ctx.now,
+    isTTY: ctx.stderr.isTTY === true,
+    scrub: (t) => ctx.redactor.scrub(t),
+  });
+  let failed = true;
+  try {
+    await runAction(
+      {
+        engine,
+        prepared,
+        action: "down",
+        env: ctx.env,
+        signal: ctx.signal,
+        onStatus: (s) => progress.update(s),
+        redactor: ctx.redactor,
+        faults: ctx.faults,
+      },
+      async () => {},
+    );
+    failed = false;
+  } finally {
+    progress.end({ error: failed });
+    engine.close();
+  }
 }
 
 export function registerUp(program: Command, ctx: CliContext, logFormat: () => LogFormat): void {
