@@ -39,15 +39,25 @@ function start(dialer: Dialer, socket: Duplex, o: HttpRequestOptions): http.Clie
   });
   if (o.timeoutMs !== undefined) {
     const ms = o.timeoutMs;
+    // A timer of our own rather than req.setTimeout: that one leaves a listener on the
+    // socket, and a connection shared by a whole run (ssh) gathers one per request.
     // Named apart from a connect timeout ("timed out"): this one means connected, then silent.
-    req.setTimeout(ms, () =>
-      req.destroy(
-        new HlnError(
-          "E_ENGINE_UNREACHABLE",
-          `cannot reach ${dialer.endpoint}: no answer to ${o.method ?? "GET"} ${o.path} within ${ms} ms`,
+    const timer = setTimeout(
+      () =>
+        req.destroy(
+          new HlnError(
+            "E_ENGINE_UNREACHABLE",
+            `cannot reach ${dialer.endpoint}: no answer to ${o.method ?? "GET"} ${o.path} within ${ms} ms`,
+          ),
         ),
-      ),
+      ms,
     );
+    const clear = () => clearTimeout(timer);
+    req.once("close", clear);
+    req.once("response", (res) => {
+      res.once("end", clear);
+      res.once("close", clear);
+    });
   }
   const body = o.body;
   if (body === undefined) req.end();
