@@ -128,6 +128,8 @@ describe("hln up across engine pairings", () => {
       ssh.reset();
       const again = await runCli(["up", app, "--dir", dir, "--set", `port=${port}`], { env });
       assert.equal(again.code, 0, again.stderr);
+      // Node's warnings (a listener per request on a shared connection, say) are defects too.
+      for (const r of [first, again]) assert.doesNotMatch(r.stderr, /Warning/);
       assert.match(again.stdout, /is up to date/);
       const againSsh = classify(ssh.invocations());
 
