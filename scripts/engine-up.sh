@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Brings up hln's development and CI engine on Debian 12, idempotently:
 #   Docker 26.1.5 (Debian 13's docker.io .deb, unpacked with dpkg -x) on /var/run/docker.sock
-#   with the containerd image store, plus buildx 0.13.1 as the benchmark peer, plus the
+#   with the containerd image store, plus buildx 0.13.1 and compose 2 as the benchmark peers
+#   (Debian 13's docker-buildx and docker-compose .debs), plus the
 #   offline base images debian:bookworm-slim (mmdebstrap) and busybox (busybox-static).
 # Needs root. Safe to run again: every step checks before it acts.
 #
@@ -40,26 +41,45 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
-# 2. Docker 26 and buildx from Debian 13, through an apt state of our own so the
+# 2. Docker 26, buildx and compose from Debian 13, through an apt state of our own so the
 #    system's sources stay Debian 12.
-if [ ! -x "$SBIN/dockerd" ] || ! "$SBIN/dockerd" --version | grep -q "$DOCKER_VERSION"; then
-  APT="$ROOT/apt"
+APT="$ROOT/apt"
+# Downloads the named trixie packages' .debs into $APT/debs.
+fetch_trixie() {
   mkdir -p "$APT/lists/partial" "$APT/cache/archives/partial" "$APT/debs"
   echo "deb $MIRROR trixie main" >"$APT/sources.list"
-  aptopts=(-o "Dir::State=$APT" -o "Dir::State::status=/var/lib/dpkg/status" -o "Dir::Cache=$APT/cache"
+  local aptopts=(-o "Dir::State=$APT" -o "Dir::State::status=/var/lib/dpkg/status" -o "Dir::Cache=$APT/cache"
     -o "Dir::Etc::SourceList=$APT/sources.list" -o "Dir::Etc::SourceParts=/dev/null" -o "APT::Get::List-Cleanup=0")
-  log "fetching docker.io $DOCKER_VERSION and docker-buildx from trixie"
   apt-get "${aptopts[@]}" update -qq
-  (cd "$APT/debs" && apt-get "${aptopts[@]}" download docker.io docker-cli docker-buildx)
+  (cd "$APT/debs" && apt-get "${aptopts[@]}" download "$@")
+}
+if [ ! -x "$SBIN/dockerd" ] || ! "$SBIN/dockerd" --version | grep -q "$DOCKER_VERSION"; then
+  log "fetching docker.io $DOCKER_VERSION, docker-buildx and docker-compose from trixie"
+  fetch_trixie docker.io docker-cli docker-buildx docker-compose
   rm -rf "$ROOT/docker"
   for deb in "$APT"/debs/*.deb; do dpkg -x "$deb" "$ROOT/docker"; done
   "$SBIN/dockerd" --version | grep -q "$DOCKER_VERSION" || die "unpacked dockerd is not $DOCKER_VERSION"
 fi
 
-# The buildx plugin where the docker CLI looks for it; the CLI itself from the same release.
+# The compose v2 plugin, the peer of `hln up` in bench/up-vs-compose.ts. Checked on its
+# own: an engine unpacked by an earlier version of this script has no compose.
+PLUGINS="$ROOT/docker/usr/libexec/docker/cli-plugins"
+if [ ! -x "$PLUGINS/docker-compose" ]; then
+  debs=("$APT"/debs/docker-compose_*.deb)
+  if [ ! -e "${debs[0]}" ]; then
+    log "fetching docker-compose from trixie"
+    fetch_trixie docker-compose
+    debs=("$APT"/debs/docker-compose_*.deb)
+  fi
+  dpkg -x "${debs[0]}" "$ROOT/docker"
+  [ -x "$PLUGINS/docker-compose" ] || die "docker-compose .deb has no $PLUGINS/docker-compose"
+fi
+
+# The buildx and compose plugins where the docker CLI looks for them; the CLI itself from
+# the same release.
 mkdir -p /root/.docker/cli-plugins /usr/local/lib/docker/cli-plugins
-for p in "$ROOT"/docker/usr/libexec/docker/cli-plugins/docker-buildx; do
-  [ -e "$p" ] && ln -sf "$p" /usr/local/lib/docker/cli-plugins/docker-buildx
+for p in "$PLUGINS"/docker-buildx "$PLUGINS"/docker-compose; do
+  [ -e "$p" ] && ln -sf "$p" "/usr/local/lib/docker/cli-plugins/$(basename "$p")"
 done
 
 # 3. The daemon. The containerd image store is the default of current Docker and
@@ -118,4 +138,5 @@ if ! has_image "$SOCK" debian:bookworm-slim; then
 fi
 
 for img in busybox:latest debian:bookworm-slim; do has_image "$SOCK" "$img" || die "image $img missing after seeding"; done
+docker compose version >/dev/null 2>&1 || die "docker compose does not run (plugin: $PLUGINS/docker-compose)"
 log "engine ready: DOCKER_HOST=unix://$SOCK ($(api http://docker/version | sed -n 's/.*"Version":"\([^"]*\)".*/\1/p' | head -1), containerd image store)"
