@@ -138,19 +138,23 @@ function keyed(what: string, before: Record<string, string>, after: Record<strin
 }
 
 /** Container ports that speak HTTP by convention, shown as a URL once published. */
-const httpPorts = new Set([80, 3000, 5000, 8000, 8080, 8888]);
+const httpPorts = new Set([80, 3000, 4000, 5000, 5173, 8000, 8080, 8081, 8888, 9000]);
+const httpsPorts = new Set([443, 8443]);
 
-/** How a published port is reached from the engine's host: a URL for HTTP ports, else ip:port/proto. */
+/**
+ * How a published port is reached from the engine's host: a URL for HTTP ports, else
+ * ip:port/proto. A port bound on every address is reached on 127.0.0.1.
+ */
 export function publishedAddress(p: {
   ip: string;
   host: number;
   container: number;
   protocol: string;
 }): string {
-  const ip = p.ip === "0.0.0.0" || p.ip === "" ? "127.0.0.1" : p.ip;
+  const ip = p.ip === "0.0.0.0" || p.ip === "::" || p.ip === "" ? "127.0.0.1" : p.ip;
   const host = ip.includes(":") ? `[${ip}]` : ip;
   if (p.protocol === "tcp" && httpPorts.has(p.container)) return `http://${host}:${p.host}`;
-  if (p.protocol === "tcp" && p.container === 443) return `https://${host}:${p.host}`;
+  if (p.protocol === "tcp" && httpsPorts.has(p.container)) return `https://${host}:${p.host}`;
   return `${host}:${p.host}/${p.protocol}`;
 }
 

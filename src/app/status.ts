@@ -6,6 +6,7 @@
 import type { DockerClient } from "../docker/client.js";
 import { inspectContainer } from "../docker/containers.js";
 import { type ObservedContainer, observeApp } from "./observe.js";
+import { publishedAddress } from "./service-config.js";
 import type { AppState } from "./state-store.js";
 
 export interface ServiceStatus {
@@ -143,26 +144,10 @@ function describeState(c: ObservedContainer): { state: string; ok: boolean } {
   }
 }
 
-/** Container ports that speak HTTP by convention, so the address can be clicked. */
-const httpPorts = new Set([80, 3000, 4000, 5000, 5173, 8000, 8080, 8081, 8888, 9000]);
-const httpsPorts = new Set([443, 8443]);
-
 /**
  * The addresses a service's published ports are reached at. Docker lists a port bound on
  * all addresses twice (0.0.0.0 and ::); both are one address for people.
  */
 export function portAddresses(ports: ObservedContainer["ports"]): string[] {
-  const out: string[] = [];
-  for (const p of ports) {
-    const any = p.ip === "" || p.ip === "0.0.0.0" || p.ip === "::";
-    const ip = any ? "127.0.0.1" : p.ip.includes(":") ? `[${p.ip}]` : p.ip;
-    const shown =
-      p.protocol === "tcp" && httpPorts.has(p.container)
-        ? `http://${ip}:${p.host}`
-        : p.protocol === "tcp" && httpsPorts.has(p.container)
-          ? `https://${ip}:${p.host}`
-          : `${ip}:${p.host}/${p.protocol}`;
-    if (!out.includes(shown)) out.push(shown);
-  }
-  return out;
+  return [...new Set(ports.map(publishedAddress))];
 }
