@@ -2,6 +2,7 @@
  * A row of `hln list apps`, from what runs (labels) and the state file. Pure, and cheap:
  * no container is inspected, so listing stays one list call per kind and app.
  */
+import { labels } from "./names.js";
 import type { ObservedApp } from "./observe.js";
 import type { AppState } from "./state-store.js";
 import { currentContainers } from "./status.js";
@@ -21,7 +22,7 @@ export function appListing(observed: ObservedApp, state: AppState | undefined): 
   for (const [name, s] of Object.entries(state?.services ?? {}))
     if (s.kind === "service") names.add(name);
   // Without a state file (deployed from another machine) the label names the stack.
-  const label = current.find((c) => c.labels["dev.hln.stack"])?.labels["dev.hln.stack"] ?? "";
+  const label = current.find((c) => c.labels[labels.stack])?.labels[labels.stack] ?? "";
   const at = label.lastIndexOf("@");
   const last = state?.history.at(-1);
   return {

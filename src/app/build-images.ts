@@ -5,7 +5,7 @@
 import type { DockerClient } from "../docker/client.js";
 import { listImages, tagImage, untagImage } from "../docker/images.js";
 import type { DeclaredService } from "../stack/app-spec.js";
-import { imageRepository } from "./service-config.js";
+import { imageRepository, imagesOf } from "./names.js";
 
 export interface BuiltImage {
   /** The image's ID on the deploy engine; "" when nothing was stored (a dry run). */
@@ -60,7 +60,7 @@ export async function pruneImageTags(
   signal?: AbortSignal,
 ): Promise<string[]> {
   const removed: string[] = [];
-  const images = await listImages(docker, { reference: `hln/${app}/*`, signal });
+  const images = await listImages(docker, { reference: imagesOf(app), signal });
   for (const image of images)
     for (const tag of image.RepoTags ?? []) {
       if (keep.has(tag) || !tag.startsWith(`hln/${app}/`)) continue;

@@ -23,16 +23,10 @@ import { createNetwork } from "../docker/networks.js";
 import { tarFiles } from "../docker/tar-file.js";
 import { createVolume } from "../docker/volumes.js";
 import { HlnError, throwIfAborted } from "../errors.js";
+import { containerName, labels, networkName, volumeName } from "./names.js";
 import type { ObservedContainer } from "./observe.js";
 import type { Plan, PlanStep } from "./plan.js";
-import {
-  containerName,
-  createBody,
-  type DesiredService,
-  labels,
-  networkName,
-  volumeName,
-} from "./service-config.js";
+import { createBody, type DesiredService } from "./service-config.js";
 
 export interface ConvergeOptions {
   docker: DockerClient;

@@ -8,14 +8,7 @@ import { type ContainerSummary, listContainers } from "../docker/containers.js";
 import { listNetworks } from "../docker/networks.js";
 import { listVolumes } from "../docker/volumes.js";
 import { HlnError } from "../errors.js";
-
-/** The labels hln puts on what it creates for an app (shared with converge). */
-export const appLabel = "dev.hln.app";
-export const serviceLabel = "dev.hln.service";
-export const kindLabel = "dev.hln.kind";
-export const configHashLabel = "dev.hln.config-hash";
-export const stackLabel = "dev.hln.stack";
-export const volumeLabel = "dev.hln.volume";
+import { labels, networkName } from "./names.js";
 
 export interface ObservedContainer {
   id: string;
@@ -48,16 +41,16 @@ export interface ObservedApp {
 
 /** The container a list call returned, as hln reads it; pure. */
 export function observedContainer(c: ContainerSummary): ObservedContainer {
-  const labels = c.Labels ?? {};
+  const own = c.Labels ?? {};
   const health = /\((healthy|unhealthy|health: starting)\)/.exec(c.Status ?? "")?.[1];
   const exit = /^Exited \((-?\d+)\)/.exec(c.Status ?? "")?.[1];
   return {
     id: c.Id,
     name: (c.Names?.[0] ?? "").replace(/^\//, ""),
-    service: labels[serviceLabel] ?? "",
-    kind: labels[kindLabel] === "job" ? "job" : "service",
-    configHash: labels[configHashLabel] ?? "",
-    labels,
+    service: own[labels.service] ?? "",
+    kind: own[labels.kind] === "job" ? "job" : "service",
+    configHash: own[labels.configHash] ?? "",
+    labels: own,
     state: c.State,
     ...(health === undefined
       ? {}
@@ -82,14 +75,14 @@ export async function observeApp(
   app: string,
   signal?: AbortSignal,
 ): Promise<ObservedApp> {
-  const labels = [`${appLabel}=${app}`];
+  const filter = [`${labels.app}=${app}`];
   const [containers, networks, volumes] = await Promise.all([
-    listContainers(docker, { labels, all: true, signal }),
-    listNetworks(docker, { labels, signal }),
-    listVolumes(docker, { labels, signal }),
+    listContainers(docker, { labels: filter, all: true, signal }),
+    listNetworks(docker, { labels: filter, signal }),
+    listVolumes(docker, { labels: filter, signal }),
   ]);
   // Only hln-APP is the app's; another network carrying the label is someone's copy.
-  const network = networks.find((n) => n.Name === `hln-${app}`) ?? networks[0];
+  const network = networks.find((n) => n.Name === networkName(app)) ?? networks[0];
   return {
     app,
     containers: containers
@@ -98,7 +91,7 @@ export async function observeApp(
       .sort((a, b) => a.service.localeCompare(b.service) || b.created - a.created),
     ...(network ? { network: { id: network.Id, name: network.Name } } : {}),
     volumes: volumes
-      .map((v) => ({ name: v.Name, volume: v.Labels?.[volumeLabel] ?? v.Name }))
+      .map((v) => ({ name: v.Name, volume: v.Labels?.[labels.volume] ?? v.Name }))
       .sort((a, b) => a.name.localeCompare(b.name)),
   };
 }
@@ -114,15 +107,15 @@ export function isEmptyApp(observed: ObservedApp): boolean {
 
 /** The apps on the engine: distinct dev.hln.app labels over containers, networks and volumes, sorted. */
 export async function deployedApps(docker: DockerClient, signal?: AbortSignal): Promise<string[]> {
-  const labels = [appLabel];
+  const filter = [labels.app];
   const [containers, networks, volumes] = await Promise.all([
-    listContainers(docker, { labels, all: true, signal }),
-    listNetworks(docker, { labels, signal }),
-    listVolumes(docker, { labels, signal }),
+    listContainers(docker, { labels: filter, all: true, signal }),
+    listNetworks(docker, { labels: filter, signal }),
+    listVolumes(docker, { labels: filter, signal }),
   ]);
   const apps = new Set<string>();
   for (const o of [...containers, ...networks, ...volumes]) {
-    const app = o.Labels?.[appLabel];
+    const app = o.Labels?.[labels.app];
     if (app) apps.add(app);
   }
   return [...apps].sort();

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Container } from "../sdk/container.js";
 import type { DeclaredService } from "../stack/app-spec.js";
+import { labels } from "./names.js";
 import type { ObservedApp, ObservedContainer } from "./observe.js";
 import { isNoop, planApp } from "./plan.js";
 import {
@@ -9,7 +10,6 @@ import {
   configParts,
   createBody,
   type DesiredService,
-  labels,
   publishedAddress,
 } from "./service-config.js";
 
@@ -201,7 +201,7 @@ describe("createBody", () => {
       "80/tcp": [{ HostIp: "127.0.0.1", HostPort: "8080" }],
     });
     assert.equal(body.HostConfig.NetworkMode, "hln-shop");
-    assert.deepEqual(body.NetworkingConfig.EndpointsConfig["hln-shop"].Aliases, ["web"]);
+    assert.deepEqual(body.NetworkingConfig.EndpointsConfig["hln-shop"]?.Aliases, ["web"]);
     assert.deepEqual(body.HostConfig.Mounts[0], {
       Type: "volume",
       Source: "hln-shop-data",

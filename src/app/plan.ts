@@ -3,6 +3,7 @@
  * what the stack declared and what the engine runs (read from labels), before anything
  * changes, so `--dry-run` can print exactly what a real run would do.
  */
+import { labels } from "./names.js";
 import type { ObservedApp, ObservedContainer } from "./observe.js";
 import {
   type ConfigParts,
@@ -10,7 +11,6 @@ import {
   configHash,
   configParts,
   type DesiredService,
-  labels,
   readConfigParts,
 } from "./service-config.js";
 

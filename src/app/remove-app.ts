@@ -9,6 +9,7 @@ import { listImages, untagImage } from "../docker/images.js";
 import { removeNetwork } from "../docker/networks.js";
 import { removeVolume } from "../docker/volumes.js";
 import { HlnError, throwIfAborted } from "../errors.js";
+import { imagesOf } from "./names.js";
 import { observeApp } from "./observe.js";
 
 export interface RemovedApp {
@@ -66,7 +67,7 @@ async function appImageTags(
   app: string,
   signal?: AbortSignal,
 ): Promise<string[]> {
-  const images = await listImages(docker, { reference: `hln/${app}/*`, signal });
+  const images = await listImages(docker, { reference: imagesOf(app), signal });
   const prefix = `hln/${app}/`;
   // Docker's pattern also matches deeper names (hln/APP/x/y) that hln never makes.
   return images

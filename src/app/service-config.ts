@@ -6,6 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import type { DeclaredService } from "../stack/app-spec.js";
+import { labels, networkName, volumeName } from "./names.js";
 
 /** A declared service with what converge learned about it: its image and secret fingerprints. */
 export interface DesiredService {
@@ -35,33 +36,6 @@ export interface ConfigParts {
   workdir: string;
   healthcheck: string;
   restart: string;
-}
-
-export const labels = {
-  app: "dev.hln.app",
-  service: "dev.hln.service",
-  kind: "dev.hln.kind",
-  configHash: "dev.hln.config-hash",
-  config: "dev.hln.config",
-  stack: "dev.hln.stack",
-  volume: "dev.hln.volume",
-} as const;
-
-export function networkName(app: string): string {
-  return `hln-${app}`;
-}
-
-export function containerName(app: string, service: string): string {
-  return `hln-${app}-${service}`;
-}
-
-export function volumeName(app: string, volume: string): string {
-  return `hln-${app}-${volume}`;
-}
-
-/** The repository hln tags an app's service images with: `hln/APP/SERVICE`. */
-export function imageRepository(app: string, service: string): string {
-  return `hln/${app}/${service}`;
 }
 
 function digest(value: unknown): string {

@@ -5,6 +5,7 @@
  */
 import type { DockerClient } from "../docker/client.js";
 import { inspectContainer } from "../docker/containers.js";
+import { labels } from "./names.js";
 import { type ObservedContainer, observeApp } from "./observe.js";
 import { publishedAddress } from "./service-config.js";
 import type { AppState } from "./state-store.js";
@@ -99,7 +100,7 @@ function startedAt(text: string | undefined): string | undefined {
 
 /** Without a state file (another machine deployed it), the label says which stack runs. */
 function stackOfLabels(containers: readonly ObservedContainer[]): Pick<AppStatus, "stack"> {
-  const label = containers.find((c) => c.labels["dev.hln.stack"])?.labels["dev.hln.stack"];
+  const label = containers.find((c) => c.labels[labels.stack])?.labels[labels.stack];
   const at = label?.lastIndexOf("@") ?? -1;
   if (!label || at <= 0) return {};
   return { stack: { name: label.slice(0, at), version: label.slice(at + 1), ref: label } };

@@ -12,13 +12,13 @@ import type { PreparedStack } from "../stack/prepare-stack.js";
 import { type RunActionOptions, runAction } from "../stack/run-action.js";
 import { buildImages, pruneImageTags } from "./build-images.js";
 import { converge } from "./converge.js";
+import { labels } from "./names.js";
 import { observeApp } from "./observe.js";
 import { isNoop, type Plan, planApp } from "./plan.js";
 import {
   configHash,
   configParts,
   type DesiredService,
-  labels,
   publishedAddress,
 } from "./service-config.js";
 import { type AppState, type DeployRecord, fileStateStore } from "./state-store.js";
