@@ -4,6 +4,7 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
@@ -21,11 +22,23 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs a command to completion; resolves with its wall time and output, rejects with its last stderr line. */
-export function run(cmd: string, args: string[], cwd: string): Promise<RunResult> {
+/**
+ * Runs a command to completion; resolves with its wall time and output, rejects with its
+ * last stderr line. `env` adds to this process's environment.
+ */
+export function run(
+  cmd: string,
+  args: string[],
+  cwd: string,
+  env?: Record<string, string>,
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const start = performance.now();
-    const child = spawn(cmd, args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(cmd, args, {
+      cwd,
+      env: env ? { ...process.env, ...env } : process.env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => {
@@ -97,6 +110,34 @@ export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/**
+ * `--runs N` (default `defaultRuns`) and `--smoke` (or BENCH_SMOKE=1): one run of each
+ * side, for a test that only checks the bench still works.
+ */
+export function parseRunsOrSmoke(defaultRuns: number): { runs: number; smoke: boolean } {
+  const { values } = parseArgs({
+    options: { runs: { type: "string", default: String(defaultRuns) }, smoke: { type: "boolean" } },
+  });
+  const smoke = values.smoke === true || process.env.BENCH_SMOKE === "1";
+  const runs = smoke ? 1 : Number(values.runs);
+  if (!Number.isInteger(runs) || runs < 1) {
+    throw new BenchError(`--runs ${values.runs}: expected a positive integer`);
+  }
+  return { runs, smoke };
+}
+
+/** A TCP port free on 127.0.0.1 now: the kernel picks it, and it is let go at once. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 /** `--runs N` (default 3). */
