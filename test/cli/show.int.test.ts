@@ -94,7 +94,7 @@ describe("hln show", () => {
     const root = tempDir("hln-show-bad-");
     assertOneLineError(
       await runCli(["show", "nope"], { env }),
-      /^hln: error: no stack named nope; stacks: hello \(see `hln list stacks`/,
+      /^hln: error: no stack named nope; stacks: hello, node-api, web-api-db \(see `hln list stacks`/,
     );
     assertOneLineError(
       await runCli(["show", "hello@9.9.9"], { env }),

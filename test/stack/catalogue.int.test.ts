@@ -274,15 +274,17 @@ describe("npm stacks from a loopback registry", { timeout: 300_000 }, () => {
     );
   });
 
-  test("listStacks: the bundled hello and the cached npm stacks, by name", async () => {
+  test("listStacks: the bundled stacks and the cached npm stacks, by name", async () => {
     const list = await listStacks({ env });
     assert.deepEqual(
       list.map((s) => `${s.name} ${s.version} ${s.source} ${s.reference}`),
       [
         "hello 0.1.0 bundled hello@0.1.0",
+        "node-api 0.1.0 bundled node-api@0.1.0",
         "test-shop 2.0.0 npm npm:hln-test-shop@2.0.0",
         "test-shop 1.1.0 npm npm:hln-test-shop@1.1.0",
         "untyped 0.3.0 npm npm:@hln-test/untyped@0.3.0",
+        "web-api-db 0.1.0 bundled web-api-db@0.1.0",
       ],
     );
     const shop = list.find((s) => s.version === "1.1.0");
@@ -312,7 +314,7 @@ describe("bundled and local stacks", () => {
   test("an unknown stack: one line listing the stacks and hln list stacks", async () => {
     await assert.rejects(
       locateStack(parseStackRef("nope"), { env }),
-      oneLine("E_USAGE", /^no stack named nope; stacks: hello \(see `hln list stacks`/),
+      oneLine("E_USAGE", /^no stack named nope; stacks: hello, node-api, web-api-db \(see `hln list stacks`/),
     );
   });
 
