@@ -163,7 +163,10 @@ export async function upApp(o: UpOptions): Promise<UpResult> {
     );
     return { ...result, unchanged: changes.length === 0, changes };
   } catch (err) {
-    if (!o.dryRun) await recordFailure(o, store, engineId, previous, err, changes);
+    // A deploy that got as far as the engine is history; a stack that failed before it
+    // does not make an app exist.
+    if (!o.dryRun && (previous || plan))
+      await recordFailure(o, store, engineId, previous, err, changes);
     throw err;
   } finally {
     lock?.release();

@@ -389,6 +389,9 @@ export default defineStack({ name: "bad", version: "1.0.0", actions: { up({ dag,
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /dependsOn "dbb": no service or job of that name/);
     assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
-    assert.ok(!existsSync(join(stateHome, "hln", "apps", app)));
+    const files = existsSync(join(stateHome, "hln", "apps"))
+      ? readdirSync(join(stateHome, "hln", "apps"), { recursive: true }).map(String)
+      : [];
+    assert.ok(!files.some((f) => f.includes(app)), files.join(" "));
   });
 });
