@@ -9,6 +9,9 @@
  *   WEB_API_DB_PASSWORD=... hln up -s web-api-db
  *   curl http://127.0.0.1:8080/api/items
  *
+ * Every package comes from Debian's apt: the api and the migration talk to PostgreSQL
+ * through psql (postgresql-client), so no npm registry, driver or compiler is involved.
+ *
  * The password is a secret input: PostgreSQL's initdb, the migration and the API read it
  * from the file /run/secrets/db-password, never from the environment or an image. It is
  * read only when the database is first made; changing it later means `hln down --volumes`.
@@ -34,25 +37,13 @@ export default defineStack({
       default: "hello",
       description: "what GET /api/items says beside the rows (reaches the api only)",
     },
-    caCertificates: {
-      type: "path",
-      required: false,
-      env: "NODE_EXTRA_CA_CERTS",
-      description:
-        "extra CA certificates (PEM) npm trusts while building the api, for a proxy that re-signs TLS; never in an image that runs",
-    },
   },
   actions: {
     async up({ dag, inputs, app, stackDirectory }) {
       const context = (dir: string) => dag.host().directory(join(stackDirectory, dir));
-      // The api's npm stage trusts extra-ca.pem when its context has one (see api/Dockerfile).
-      const ca = inputs.caCertificates;
-      const apiContext = ca
-        ? context("api").withFile("extra-ca.pem", dag.host().file(ca))
-        : context("api");
       const [web, api, postgres] = await Promise.all([
         context("web").dockerBuild(),
-        apiContext.dockerBuild(),
+        context("api").dockerBuild(),
         context("db").dockerBuild(),
       ]);
       const password = { "/run/secrets/db-password": inputs.dbPassword };

@@ -2,18 +2,24 @@
 // image changes, on a database that may already hold them.
 import { connect } from "./db.js";
 
-const pool = connect();
+const db = connect();
 try {
-  await pool.query(`CREATE TABLE IF NOT EXISTS items (
-    id serial PRIMARY KEY,
-    name text NOT NULL UNIQUE,
-    created_at timestamptz NOT NULL DEFAULT now()
-  )`);
-  const { rowCount } = await pool.query(
-    "INSERT INTO items (name) VALUES ($1) ON CONFLICT (name) DO NOTHING",
-    ["the first row, from PostgreSQL"],
+  // One psql run, one transaction: the table and its row appear together or not at all.
+  const added = await db.query(
+    `BEGIN;
+CREATE TABLE IF NOT EXISTS items (
+  id serial PRIMARY KEY,
+  name text NOT NULL UNIQUE,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+WITH added AS (
+  INSERT INTO items (name) VALUES (:'name') ON CONFLICT (name) DO NOTHING RETURNING 1
+)
+SELECT count(*) FROM added;
+COMMIT;`,
+    { name: "the first row, from PostgreSQL" },
   );
-  console.log(`migrate: schema ready, ${rowCount} row(s) added`);
+  console.log(`migrate: schema ready, ${added} row(s) added`);
 } finally {
-  await pool.end();
+  db.end();
 }

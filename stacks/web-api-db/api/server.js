@@ -5,7 +5,15 @@ import { connect } from "./db.js";
 
 const port = Number(process.env.PORT ?? 3000);
 const greeting = process.env.GREETING ?? "hello";
-const pool = connect();
+const db = connect();
+
+// PostgreSQL builds the JSON (one line of psql output). created_at is written as JavaScript's
+// Date.toJSON would (UTC, milliseconds), as the API answered when it used the pg driver.
+const itemsQuery = `SELECT coalesce(json_agg(json_build_object(
+  'id', id,
+  'name', name,
+  'created_at', to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+) ORDER BY id), '[]') FROM items;`;
 
 function send(res, status, body) {
   res.writeHead(status, { "content-type": "application/json" });
@@ -16,12 +24,12 @@ const server = createServer(async (req, res) => {
   const path = new URL(req.url ?? "/", "http://localhost").pathname;
   try {
     if (req.method === "GET" && path === "/api/healthz") {
-      await pool.query("SELECT 1");
+      await db.query("SELECT 1;");
       return send(res, 200, { ok: true });
     }
     if (req.method === "GET" && path === "/api/items") {
-      const { rows } = await pool.query("SELECT id, name, created_at FROM items ORDER BY id");
-      return send(res, 200, { greeting, items: rows });
+      const items = JSON.parse(await db.query(itemsQuery));
+      return send(res, 200, { greeting, items });
     }
     send(res, 404, { error: `no route ${req.method} ${path}` });
   } catch (err) {
@@ -36,6 +44,7 @@ server.listen(port, () => console.log(`api listening on :${port}`));
 for (const signal of ["SIGTERM", "SIGINT"]) {
   process.on(signal, () => {
     server.close();
-    pool.end().finally(() => process.exit(0));
+    db.end();
+    process.exit(0);
   });
 }
