@@ -44,8 +44,8 @@ export function connect() {
       return new Promise((resolve, reject) => {
         const child = execFile("psql", args, { env, signal }, (err, stdout, stderr) => {
           if (err) {
-            const why = stderr.trim() || err.message;
-            reject(new Error(`psql: ${why}`));
+            // psql's own messages already start with "psql:".
+            reject(new Error(stderr.trim() || `psql: ${err.message}`));
           } else {
             resolve(stdout.replace(/\n$/, ""));
           }
