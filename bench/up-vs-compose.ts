@@ -23,7 +23,7 @@
  * the JSON to bench/out/up-vs-compose.json. A ratio is hln/compose: below 1 means hln won.
  */
 import { randomBytes } from "node:crypto";
-import { chmodSync, copyFileSync, cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -61,7 +61,6 @@ function hlnSide(app: string, port: number, password: string): Side {
       WEB_API_DB_PASSWORD: password,
     });
   return {
-    // NODE_EXTRA_CA_CERTS, when set, reaches the stack's caCertificates input.
     up: async () => (await hln("up", app, "--dir", stackDir, "--set", `port=${port}`)).ms,
     down: async () => {
       await hln("down", app, "-y", "--volumes");
@@ -70,20 +69,12 @@ function hlnSide(app: string, port: number, password: string): Side {
   };
 }
 
-/**
- * Compose builds from a copy of the stack in `tmp`, so the CA file hln adds to the api's
- * context (its caCertificates input) can be added here too without touching the checkout:
- * the same context on both sides, so the same build cache.
- */
-function composeSide(project: string, port: number, tmp: string, passwordFile: string): Side {
-  const dir = join(tmp, "web-api-db");
-  cpSync(stackDir, dir, { recursive: true });
-  const ca = process.env.NODE_EXTRA_CA_CERTS;
-  if (ca) copyFileSync(ca, join(dir, "api", "extra-ca.pem"));
+/** Compose builds from the same stack directory as hln: the same contexts, so the same build cache. */
+function composeSide(project: string, port: number, passwordFile: string): Side {
   const env = { WEB_API_DB_PASSWORD_FILE: passwordFile, WEB_API_DB_PORT: String(port) };
   const compose = (...args: string[]) =>
     // quiet, like hln's quiet log format: output cost stays out of the timing.
-    run("docker", ["compose", "--progress", "quiet", "-p", project, ...args], dir, env);
+    run("docker", ["compose", "--progress", "quiet", "-p", project, ...args], stackDir, env);
   return {
     up: async () => (await compose("up", "-d", "--wait")).ms,
     down: async () => {
@@ -139,7 +130,7 @@ async function main(): Promise<void> {
 
   const sides: Record<Tool, Side> = {
     hln: hlnSide(`bench-up-hln-${id}`, await freePort(), password),
-    compose: composeSide(`bench-up-compose-${id}`, await freePort(), tmp, passwordFile),
+    compose: composeSide(`bench-up-compose-${id}`, await freePort(), passwordFile),
   };
   const samples: Record<Case, Record<Tool, number[]>> = {
     "no-op": { hln: [], compose: [] },
