@@ -78,7 +78,8 @@ export default defineStack({
             "require('http').get('http://127.0.0.1:3000/api/healthz',r=>process.exit(r.statusCode===200?0:1)).on('error',()=>process.exit(1))",
           ],
           interval: "1s",
-          timeout: "3s",
+          // Each check starts node, and the api starts psql: seconds each on a loaded host.
+          timeout: "10s",
           retries: 30,
         },
       });
