@@ -2,6 +2,7 @@
  * hln's command line. Commands only parse flags and call library functions; failures
  * become one line and an exit code in one place (errors.ts).
  */
+import { setMaxListeners } from "node:events";
 import { join } from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import { appStateDirectory } from "../app/state-store.js";
@@ -44,9 +45,13 @@ export async function main(
   const quiet = (write: (s: string) => void) => (s: string) => {
     if (!outputClosed.signal.aborted) write(s);
   };
+  const signal = AbortSignal.any([interrupt.signal, faults.signal, outputClosed.signal]);
+  // Every request in flight listens for Ctrl-C on it, and a run makes dozens at once
+  // (status of every app, converge's parallel services): that is no leak to warn about.
+  setMaxListeners(0, signal);
   const ctx: CliContext = {
     ...base,
-    signal: AbortSignal.any([interrupt.signal, faults.signal, outputClosed.signal]),
+    signal,
     redactor: createScrubber(),
     faults,
   };
