@@ -447,7 +447,9 @@ export class Solver {
       await this.resolveImages(inputs);
       const defs: Record<string, Definition> = {};
       for (const [k, o] of Object.entries(f.inputs)) defs[k] = this.#definition(o);
-      const res = await gw.solveFrontend(f.name, { opts: f.opts, inputs: defs });
+      // `no-cache` is the Dockerfile frontend's own way to run every instruction again.
+      const opts = this.#noCache ? { ...f.opts, "no-cache": "" } : f.opts;
+      const res = await gw.solveFrontend(f.name, { opts, inputs: defs });
       if (!res.definition) {
         throw new HlnError(
           "E_ENGINE_CAPABILITY",
