@@ -97,10 +97,12 @@ export async function upApp(o: UpOptions): Promise<UpResult> {
     const { outputs, desired, images, volumes } = await runAction(
       { ...o, engine, prepared, action: "up" },
       async (run) => {
-        const images = await buildImages(docker, app, run.app.services, {
-          store: !o.dryRun,
+        // Nothing is deployed yet: on Ctrl-C the build is dropped at once, and closing the
+        // dag cancels it on the engine, rather than waiting for its exports to wind down.
+        const images = await unlessAborted(
+          buildImages(docker, app, run.app.services, { store: !o.dryRun, signal }),
           signal,
-        });
+        );
         return { outputs: run.result, desired: run.app.services, images, volumes: run.app.volumes };
       },
     );
@@ -251,4 +253,19 @@ export function addressesOf(services: readonly DeclaredService[]): ServiceAddres
     hostname: s.name,
     published: s.ports.map(publishedAddress),
   }));
+}
+
+/** `work`, or E_ABORTED as soon as `signal` aborts; `work`'s own later failure is dropped. */
+function unlessAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  work.catch(() => {});
+  if (signal.aborted) return Promise.reject(abortedError(signal));
+  return new Promise<T>((resolve, reject) => {
+    const stop = () => reject(abortedError(signal));
+    signal.addEventListener("abort", stop, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", stop));
+  });
+}
+
+function abortedError(signal: AbortSignal): HlnError {
+  return new HlnError("E_ABORTED", "cancelled", { cause: signal.reason });
 }

@@ -13,6 +13,7 @@ import { after, before, describe, it } from "node:test";
 import type { Engine } from "../../src/engine/engine.js";
 import { nonce, requireEngine } from "../helpers/engine.js";
 import { freePort } from "../helpers/free-port.js";
+import { processes, until } from "../helpers/processes.js";
 import { type CliResult, repoRoot, runCli } from "../helpers/run-cli.js";
 import { tempDir } from "../helpers/temp-dir.js";
 
@@ -27,6 +28,7 @@ export default defineStack({
     dbHealth: { type: "enum", values: ["ok", "never", "slow"], default: "ok" },
     failJob: { type: "boolean", default: false },
     marker: { type: "string", default: "", env: "UP_DEMO_MARKER" },
+    slowBuild: { type: "string", default: "" },
   },
   actions: {
     async up({ dag, inputs, app }) {
@@ -47,7 +49,8 @@ export default defineStack({
         secrets: { "/run/secrets/pw": inputs.pw },
         dependsOn: { db: "healthy" },
       });
-      app.service("web", base.withNewFile("/www/index.html", inputs.greeting), {
+      const page = base.withNewFile("/www/index.html", inputs.greeting);
+      app.service("web", inputs.slowBuild ? page.withExec(["sh", "-c", "sleep 120; echo " + inputs.slowBuild]) : page, {
         command: ["httpd", "-f", "-p", "80", "-h", "/www"],
         ports: [{ host: inputs.port, container: 80 }],
         env: { DB_HOST: db.hostname },
@@ -372,6 +375,39 @@ describe("hln up when things go wrong", () => {
     const r = await up(app, ["--set", `port=${port}`]);
     checkOk(r, "up after Ctrl-C");
     assert.match(r.stderr, /db +recreate \(|db +keep/);
+  });
+
+  it("stops at Ctrl-C while building: exit 130, the step cancelled on the engine, no app", async () => {
+    const app = newApp();
+    const marker = `slow-build-${nonce()}`;
+    const child: ChildProcess = spawn(
+      process.execPath,
+      [
+        join(repoRoot, "bin/hln.js"),
+        "--log-format",
+        "plain",
+        "up",
+        app,
+        "--dir",
+        stackDir,
+        "--set",
+        `port=${await freePort()}`,
+        "--set",
+        `slowBuild=${marker}`,
+      ],
+      { env: { ...process.env, ...env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let stderr = "";
+    child.stderr?.on("data", (d) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.once("close", resolve));
+    // The step's shell, not hln, whose own arguments hold the marker too.
+    const step = `echo ${marker}`;
+    await until("the slow step runs", () => processes(step).length > 0, 120_000);
+    child.kill("SIGINT");
+    assert.equal(await exited, 130, stderr);
+    // Kill-safety well under the step's 120 s: the engine stopped it.
+    await until("the slow step is stopped", () => processes(step).length === 0);
+    assert.deepEqual(await containersOf(app), []);
   });
 
   it("refuses a stack whose dependsOn names nothing, before any build", async () => {
