@@ -5,6 +5,7 @@
  * made, and removed only once the successor runs: an interruption leaves the old one or
  * the new one, never neither.
  */
+import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import type { DockerClient } from "../docker/client.js";
 import {
@@ -62,6 +63,7 @@ export async function checkPorts(o: ConvergeOptions): Promise<void> {
         wanted.push({ service: step.service, ip: p.ip, port: p.host, protocol: p.protocol });
     }
   }
+  if (o.localEngine) checkHostPaths(o);
   if (wanted.length === 0) return;
   const running = await listContainers(o.docker, { signal: o.signal });
   const ours = new Set<string>();
@@ -93,6 +95,24 @@ export async function checkPorts(o: ConvergeOptions): Promise<void> {
         `service ${w.service}: port ${w.ip}:${w.port}/tcp is taken by another process on this host`,
         { hint: "stop what listens there, or give the service another host port" },
       );
+  }
+}
+
+/**
+ * A bind mount's host path must exist (Docker refuses it at create, after other services
+ * may have been replaced). Only a local engine's paths can be seen from here.
+ */
+function checkHostPaths(o: ConvergeOptions): void {
+  for (const step of o.plan.steps) {
+    if (step.action !== "create" && step.action !== "recreate") continue;
+    const d = o.desired.find((x) => x.spec.name === step.service);
+    for (const v of d?.spec.volumes ?? [])
+      if ("hostPath" in v.source && !existsSync(v.source.hostPath))
+        throw new HlnError(
+          "E_DEPLOY_FAILED",
+          `service ${step.service}: volumes["${v.path}"]: host path ${v.source.hostPath} does not exist`,
+          { hint: "create it, or mount an app volume (app.volume(name)) instead" },
+        );
   }
 }
 
@@ -196,24 +216,25 @@ async function apply(
   if (step.action !== "recreate") return "";
   const why = step.reasons.join(", ");
   say(`${d.spec.kind === "job" ? "running" : "recreating"} (${why})`);
-  // Set the old containers aside, stopped, under names of their own.
+  // Set the old containers aside, stopped, under names of their own; whatever stops
+  // this (a refused create, Ctrl-C) puts the newest of them back as it was.
   const aside: ObservedContainer[] = [];
-  for (const c of step.replaces) {
-    await stopContainer(docker, c.id, { timeoutS: 10, signal });
-    if (c.name === containerName(app, name))
-      await renameContainer(
-        docker,
-        c.id,
-        `${containerName(app, name)}-old-${c.id.slice(0, 12)}`,
-        signal,
-      );
-    aside.push(c);
-  }
   let id: string;
   try {
+    for (const c of step.replaces) {
+      aside.push(c);
+      await stopContainer(docker, c.id, { timeoutS: 10, signal });
+      if (c.name === containerName(app, name))
+        await renameContainer(
+          docker,
+          c.id,
+          `${containerName(app, name)}-old-${c.id.slice(0, 12)}`,
+          signal,
+        );
+    }
     id = await makeContainer(o, d);
   } catch (err) {
-    // The successor could not start: the previous container comes back as it was.
+    say("putting the previous container back");
     await restore(o, name, aside).catch(() => {});
     throw err;
   }
@@ -226,7 +247,12 @@ async function apply(
 async function makeContainer(o: ConvergeOptions, d: DesiredService): Promise<string> {
   const { docker, app, signal } = o;
   const name = containerName(app, d.spec.name);
-  const id = await createContainer(docker, name, createBody(app, d, o.extraLabels), signal);
+  let id: string;
+  try {
+    id = await createContainer(docker, name, createBody(app, d, o.extraLabels), signal);
+  } catch (err) {
+    throw deployError(d.spec.name, err);
+  }
   try {
     if (d.spec.secrets.length > 0) {
       const entries = await Promise.all(
@@ -246,12 +272,22 @@ async function makeContainer(o: ConvergeOptions, d: DesiredService): Promise<str
   return id;
 }
 
+/**
+ * Brings the newest replaced container back under its name and, when it ran, starts it
+ * again. A stop already sent finishes on the engine whatever the client does, so it is
+ * waited for (bounded: the stop's own grace and a little more) before the start.
+ */
 async function restore(o: ConvergeOptions, service: string, aside: ObservedContainer[]) {
   const [newest] = aside;
   if (!newest) return;
-  await renameContainer(o.docker, newest.id, containerName(o.app, service));
-  if (newest.state === "running" || newest.state === "restarting")
-    await startContainer(o.docker, newest.id);
+  const name = containerName(o.app, service);
+  const now = await inspectContainer(o.docker, newest.id);
+  if (!now) return;
+  if (now.Name.replace(/^\//, "") !== name) await renameContainer(o.docker, newest.id, name);
+  if (newest.state !== "running" && newest.state !== "restarting") return;
+  if (now.State.Running)
+    await waitContainer(o.docker, newest.id, AbortSignal.timeout(15_000)).catch(() => {});
+  await startContainer(o.docker, newest.id);
 }
 
 async function discard(docker: DockerClient, id: string, signal: AbortSignal | undefined) {
@@ -292,7 +328,19 @@ async function gate(
     if (!kept) o.onEvent?.(name, "completed");
     return;
   }
-  if (!d.spec.healthcheck) return;
+  if (!d.spec.healthcheck) {
+    if (kept) return;
+    // Without a health check, running is all a service can show: one that died as it
+    // started (a restart policy makes that "restarting") fails the run now, not later.
+    const c = await inspectContainer(docker, id, signal);
+    if (c && (!c.State.Running || c.State.Status === "restarting"))
+      throw new HlnError(
+        "E_DEPLOY_FAILED",
+        `service ${name} exited with ${c.State.ExitCode} as it started`,
+        { hint: await logHint(docker, id, signal) },
+      );
+    return;
+  }
   const started = Date.now();
   let reported = false;
   for (;;) {

@@ -166,6 +166,34 @@ describe("planApp", () => {
     assert.equal(isNoop(plan), false);
   });
 
+  it("lists each service after what it depends on, then as declared", () => {
+    const web = service("web", { dependsOn: [{ name: "init", condition: "completed" }] });
+    const init = service("init", { kind: "job", restart: "no" });
+    const other = service("other");
+    const plan = planApp("shop", [web, other, init], observed([]), []);
+    assert.deepEqual(
+      plan.steps.map((s) => s.service),
+      ["init", "web", "other"],
+    );
+  });
+
+  it("recreates a container that keeps restarting instead of calling it up to date", () => {
+    const api = service("api");
+    const [step] = planApp(
+      "shop",
+      [api],
+      observed([running(api, { state: "restarting" })]),
+      [],
+    ).steps;
+    assert.deepEqual(step?.action === "recreate" && step.reasons, ["container is restarting"]);
+  });
+
+  it("gives an app that declares nothing no network", () => {
+    const plan = planApp("shop", [], { ...observed([]), network: undefined }, []);
+    assert.equal(plan.createNetwork, false);
+    assert.equal(isNoop(plan), true);
+  });
+
   it("reads a container without hln's config label as changed settings", () => {
     const api = service("api");
     const [step] = planApp(

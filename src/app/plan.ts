@@ -43,7 +43,7 @@ export type PlanStep =
 
 export interface Plan {
   app: string;
-  /** In the order the stack declared its services, then removals. */
+  /** Each service after what it depends on (else in the order declared), then removals. */
   steps: PlanStep[];
   createNetwork: boolean;
   /** App volume names that do not exist yet. */
@@ -69,7 +69,7 @@ export function planApp(
   for (const c of observed.containers)
     byService.set(c.service, [...(byService.get(c.service) ?? []), c]);
   const steps: PlanStep[] = [];
-  for (const d of desired) {
+  for (const d of inDependencyOrder(desired)) {
     const { name, kind } = d.spec;
     const parts = configParts(d);
     const hash = configHash(parts);
@@ -109,7 +109,8 @@ export function planApp(
   return {
     app,
     steps,
-    createNetwork: observed.network === undefined,
+    // An app that declares nothing gets no network of its own.
+    createNetwork: observed.network === undefined && desired.length > 0,
     createVolumes: volumes.filter((v) => !existing.has(v)),
   };
 }
@@ -120,7 +121,8 @@ export function planApp(
  */
 function usable(c: ObservedContainer): boolean {
   if (c.kind === "job") return c.state === "exited" && c.exitCode === 0;
-  return c.state === "running" || c.state === "restarting";
+  // A restarting container is one that keeps dying: keeping it would call a crash loop done.
+  return c.state === "running";
 }
 
 function reasonsFor(
@@ -140,6 +142,24 @@ function reasonsFor(
   }
   if (c.kind !== kind) return [`was a ${c.kind}, now a ${kind}`];
   return changedParts(readConfigParts(c.labels[labels.config]), parts);
+}
+
+/** The services with each one after those it depends on; otherwise as declared. */
+function inDependencyOrder(desired: readonly DesiredService[]): DesiredService[] {
+  const byName = new Map(desired.map((d) => [d.spec.name, d]));
+  const out: DesiredService[] = [];
+  const seen = new Set<string>();
+  const visit = (d: DesiredService) => {
+    if (seen.has(d.spec.name)) return;
+    seen.add(d.spec.name);
+    for (const dep of d.spec.dependsOn) {
+      const target = byName.get(dep.name);
+      if (target) visit(target);
+    }
+    out.push(d);
+  };
+  for (const d of desired) visit(d);
+  return out;
 }
 
 function newestFirst(a: ObservedContainer, b: ObservedContainer): number {

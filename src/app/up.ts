@@ -121,6 +121,12 @@ export async function upApp(o: UpOptions): Promise<UpResult> {
       })),
     );
     const observed = await observeApp(docker, app, signal);
+    if (desired.length === 0 && !previous && observed.containers.length === 0)
+      throw new HlnError(
+        "E_USAGE",
+        `stack ${stackLabel}: its up action declares no services or jobs, so there is no app to deploy`,
+        { hint: `hln do up runs the action alone; ctx.app.service(...) declares a service` },
+      );
     plan = planApp(app, wanted, observed, volumes);
     o.onPlan?.(plan, wanted);
     const result = {

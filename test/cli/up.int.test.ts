@@ -29,6 +29,8 @@ export default defineStack({
     failJob: { type: "boolean", default: false },
     marker: { type: "string", default: "", env: "UP_DEMO_MARKER" },
     slowBuild: { type: "string", default: "" },
+    crash: { type: "boolean", default: false },
+    hostPath: { type: "string", default: "" },
   },
   actions: {
     async up({ dag, inputs, app }) {
@@ -51,11 +53,12 @@ export default defineStack({
       });
       const page = base.withNewFile("/www/index.html", inputs.greeting);
       app.service("web", inputs.slowBuild ? page.withExec(["sh", "-c", "sleep 120; echo " + inputs.slowBuild]) : page, {
-        command: ["httpd", "-f", "-p", "80", "-h", "/www"],
+        command: inputs.crash ? ["sh", "-c", "echo web-gives-up; exit 4"] : ["httpd", "-f", "-p", "80", "-h", "/www"],
+        ...(inputs.hostPath ? { volumes: { "/host": inputs.hostPath } } : {}),
         ports: [{ host: inputs.port, container: 80 }],
         env: { DB_HOST: db.hostname },
         dependsOn: { db: "healthy", migrate: "completed" },
-        healthcheck: { test: ["wget", "-qO-", "http://127.0.0.1/"], interval: "300ms", retries: 20 },
+        ...(inputs.crash ? {} : { healthcheck: { test: ["wget", "-qO-", "http://127.0.0.1/"], interval: "300ms", retries: 20 } }),
       });
       return { url: "http://127.0.0.1:" + inputs.port };
     },
@@ -408,6 +411,72 @@ describe("hln up when things go wrong", () => {
     // Kill-safety well under the step's 120 s: the engine stopped it.
     await until("the slow step is stopped", () => processes(step).length === 0);
     assert.deepEqual(await containersOf(app), []);
+  });
+
+  it("fails a service without a health check that dies as it starts", async () => {
+    const app = newApp();
+    const r = await up(app, ["--set", `port=${await freePort()}`, "--set", "crash=true"]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /hln: error: service web exited with 4 as it started/);
+    assert.match(r.stderr, /\| web-gives-up/);
+  });
+
+  it("refuses a bind mount whose host path does not exist, before anything changes", async () => {
+    const app = newApp();
+    const missing = join(dir, `missing-${nonce()}`);
+    const r = await up(app, ["--set", `port=${await freePort()}`, "--set", `hostPath=${missing}`]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `hln: error: service web: volumes\\["/host"\\]: host path ${missing} does not exist`,
+      ),
+    );
+    assert.deepEqual(await containersOf(app), []);
+  });
+
+  it("Ctrl-C while a service is replaced leaves it running, old or new, never neither", async () => {
+    const app = newApp();
+    const port = await freePort();
+    checkOk(await up(app, ["--set", `port=${port}`]), "first up");
+    const before = (await containersOf(app)).find((c) => c.Name === `/hln-${app}-web`);
+    const child: ChildProcess = spawn(
+      process.execPath,
+      [
+        join(repoRoot, "bin/hln.js"),
+        "--log-format",
+        "plain",
+        "up",
+        app,
+        "--dir",
+        stackDir,
+        "--set",
+        `port=${port}`,
+        "--set",
+        "greeting=replaced",
+      ],
+      { env: { ...process.env, ...env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let stderr = "";
+    const exited = new Promise<number | null>((resolve) => child.once("close", resolve));
+    await new Promise<void>((resolve) =>
+      child.stderr?.on("data", (d) => {
+        stderr += d;
+        // busybox httpd ignores SIGTERM as PID 1: its stop takes the whole grace period.
+        if (stderr.includes("web: recreating")) resolve();
+      }),
+    );
+    child.kill("SIGINT");
+    assert.equal(await exited, 130, stderr);
+    const web = (await containersOf(app)).filter((c) => c.Name.startsWith(`/hln-${app}-web`));
+    assert.deepEqual(
+      web.map((c) => [c.Name, c.State.Status]),
+      [[`/hln-${app}-web`, "running"]],
+    );
+    // Started again (the old one put back) or anew (replaced); not the old one still in
+    // its stop's grace period, about to be killed.
+    assert.notEqual(web[0]?.State.StartedAt, before?.State.StartedAt);
+    assert.match(await fetchText(`http://127.0.0.1:${port}/`), /^(hello|replaced)$/);
   });
 
   it("refuses a stack whose dependsOn names nothing, before any build", async () => {
