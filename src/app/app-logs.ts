@@ -1,8 +1,9 @@
 /**
  * The logs of an app's services, merged. Without follow, every line so far in time order;
- * with follow, lines as they come, and when a service's container is replaced (`hln up`
- * recreated it) the new container is followed from its start, so `hln logs -f` outlives a
- * deploy as `docker compose logs -f` does not.
+ * with follow, the same first, then lines as they come, and when a service's container is
+ * replaced (`hln up` recreated it) the new container is followed from its start, so
+ * `hln logs -f` outlives a deploy as `docker compose logs -f` does not. A follow ends on
+ * the signal, or when the app has no containers left (removed by `hln down`).
  */
 import { type DockerClient, httpStatus } from "../docker/client.js";
 import { containerLogs, type LogLine } from "../docker/containers.js";
@@ -64,7 +65,16 @@ async function* mergedByTime(
   containers: readonly ObservedContainer[],
   o: AppLogsOptions,
 ): AsyncIterable<AppLogLine> {
-  const all = await Promise.all(
+  yield* merged(await backlogs(docker, containers, o));
+}
+
+/** What each container logged so far (within since and tail), in its own order. */
+function backlogs(
+  docker: DockerClient,
+  containers: readonly ObservedContainer[],
+  o: AppLogsOptions,
+): Promise<AppLogLine[][]> {
+  return Promise.all(
     containers.map(async (c) => {
       const lines: AppLogLine[] = [];
       for await (const l of containerLogs(docker, c.id, {
@@ -77,8 +87,11 @@ async function* mergedByTime(
       return lines;
     }),
   );
+}
+
+function merged(all: AppLogLine[][]): AppLogLine[] {
   // A stable sort keeps each container's own order for lines of the same instant.
-  yield* all.flat().sort((a, b) => compareTimes(a.time, b.time));
+  return all.flat().sort((a, b) => compareTimes(a.time, b.time));
 }
 
 function appLine(service: string, l: LogLine): AppLogLine {
@@ -117,6 +130,7 @@ class LineQueue {
   #items: AppLogLine[] = [];
   #failure: unknown;
   #wake: (() => void) | undefined;
+  #closed = false;
 
   push(line: AppLogLine): void {
     this.#items.push(line);
@@ -132,29 +146,71 @@ class LineQueue {
     this.#notify();
   }
 
+  /** No more lines will come: take hands out what is left, then undefined. */
+  close(): void {
+    this.#closed = true;
+    this.#notify();
+  }
+
   #notify(): void {
     const wake = this.#wake;
     this.#wake = undefined;
     wake?.();
   }
 
-  /** Hands out what is queued; waits for more when nothing is. */
-  async take(): Promise<AppLogLine[]> {
+  /** Hands out what is queued; waits for more when nothing is; undefined once closed and empty. */
+  async take(): Promise<AppLogLine[] | undefined> {
     if (this.#failure !== undefined) throw this.#failure;
-    if (this.#items.length === 0) await new Promise<void>((r) => (this.#wake = r));
+    if (this.#items.length === 0 && !this.#closed) await new Promise<void>((r) => (this.#wake = r));
     if (this.#failure !== undefined) throw this.#failure;
+    if (this.#items.length === 0 && this.#closed) return undefined;
     const items = this.#items;
     this.#items = [];
     return items;
   }
 }
 
-/** What is followed of one service: its container, and the last time read from it. */
-interface Followed {
-  id: string;
+/**
+ * Where reading a container's log stopped: the time of its last line read, and the lines
+ * read at that very time. Docker's `since` keeps lines at that time too, so those lines
+ * are what a stream opened from there must not print again.
+ */
+interface Seam {
   last?: string;
+  atLast: string[];
+}
+
+/** What is followed of one service: its container, and how far it was read. */
+interface Followed extends Seam {
+  id: string;
   /** True while a log stream of the container is open. */
   open: boolean;
+}
+
+function seamOf(lines: readonly AppLogLine[]): Seam {
+  const last = lines.at(-1)?.time;
+  if (last === undefined) return { atLast: [] };
+  const key = timeKey(last);
+  return {
+    last,
+    atLast: lines.filter((l) => timeKey(l.time) === key).map(seamText),
+  };
+}
+
+function seamText(l: { stream: string; text: string }): string {
+  return `${l.stream}\0${l.text}`;
+}
+
+/**
+ * Docker's `since` for a line's time: Unix seconds with a fraction (Docker reads up to
+ * nine digits), cut to microseconds so that the number prints exactly and never passes
+ * the line; what it lets through again is dropped at the seam.
+ */
+export function sinceOf(time: string): number | undefined {
+  const key = timeKey(time);
+  const seconds = Date.parse(`${key.slice(0, 19)}Z`) / 1000;
+  if (Number.isNaN(seconds)) return undefined;
+  return Number(`${seconds}.${key.slice(20, 26)}`);
 }
 
 async function* followed(
@@ -164,6 +220,13 @@ async function* followed(
   pick: (cs: readonly ObservedContainer[]) => ObservedContainer[],
   o: AppLogsOptions,
 ): AsyncIterable<AppLogLine> {
+  // What was logged before is printed first, merged in time order as without -f; the
+  // streams opened after it start where each container's backlog ended.
+  const before = o.tail === 0 ? first.map(() => []) : await backlogs(docker, first, o);
+  for (const line of merged(before)) {
+    if (o.signal?.aborted) return;
+    yield line;
+  }
   const stop = new AbortController();
   const signal = o.signal ? AbortSignal.any([o.signal, stop.signal]) : stop.signal;
   const queue = new LineQueue();
@@ -171,26 +234,41 @@ async function* followed(
   signal.addEventListener("abort", onAbort, { once: true });
   const services = new Map<string, Followed>();
 
-  const follow = (c: ObservedContainer, from: { since?: number; tail?: number }) => {
-    const f: Followed = { id: c.id, open: true };
-    const previous = services.get(c.service);
+  /** Follows a container from `from`, or on from where `seam` says it was read. */
+  const follow = (c: ObservedContainer, from: { since?: number; tail?: number }, seam?: Seam) => {
+    const f: Followed = { id: c.id, open: true, atLast: [] };
     services.set(c.service, f);
+    const since = seam?.last === undefined ? undefined : sinceOf(seam.last);
+    const skip = since === undefined ? undefined : { last: seam!.last!, atLast: [...seam!.atLast] };
+    if (skip) {
+      f.last = skip.last;
+      f.atLast = [...skip.atLast];
+    }
     void (async () => {
       try {
         for await (const l of containerLogs(docker, c.id, {
           follow: true,
           timestamps: true,
-          ...from,
+          ...(skip ? { since } : from),
           signal,
         })) {
-          // A stream opened again after a restart starts at a whole second: skip what was read.
-          if (
-            from.since !== undefined &&
-            previous?.id === c.id &&
-            compareTimes(l.time, previous.last) <= 0
-          )
-            continue;
-          f.last = l.time ?? f.last;
+          if (skip) {
+            const order = compareTimes(l.time, skip.last);
+            if (order < 0) continue;
+            if (order === 0) {
+              const i = skip.atLast.indexOf(seamText(l));
+              if (i >= 0) {
+                skip.atLast.splice(i, 1);
+                continue;
+              }
+            }
+          }
+          if (l.time !== undefined) {
+            if (f.last !== undefined && timeKey(l.time) === timeKey(f.last))
+              f.atLast.push(seamText(l));
+            else f.atLast = [seamText(l)];
+            f.last = l.time;
+          }
           queue.push(appLine(c.service, l));
         }
       } catch (err) {
@@ -202,27 +280,35 @@ async function* followed(
     })();
   };
 
-  for (const c of first) follow(c, { since: o.since, tail: o.tail });
+  first.forEach((c, i) => {
+    const seam = seamOf(before[i]!);
+    if (seam.last !== undefined) follow(c, {}, seam);
+    else follow(c, { since: o.since, tail: o.tail });
+  });
   const pollMs = o.pollMs ?? 1000;
   const poll = (async () => {
     while (!signal.aborted) {
       await sleep(pollMs, signal);
       if (signal.aborted) return;
-      let now: ObservedContainer[];
+      let all: ObservedContainer[];
       try {
-        now = pick((await observeApp(docker, app, signal)).containers);
+        all = (await observeApp(docker, app, signal)).containers;
       } catch (err) {
         if (!signal.aborted) queue.fail(err);
         return;
       }
-      for (const c of now) {
+      // `hln down` (or anyone) removed the app: nothing will ever be printed again.
+      if (all.length === 0) {
+        queue.close();
+        return;
+      }
+      for (const c of pick(all)) {
         const f = services.get(c.service);
         if (!f || f.id !== c.id) follow(c, {});
         else if (!f.open && (c.state === "running" || c.state === "restarting")) {
           // Restarted in place (its restart policy): read on from the last line seen.
-          const since = f.last ? Math.floor(Date.parse(f.last) / 1000) : undefined;
-          follow(c, since === undefined ? {} : { since });
-          services.get(c.service)!.last = f.last;
+          if (f.last !== undefined) follow(c, {}, f);
+          else follow(c, {});
         }
       }
     }
@@ -230,7 +316,7 @@ async function* followed(
 
   try {
     while (!signal.aborted) {
-      let lines: AppLogLine[];
+      let lines: AppLogLine[] | undefined;
       try {
         lines = await queue.take();
       } catch (err) {
@@ -238,6 +324,7 @@ async function* followed(
         throw err;
       }
       if (signal.aborted) return;
+      if (lines === undefined) return;
       yield* lines;
     }
   } finally {
