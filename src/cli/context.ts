@@ -16,6 +16,8 @@ export interface CliContext {
   stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number; rows?: number };
   /** Cancelled on Ctrl-C, on a closed stdout or stderr, and on a fault (see faults.ts). */
   signal: AbortSignal;
+  /** Says Ctrl-C is how this command ends normally, so no "interrupted" line is printed. */
+  expectInterrupt?: () => void;
   /** Errors that escaped every await while the command ran. */
   faults: Faults;
   now: () => number;

@@ -54,6 +54,7 @@ export async function main(
     signal,
     redactor: createScrubber(),
     faults,
+    expectInterrupt: () => interrupt.expect(),
   };
   const program = new Command("hln")
     .description("application stacks as code, built on BuildKit")

@@ -4,20 +4,27 @@
  */
 export function interruptSignal(write: (s: string) => void): {
   signal: AbortSignal;
+  /** Ctrl-C is how the command ends normally (`hln logs -f`): no "interrupted" line. */
+  expect(): void;
   dispose(): void;
 } {
   const controller = new AbortController();
+  let expected = false;
   const onSignal = (name: NodeJS.Signals) => {
     if (controller.signal.aborted) process.exit(130);
-    write(
-      `\nhln: ${name === "SIGINT" ? "interrupted" : "terminated"}, cancelling (again to force)\n`,
-    );
+    if (!expected || name !== "SIGINT")
+      write(
+        `\nhln: ${name === "SIGINT" ? "interrupted" : "terminated"}, cancelling (again to force)\n`,
+      );
     controller.abort(new Error(`received ${name}`));
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   return {
     signal: controller.signal,
+    expect() {
+      expected = true;
+    },
     dispose() {
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);

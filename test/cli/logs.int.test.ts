@@ -1,12 +1,13 @@
 /**
  * hln logs on an app laid out by hand: prefixes padded to the longest service name, one
- * service, the flags' one-line errors, and -f ended by Ctrl-C with exit 130.
+ * service, the flags' one-line errors, -f ended quietly by Ctrl-C with exit 0, and -f
+ * ended by the app's removal with one line.
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { containerLogs } from "../../src/docker/containers.js";
+import { containerLogs, removeContainer } from "../../src/docker/containers.js";
 import { HandApp, idle, localDocker } from "../helpers/hand-app.js";
 import { assertOneLineError, repoRoot, runCli } from "../helpers/run-cli.js";
 
@@ -57,25 +58,59 @@ describe("hln logs", () => {
     );
   });
 
-  it("-f keeps going until Ctrl-C, then exits 130 without a stack trace", async () => {
-    const child = spawn(process.execPath, [bin, "logs", hand.app, "api", "-f"], {
-      cwd: repoRoot,
-      env: { ...process.env, NO_COLOR: "1" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stderr.on("data", (d) => (stderr += d));
-    const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
-    await new Promise<void>((resolve) =>
-      child.stdout.on("data", (d) => {
-        stdout += d;
-        if (stdout.includes("api | api two\n")) resolve();
-      }),
-    );
-    child.kill("SIGINT");
-    assert.equal(await exited, 130, stderr);
-    assert.equal(stdout, "api | api one\napi | api two\n");
-    assert.doesNotMatch(stderr, /\n\s+at /, "no stack trace");
+  it("-f keeps going until Ctrl-C, then ends quietly with exit 0", async () => {
+    const f = followCli(["logs", hand.app, "api", "-f"]);
+    await f.printed("api | api two\n");
+    f.child.kill("SIGINT");
+    assert.equal(await f.exited, 0, f.output().stderr);
+    assert.equal(f.output().stdout, "api | api one\napi | api two\n");
+    assert.equal(f.output().stderr, "");
+  });
+
+  it("-f ends with one line when the app is removed meanwhile", { timeout: 120_000 }, async () => {
+    const gone = new HandApp(docker);
+    let f: ReturnType<typeof followCli> | undefined;
+    try {
+      await gone.create([{ service: "api", cmd: idle("echo api up") }], { volume: false });
+      f = followCli(["logs", gone.app, "-f"]);
+      await f.printed("api | api up\n");
+      // As `hln down` from another shell removes it.
+      await removeContainer(docker, gone.ids.get("api")!, { force: true });
+      assert.equal(await f.exited, 0, f.output().stderr);
+      assert.equal(f.output().stdout, "api | api up\n");
+      assert.equal(f.output().stderr, `hln: app ${gone.app} is gone (no containers left)\n`);
+    } finally {
+      if (f && f.child.exitCode === null) f.child.kill("SIGKILL");
+      await gone.cleanup();
+    }
   });
 });
+
+/** Runs hln in a child process, which Ctrl-C can reach. */
+function followCli(args: string[]) {
+  const child = spawn(process.execPath, [bin, ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr += d));
+  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+  const waiting: { text: string; resolve: () => void }[] = [];
+  child.stdout.on("data", (d) => {
+    stdout += d;
+    for (const w of waiting) if (stdout.includes(w.text)) w.resolve();
+  });
+  return {
+    child,
+    exited,
+    output: () => ({ stdout, stderr }),
+    printed: (text: string) =>
+      new Promise<void>((resolve, reject) => {
+        if (stdout.includes(text)) return resolve();
+        waiting.push({ text, resolve });
+        exited.then(() => reject(new Error(`hln ended without printing ${text}: ${stderr}`)));
+      }),
+  };
+}

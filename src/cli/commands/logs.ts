@@ -40,6 +40,7 @@ export async function runLogs(
 ): Promise<void> {
   const since = o.since === undefined ? undefined : parseSince(o.since, ctx.now());
   const tail = o.tail === undefined ? undefined : parseTail(o.tail);
+  if (o.follow) ctx.expectInterrupt?.();
   await withDeployEngine(ctx, async (engine, store) => {
     const observed = await requireApp(engine, store, app, ctx.signal);
     const prefix = servicePrefixes(
@@ -56,9 +57,13 @@ export async function runLogs(
     for await (const line of lines)
       ctx.stdout.write(`${prefix(line.service)}${ctx.redactor.scrub(line.text)}\n`);
   });
-  // Ctrl-C is how -f ends: exit 130, with no more than the one line every command prints.
-  if (ctx.signal.aborted)
+  // Ctrl-C is how -f ends, as for `docker logs -f` and `tail -f`: quietly, exit 0. A fault
+  // (or a closed output) aborts the signal too, and main reports those.
+  if (ctx.signal.aborted && (!o.follow || ctx.faults.first))
     throw new HlnError("E_ABORTED", "cancelled", { cause: ctx.signal.reason });
+  // The follow ended without Ctrl-C: the app has no containers left.
+  if (o.follow && !ctx.signal.aborted)
+    ctx.stderr.write(`hln: app ${app} is gone (no containers left)\n`);
 }
 
 export function registerLogs(program: Command, ctx: CliContext): void {
