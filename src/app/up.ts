@@ -4,6 +4,7 @@
  * recording the deploy in the app's state.
  */
 import { hostname, userInfo } from "node:os";
+import { basename } from "node:path";
 import type { Engine } from "../engine/engine.js";
 import { HlnError } from "../errors.js";
 import { fingerprint, fingerprintKey } from "../sdk/secret-fingerprint.js";
@@ -153,7 +154,7 @@ export async function upApp(o: UpOptions): Promise<UpResult> {
     await pruneImageTags(docker, app, keep, signal);
     await store.write(
       {
-        ...stateOf(o, engineId, previous),
+        ...stateOf(o, engineId),
         outputs,
         services: Object.fromEntries(
           wanted.map((d) => [
@@ -195,7 +196,7 @@ async function recordFailure(
   const message = o.redactor ? o.redactor.scrub(e.message) : e.message;
   try {
     await store.write({
-      ...stateOf(o, engineId, previous),
+      ...stateOf(o, engineId),
       outputs: previous?.outputs ?? null,
       services: previous?.services ?? {},
       history: [...(previous?.history ?? []), record(o, result, changes, message)],
@@ -208,7 +209,6 @@ async function recordFailure(
 function stateOf(
   o: UpOptions,
   engineId: string,
-  previous: AppState | undefined,
 ): Omit<AppState, "outputs" | "services" | "history"> {
   const { prepared } = o;
   const secretSources: Record<string, string> = {};
@@ -221,7 +221,11 @@ function stateOf(
     app: o.app,
     engine: { id: engineId, endpoint: o.engine.docker.endpoint },
     stack: {
-      ref: prepared.reference ?? previous?.stack.ref ?? "",
+      // A local stack given as a file (not DIR/stack.ts) is found again by its file.
+      ref:
+        prepared.source === "local" && basename(prepared.file) !== "stack.ts"
+          ? prepared.file
+          : prepared.reference,
       name: prepared.stack.name,
       version: prepared.stack.version,
     },

@@ -413,6 +413,20 @@ describe("hln up when things go wrong", () => {
     assert.deepEqual(await containersOf(app), []);
   });
 
+  it("reruns an app deployed from a stack file (not DIR/stack.ts) with `hln up APP` alone", async () => {
+    const app = newApp();
+    const file = join(dir, "file-stack", "other.ts");
+    mkdirSync(join(dir, "file-stack"), { recursive: true });
+    writeFileSync(file, stackSource);
+    checkOk(
+      await runCli(["up", app, "--dir", file, "--set", `port=${await freePort()}`], { env }),
+      "up from a file",
+    );
+    const again = await runCli(["up", app], { env, cwd: dir });
+    checkOk(again, "rerun");
+    assert.match(again.stdout, /is up to date/);
+  });
+
   it("fails a service without a health check that dies as it starts", async () => {
     const app = newApp();
     const r = await up(app, ["--set", `port=${await freePort()}`, "--set", "crash=true"]);
