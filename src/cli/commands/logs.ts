@@ -81,8 +81,9 @@ export function registerLogs(program: Command, ctx: CliContext): void {
     .addHelpText(
       "after",
       `
-Without -f the lines of all services are merged in time order. With -f a service that
-hln up recreates is followed into its new container.
+The lines of all services are merged in time order. With -f they come first, then new
+lines as they come; a service that hln up recreates is followed into its new container,
+Ctrl-C ends it (exit 0), and so does the app's removal.
 
 Examples:
   hln logs shop
