@@ -72,3 +72,36 @@ export function formatUpResult(result: UpResult): string {
   }
   return `${lines.join("\n")}\n`;
 }
+
+/**
+ * The plan as one `--log-format json` event (docs/progress-json.md): each step's service,
+ * kind, action and reasons, in the order they apply.
+ */
+export function planEvent(plan: Plan, stack: string, endpoint: string): string {
+  return JSON.stringify({
+    v: 1,
+    type: "plan",
+    app: plan.app,
+    stack,
+    endpoint,
+    network: plan.createNetwork ? `hln-${plan.app}` : null,
+    volumes: plan.createVolumes.map((v) => `hln-${plan.app}-${v}`),
+    steps: plan.steps.map((s) => ({
+      service: s.service,
+      kind: s.kind,
+      action: s.action,
+      reasons: s.action === "recreate" ? s.reasons : s.action === "create" ? [`new ${s.kind}`] : [],
+    })),
+  });
+}
+
+/** One thing converge did, as a `--log-format json` event. */
+export function deployEvent(service: string, message: string, at: number): string {
+  return JSON.stringify({
+    v: 1,
+    type: "deploy",
+    service,
+    message,
+    time: new Date(at).toISOString(),
+  });
+}

@@ -180,6 +180,27 @@ describe("hln up", () => {
     );
   });
 
+  it("keeps --log-format json all JSON: the plan and converge's steps are events", async () => {
+    const r = await runCli(
+      ["--log-format", "json", "up", app, "--dir", stackDir, "--set", `port=${port}`],
+      { env },
+    );
+    checkOk(r, "json up");
+    const events = r.stderr
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { type: string; steps?: { service: string; action: string }[] });
+    const plan = events.find((e) => e.type === "plan");
+    assert.deepEqual(
+      plan?.steps?.map((s) => [s.service, s.action]),
+      [
+        ["db", "keep"],
+        ["migrate", "keep"],
+        ["web", "keep"],
+      ],
+    );
+  });
+
   it("a dry run prints the plan for a changed input and changes nothing", async () => {
     const r = await up(app, ["--set", `port=${port}`, "--set", "greeting=salut", "--dry-run"]);
     outputs.push(r.stdout, r.stderr);

@@ -10,7 +10,7 @@ import { HlnError } from "../../errors.js";
 import type { PreparedStack } from "../../stack/prepare-stack.js";
 import { runAction } from "../../stack/run-action.js";
 import { parseValues, type ValuesFile } from "../../stack/values-file.js";
-import { formatPlan, formatUpResult } from "../../ui/app-plan.js";
+import { deployEvent, formatPlan, formatUpResult, planEvent } from "../../ui/app-plan.js";
 import { createProgress } from "../../ui/create-progress.js";
 import type { CliContext } from "../context.js";
 import { openFromCli } from "../open-engine.js";
@@ -74,6 +74,8 @@ export async function runUp(
     };
     const say = (line: string) => ctx.stderr.write(`hln: ${ctx.redactor.scrub(line)}\n`);
     const quiet = logFormat === "quiet";
+    // JSON progress stays JSON to its end: the plan and converge's steps are events too.
+    const json = logFormat === "json";
     let result: Awaited<ReturnType<typeof upApp>>;
     try {
       result = await upApp({
@@ -99,16 +101,15 @@ export async function runUp(
         onPlan: (plan) => {
           // The build is over: its progress gives way to the plan and what converge does.
           endProgress(false);
-          if (!quiet || o.dryRun)
-            ctx.stderr.write(
-              formatPlan(plan, {
-                stack: `${prepared.stack.name}@${prepared.stack.version}`,
-                endpoint: engine?.docker.endpoint ?? "",
-              }),
-            );
+          const stack = `${prepared.stack.name}@${prepared.stack.version}`;
+          const endpoint = engine?.docker.endpoint ?? "";
+          if (json) ctx.stderr.write(`${planEvent(plan, stack, endpoint)}\n`);
+          else if (!quiet || o.dryRun) ctx.stderr.write(formatPlan(plan, { stack, endpoint }));
         },
         onEvent: (service, message) => {
-          if (!quiet) say(`${service}: ${message}`);
+          if (json)
+            ctx.stderr.write(`${deployEvent(service, ctx.redactor.scrub(message), ctx.now())}\n`);
+          else if (!quiet) say(`${service}: ${message}`);
         },
         onTakeover: (m) => say(m),
       });
