@@ -7,8 +7,10 @@ import { checkAppName, upApp } from "../../app/up.js";
 import { parseDuration } from "../../duration.js";
 import type { Engine } from "../../engine/engine.js";
 import { HlnError } from "../../errors.js";
+import { locateStack } from "../../stack/catalogue.js";
 import type { PreparedStack } from "../../stack/prepare-stack.js";
 import { runAction } from "../../stack/run-action.js";
+import { parseStackRef } from "../../stack/stack-ref.js";
 import { parseValues, type ValuesFile } from "../../stack/values-file.js";
 import { deployEvent, formatPlan, formatUpResult, planEvent } from "../../ui/app-plan.js";
 import { createProgress } from "../../ui/create-progress.js";
@@ -191,17 +193,28 @@ export async function runStackDown(
   ctx: CliContext,
 ): Promise<void> {
   if (!state) return;
-  let prepared: PreparedStack;
-  try {
-    prepared = await prepareRecorded(state, file, { file: [], set: [] }, ctx);
-  } catch (err) {
+  const skipped = (err: unknown) => {
     if (ctx.signal.aborted) throw err;
     ctx.stderr.write(
       `hln: warning: the stack's down action was not run: ${ctx.redactor.scrub(HlnError.from(err).message)}\n`,
     );
-    return;
+  };
+  // Its inputs are gathered only for a stack that has a down action to give them to.
+  try {
+    const located = await locateStack(parseStackRef(state.stack.ref), {
+      env: ctx.env,
+      signal: ctx.signal,
+    });
+    if (!Object.hasOwn(located.stack.actions, "down")) return;
+  } catch (err) {
+    return skipped(err);
   }
-  if (!Object.hasOwn(prepared.stack.actions, "down")) return;
+  let prepared: PreparedStack;
+  try {
+    prepared = await prepareRecorded(state, file, { file: [], set: [] }, ctx);
+  } catch (err) {
+    return skipped(err);
+  }
   ctx.stderr.write(`hln: running action "down" of stack ${state.stack.ref}\n`);
   const engine = await openFromCli(ctx);
   const progress = createProgress({
