@@ -10,10 +10,10 @@ import type { StackRef } from "../../stack/stack-ref.js";
 import { parseStackRef } from "../../stack/stack-ref.js";
 import { createTerminalPrompter } from "../../stack/terminal-prompt.js";
 import type { ValuesFile } from "../../stack/values-file.js";
-import { createProgress } from "../../ui/create-progress.js";
 import type { CliContext } from "../context.js";
 import { openFromCli } from "../open-engine.js";
 import { formatData, parseOutputFormat } from "../output.js";
+import { cacheFlags, inputFlags, progressFor, stackFlags } from "../stack-flags.js";
 
 export interface DoOptions {
   stack?: string;
@@ -56,14 +56,7 @@ export async function runDo(
     : undefined;
 
   const engine = await openFromCli(ctx);
-  const progress = createProgress({
-    mode: logFormat,
-    stream: ctx.stderr,
-    env: ctx.env,
-    now: ctx.now,
-    isTTY: ctx.stderr.isTTY === true,
-    scrub: (t) => ctx.redactor.scrub(t),
-  });
+  const progress = progressFor(logFormat, ctx);
   let failed = true;
   let run: { result: unknown; declared: string[] };
   try {
@@ -144,42 +137,19 @@ export async function prepareFromCli(
 }
 
 export function registerDo(program: Command, ctx: CliContext, logFormat: () => LogFormat): void {
-  program
-    .command("do")
-    .description("run one action of a stack")
-    .argument("<action>", "the action to run, e.g. up")
-    .option(
-      "-s, --stack <stack>",
-      "the stack: NAME[@VERSION] (bundled or cached), npm:PACKAGE[@RANGE], or a path",
-    )
-    .option("--dir <dir>", "a local stack: a directory holding stack.ts, or a stack file")
-    .option("-p, --plan <dir>", "the same as --dir (Dagger 0.2's name for it)")
-    .option(
-      "-f, --file <values.yaml>",
-      "input values: a YAML mapping of input names to values (repeatable, later wins)",
-      (v: string, acc: string[]) => [...acc, v],
-      [] as string[],
-    )
-    .option(
-      "--set <key=value>",
-      "set an input; wins over values files (repeatable, last wins)",
-      (v: string, acc: string[]) => [...acc, v],
-      [] as string[],
-    )
-    .option("-i, --interactive", "ask for required inputs still missing (secrets without echo)")
-    .option("-o, --output <format>", "how to print the action's result: yaml or json", "yaml")
-    .option(
-      "--cache-to <entry>",
-      "export build cache, e.g. type=registry,ref=host/app:cache,mode=max (repeatable)",
-      (v: string, acc: string[]) => [...acc, v],
-      [] as string[],
-    )
-    .option(
-      "--cache-from <entry>",
-      "import build cache, e.g. type=registry,ref=host/app:cache (repeatable)",
-      (v: string, acc: string[]) => [...acc, v],
-      [] as string[],
-    )
+  const command = stackFlags(
+    program
+      .command("do")
+      .description("run one action of a stack")
+      .argument("<action>", "the action to run, e.g. up"),
+  ).option("-p, --plan <dir>", "the same as --dir (Dagger 0.2's name for it)");
+  cacheFlags(
+    inputFlags(command).option(
+      "-o, --output <format>",
+      "how to print the action's result: yaml or json",
+      "yaml",
+    ),
+  )
     .addHelpText(
       "after",
       `

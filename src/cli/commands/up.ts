@@ -13,10 +13,10 @@ import { runAction } from "../../stack/run-action.js";
 import { parseStackRef } from "../../stack/stack-ref.js";
 import { parseValues, type ValuesFile } from "../../stack/values-file.js";
 import { deployEvent, formatPlan, formatUpResult, planEvent } from "../../ui/app-plan.js";
-import { createProgress } from "../../ui/create-progress.js";
 import type { CliContext } from "../context.js";
 import { openFromCli } from "../open-engine.js";
 import { formatData, parseOutputFormat } from "../output.js";
+import { cacheFlags, inputFlags, progressFor, stackFlags } from "../stack-flags.js";
 import { type LogFormat, prepareFromCli } from "./do.js";
 
 export interface UpOptions {
@@ -60,14 +60,7 @@ export async function runUp(
     }
     const app = appArg ?? prepared.stack.name;
     checkAppName(app, "app");
-    const progress = createProgress({
-      mode: logFormat,
-      stream: ctx.stderr,
-      env: ctx.env,
-      now: ctx.now,
-      isTTY: ctx.stderr.isTTY === true,
-      scrub: (t) => ctx.redactor.scrub(t),
-    });
+    const progress = progressFor(logFormat, ctx);
     let progressEnded = false;
     const endProgress = (error: boolean) => {
       if (progressEnded) return;
@@ -217,14 +210,7 @@ export async function runStackDown(
   }
   ctx.stderr.write(`hln: running action "down" of stack ${state.stack.ref}\n`);
   const engine = await openFromCli(ctx);
-  const progress = createProgress({
-    mode: logFormat,
-    stream: ctx.stderr,
-    env: ctx.env,
-    now: ctx.now,
-    isTTY: ctx.stderr.isTTY === true,
-    scrub: (t) => ctx.redactor.scrub(t),
-  });
+  const progress = progressFor(logFormat, ctx);
   let failed = true;
   try {
     await runAction(
@@ -248,43 +234,21 @@ export async function runStackDown(
 }
 
 export function registerUp(program: Command, ctx: CliContext, logFormat: () => LogFormat): void {
-  program
-    .command("up")
-    .description("build a stack's services and run them as an app on the Docker engine")
-    .argument("[app]", "the app's name (default: the stack's name); alone, reruns its last deploy")
-    .option(
-      "-s, --stack <stack>",
-      "the stack: NAME[@VERSION] (bundled or cached), npm:PACKAGE[@RANGE], or a path",
-    )
-    .option("--dir <dir>", "a local stack: a directory holding stack.ts, or a stack file")
-    .option(
-      "-f, --file <values.yaml>",
-      "input values: a YAML mapping of input names to values (repeatable, later wins)",
-      (v: string, acc: string[]) => [...acc, v],
-      [] as string[],
-    )
-    .option(
-      "--set <key=value>",
-      "set an input; wins over values files (repeatable, last wins)",
-      (v: string, acc: string[]) => [...acc, v],
-      [] as string[],
-    )
-    .option("-i, --interactive", "ask for required inputs still missing (secrets without echo)")
+  const command = inputFlags(
+    stackFlags(
+      program
+        .command("up")
+        .description("build a stack's services and run them as an app on the Docker engine")
+        .argument(
+          "[app]",
+          "the app's name (default: the stack's name); alone, reruns its last deploy",
+        ),
+    ),
+  )
     .option("--dry-run", "build and print the plan; change nothing on the Docker engine")
     .option("--no-cache", "run every build step again instead of reusing the build cache")
-    .option("-o, --output <format>", "print the result as yaml or json instead of a summary")
-    .option(
-      "--cache-to <entry>",
-      "export build cache, e.g. type=registry,ref=host/app:cache,mode=max (repeatable)",
-      (v: string, acc: string[]) => [...acc, v],
-      [] as string[],
-    )
-    .option(
-      "--cache-from <entry>",
-      "import build cache, e.g. type=registry,ref=host/app:cache (repeatable)",
-      (v: string, acc: string[]) => [...acc, v],
-      [] as string[],
-    )
+    .option("-o, --output <format>", "print the result as yaml or json instead of a summary");
+  cacheFlags(command)
     .addHelpText(
       "after",
       `
