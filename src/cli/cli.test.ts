@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ExecError, HlnError } from "../errors.js";
 import { parseDuration } from "../duration.js";
+import { ExecError, HlnError } from "../errors.js";
 import { reportError } from "./errors.js";
 import { formatData } from "./output.js";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { formatData } from "./output.js";
 import { toPrintable } from "../stack/printable.js";
+import { formatData } from "./output.js";
 
 function refused(value: unknown): string {
   try {

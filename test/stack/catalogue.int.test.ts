@@ -314,7 +314,10 @@ describe("bundled and local stacks", () => {
   test("an unknown stack: one line listing the stacks and hln list stacks", async () => {
     await assert.rejects(
       locateStack(parseStackRef("nope"), { env }),
-      oneLine("E_USAGE", /^no stack named nope; stacks: hello, node-api, web-api-db \(see `hln list stacks`/),
+      oneLine(
+        "E_USAGE",
+        /^no stack named nope; stacks: hello, node-api, web-api-db \(see `hln list stacks`/,
+      ),
     );
   });
 

@@ -1,9 +1,9 @@
 import type { Command } from "commander";
 import { diskUsage, prune } from "../../buildkit/usage.js";
+import { parseDuration } from "../../duration.js";
 import { type EngineInfo, engineInfo } from "../../engine/engine.js";
 import { formatTable } from "../../ui/text-table.js";
 import type { CliContext } from "../context.js";
-import { parseDuration } from "../../duration.js";
 import { openFromCli } from "../open-engine.js";
 import { formatData, parseOutputFormat } from "../output.js";
 
