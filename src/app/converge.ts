@@ -43,6 +43,11 @@ export interface ConvergeOptions {
   onEvent?: (service: string, message: string) => void;
   /** How often container state is polled while waiting for health. Default 250 ms. */
   pollMs?: number;
+  /**
+   * How long a new service without a health check is watched for dying as it starts.
+   * Default 1500 ms.
+   */
+  settleMs?: number;
 }
 
 export interface ConvergeResult {
@@ -330,16 +335,21 @@ async function gate(
   }
   if (!d.spec.healthcheck) {
     if (kept) return;
-    // Without a health check, running is all a service can show: one that died as it
-    // started (a restart policy makes that "restarting") fails the run now, not later.
-    const c = await inspectContainer(docker, id, signal);
-    if (c && (!c.State.Running || c.State.Status === "restarting"))
-      throw new HlnError(
-        "E_DEPLOY_FAILED",
-        `service ${name} exited with ${c.State.ExitCode} as it started`,
-        { hint: await logHint(docker, id, signal) },
-      );
-    return;
+    // Without a health check, staying up is all a service can show: one that dies as it
+    // starts (a restart policy makes that "restarting", and counts it) fails the run now,
+    // not at the next `hln up`. It is watched for a short while, not waited on.
+    const until = Date.now() + (o.settleMs ?? 1500);
+    for (;;) {
+      const c = await inspectContainer(docker, id, signal);
+      if (c && (!c.State.Running || c.State.Restarting || c.RestartCount > 0))
+        throw new HlnError(
+          "E_DEPLOY_FAILED",
+          `service ${name} exited with ${c.State.ExitCode} as it started`,
+          { hint: await logHint(docker, id, signal) },
+        );
+      if (Date.now() >= until) return;
+      await sleep(o.pollMs ?? 100, signal);
+    }
   }
   const started = Date.now();
   let reported = false;

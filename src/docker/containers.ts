@@ -47,6 +47,8 @@ export interface ContainerDetails {
   Name: string;
   Created: string;
   Image: string;
+  /** How often the restart policy has restarted it. */
+  RestartCount: number;
   Config: {
     Image: string;
     Env: string[] | null;
@@ -59,6 +61,7 @@ export interface ContainerDetails {
   State: {
     Status: string;
     Running: boolean;
+    Restarting: boolean;
     ExitCode: number;
     Error?: string;
     StartedAt: string;
