@@ -176,9 +176,22 @@ export async function upApp(o: UpOptions): Promise<UpResult> {
     // does not make an app exist.
     if (!o.dryRun && (previous || plan))
       await recordFailure(o, store, engineId, previous, err, changes);
+    // A first deploy that left no container behind leaves no images either: nothing
+    // would ever use them, and no `hln down` would find them.
+    if (!o.dryRun && !previous) await dropUnusedImages(docker, app);
     throw err;
   } finally {
     lock?.release();
+  }
+}
+
+async function dropUnusedImages(docker: Engine["docker"], app: string): Promise<void> {
+  try {
+    // Not under the run's signal: after Ctrl-C this is the tidying that is still owed.
+    const observed = await observeApp(docker, app);
+    if (observed.containers.length === 0) await pruneImageTags(docker, app, new Set());
+  } catch {
+    // The deploy's own failure is what the user needs to read.
   }
 }
 

@@ -111,6 +111,16 @@ async function containersOf(app: string): Promise<Inspected[]> {
   return out.sort((a, b) => (a.Name < b.Name ? -1 : 1));
 }
 
+/** The image tags hln made for the app. */
+async function imageTags(app: string): Promise<string[]> {
+  const filters = encodeURIComponent(JSON.stringify({ reference: [`hln/${app}/*`] }));
+  const images = await engine.docker.json<{ RepoTags: string[] | null }[]>(
+    "GET",
+    `/images/json?filters=${filters}`,
+  );
+  return images.flatMap((i) => i.RepoTags ?? []);
+}
+
 async function fetchText(url: string): Promise<string> {
   const res = await fetch(url);
   return res.text();
@@ -331,6 +341,7 @@ describe("hln up when things go wrong", () => {
         ),
       );
       assert.deepEqual(await containersOf(app), []);
+      assert.deepEqual(await imageTags(app), []);
     } finally {
       server.close();
     }
@@ -432,6 +443,7 @@ describe("hln up when things go wrong", () => {
     // Kill-safety well under the step's 120 s: the engine stopped it.
     await until("the slow step is stopped", () => processes(step).length === 0);
     assert.deepEqual(await containersOf(app), []);
+    assert.deepEqual(await imageTags(app), []);
   });
 
   it("reruns an app deployed from a stack file (not DIR/stack.ts) with `hln up APP` alone", async () => {
@@ -468,6 +480,7 @@ describe("hln up when things go wrong", () => {
       ),
     );
     assert.deepEqual(await containersOf(app), []);
+    assert.deepEqual(await imageTags(app), []);
   });
 
   it("Ctrl-C while a service is replaced leaves it running, old or new, never neither", async () => {
