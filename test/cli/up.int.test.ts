@@ -126,6 +126,35 @@ async function fetchText(url: string): Promise<string> {
   return res.text();
 }
 
+/**
+ * `hln up APP --dir STACK ARGS...` started in the background, for Ctrl-C: its stderr so far,
+ * a wait for a line in it, and its exit code.
+ */
+function startUp(app: string, args: string[]) {
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [join(repoRoot, "bin/hln.js"), "--log-format", "plain", "up", app, "--dir", stackDir, ...args],
+    { env: { ...process.env, ...env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let stderr = "";
+  const waiting: { text: string; resolve: () => void }[] = [];
+  child.stderr?.on("data", (d) => {
+    stderr += d;
+    for (const w of waiting.filter((x) => stderr.includes(x.text))) w.resolve();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("close", resolve));
+  return {
+    child,
+    stderr: () => stderr,
+    exited,
+    printed: (text: string) =>
+      new Promise<void>((resolve) => {
+        if (stderr.includes(text)) resolve();
+        else waiting.push({ text, resolve });
+      }),
+  };
+}
+
 function checkOk(r: CliResult, what: string): void {
   assert.equal(r.code, 0, `${what} failed:\n${r.stderr}`);
 }
@@ -376,33 +405,10 @@ describe("hln up when things go wrong", () => {
   it("stops at Ctrl-C while waiting for health: exit 130, lock released, a rerun works", async () => {
     const app = newApp();
     const port = await freePort();
-    const child: ChildProcess = spawn(
-      process.execPath,
-      [
-        join(repoRoot, "bin/hln.js"),
-        "--log-format",
-        "plain",
-        "up",
-        app,
-        "--dir",
-        stackDir,
-        "--set",
-        `port=${port}`,
-        "--set",
-        "dbHealth=slow",
-      ],
-      { env: { ...process.env, ...env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let stderr = "";
-    const exited = new Promise<number | null>((resolve) => child.once("close", resolve));
-    await new Promise<void>((resolve) =>
-      child.stderr?.on("data", (d) => {
-        stderr += d;
-        if (stderr.includes("db: waiting until healthy")) resolve();
-      }),
-    );
-    child.kill("SIGINT");
-    assert.equal(await exited, 130, stderr);
+    const run = startUp(app, ["--set", `port=${port}`, "--set", "dbHealth=slow"]);
+    await run.printed("db: waiting until healthy");
+    run.child.kill("SIGINT");
+    assert.equal(await run.exited, 130, run.stderr());
     const locks = readdirSync(join(stateHome, "hln", "apps"), { recursive: true })
       .map(String)
       .filter((f) => f.endsWith(`${app}.lock`));
@@ -415,31 +421,12 @@ describe("hln up when things go wrong", () => {
   it("stops at Ctrl-C while building: exit 130, the step cancelled on the engine, no app", async () => {
     const app = newApp();
     const marker = `slow-build-${nonce()}`;
-    const child: ChildProcess = spawn(
-      process.execPath,
-      [
-        join(repoRoot, "bin/hln.js"),
-        "--log-format",
-        "plain",
-        "up",
-        app,
-        "--dir",
-        stackDir,
-        "--set",
-        `port=${await freePort()}`,
-        "--set",
-        `slowBuild=${marker}`,
-      ],
-      { env: { ...process.env, ...env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let stderr = "";
-    child.stderr?.on("data", (d) => (stderr += d));
-    const exited = new Promise<number | null>((resolve) => child.once("close", resolve));
+    const run = startUp(app, ["--set", `port=${await freePort()}`, "--set", `slowBuild=${marker}`]);
     // The step's shell, not hln, whose own arguments hold the marker too.
     const step = `echo ${marker}`;
     await until("the slow step runs", () => processes(step).length > 0, 120_000);
-    child.kill("SIGINT");
-    assert.equal(await exited, 130, stderr);
+    run.child.kill("SIGINT");
+    assert.equal(await run.exited, 130, run.stderr());
     // Kill-safety well under the step's 120 s: the engine stopped it.
     await until("the slow step is stopped", () => processes(step).length === 0);
     assert.deepEqual(await containersOf(app), []);
@@ -488,34 +475,11 @@ describe("hln up when things go wrong", () => {
     const port = await freePort();
     checkOk(await up(app, ["--set", `port=${port}`]), "first up");
     const before = (await containersOf(app)).find((c) => c.Name === `/hln-${app}-web`);
-    const child: ChildProcess = spawn(
-      process.execPath,
-      [
-        join(repoRoot, "bin/hln.js"),
-        "--log-format",
-        "plain",
-        "up",
-        app,
-        "--dir",
-        stackDir,
-        "--set",
-        `port=${port}`,
-        "--set",
-        "greeting=replaced",
-      ],
-      { env: { ...process.env, ...env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let stderr = "";
-    const exited = new Promise<number | null>((resolve) => child.once("close", resolve));
-    await new Promise<void>((resolve) =>
-      child.stderr?.on("data", (d) => {
-        stderr += d;
-        // busybox httpd ignores SIGTERM as PID 1: its stop takes the whole grace period.
-        if (stderr.includes("web: recreating")) resolve();
-      }),
-    );
-    child.kill("SIGINT");
-    assert.equal(await exited, 130, stderr);
+    const run = startUp(app, ["--set", `port=${port}`, "--set", "greeting=replaced"]);
+    // busybox httpd ignores SIGTERM as PID 1: its stop takes the whole grace period.
+    await run.printed("web: recreating");
+    run.child.kill("SIGINT");
+    assert.equal(await run.exited, 130, run.stderr());
     const web = (await containersOf(app)).filter((c) => c.Name.startsWith(`/hln-${app}-web`));
     assert.deepEqual(
       web.map((c) => [c.Name, c.State.Status]),
