@@ -161,3 +161,84 @@ export function report(rows: string[][], result: unknown, outFile: string): void
   mkdirSync(dirname(outFile), { recursive: true });
   writeFileSync(outFile, `${json}\n`);
 }
+
+/** Median, extremes and every sample of one measured series. */
+export interface Stats {
+  median: number;
+  min: number;
+  max: number;
+  samples: number[];
+}
+
+export function stats(samples: number[]): Stats {
+  if (samples.length === 0) throw new BenchError("no samples");
+  return { median: median(samples), min: Math.min(...samples), max: Math.max(...samples), samples };
+}
+
+/** One side of a comparison: a single timed run that returns its measure (ms unless said). */
+export interface Side {
+  label: string;
+  run(): Promise<number>;
+}
+
+/**
+ * Runs `a` and `b` once each as a warm-up (not counted), then `runs` times each, alternating
+ * which goes first so neither always runs on the other's leftovers (a busy engine, the page
+ * cache). The ratio is taken per run (a/b of the same round), so load that shifts during the
+ * bench shows in its spread rather than skewing one side.
+ */
+export async function alternate(
+  a: Side,
+  b: Side,
+  o: { runs: number; warmup?: number; log?(s: string): void },
+): Promise<{ a: Stats; b: Stats; ratio: Stats }> {
+  const log = o.log ?? (() => {});
+  for (let i = 0; i < (o.warmup ?? 1); i++) {
+    for (const side of [a, b]) log(`warm-up ${side.label}: ${(await side.run()).toFixed(0)}`);
+  }
+  const as: number[] = [];
+  const bs: number[] = [];
+  for (let i = 0; i < o.runs; i++) {
+    const order = i % 2 === 0 ? [a, b] : [b, a];
+    for (const side of order) {
+      const v = await side.run();
+      (side === a ? as : bs).push(v);
+      log(`run ${i + 1}/${o.runs} ${side.label}: ${v.toFixed(0)}`);
+    }
+  }
+  return { a: stats(as), b: stats(bs), ratio: stats(as.map((x, i) => x / bs[i]!)) };
+}
+
+/** One figure a case reports, with its goal. */
+export interface Metric {
+  /** e.g. "W3" */
+  id: string;
+  /** e.g. "context sync, after one change" */
+  what: string;
+  /** of hln's and the peer's figures: "ms", "MB", "s CPU" */
+  unit: string;
+  hln: Stats;
+  peer?: { label: string; stats: Stats };
+  /** hln/peer per run, when there is a peer */
+  ratio?: Stats;
+  /** e.g. "<= 0.5 x bake" */
+  goal: string;
+  met: boolean;
+  /** what the figure means or why it is missed, in a few words */
+  note?: string;
+}
+
+export interface CaseOptions {
+  runs: number;
+  /** one run per side, small inputs, no prune: proves the case still works */
+  smoke: boolean;
+  log(s: string): void;
+  signal: AbortSignal;
+}
+
+/** A benchmark case in bench/cases/, run by bench/run.ts. */
+export interface BenchCase {
+  id: string;
+  title: string;
+  run(o: CaseOptions): Promise<Metric[]>;
+}
