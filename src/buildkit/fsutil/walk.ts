@@ -9,7 +9,7 @@
  * entry; a subtree that no pattern can bring back is never read.
  */
 
-import type { BigIntStats, Dirent } from "node:fs";
+import { type BigIntStats, type Dirent, lstatSync, readdirSync } from "node:fs";
 import * as fsp from "node:fs/promises";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
@@ -34,14 +34,36 @@ export interface WalkFs {
   lstat(path: string): Promise<BigIntStats>;
   readlink(path: string): Promise<string>;
   realpath(path: string): Promise<string>;
+  /**
+   * Blocking forms of `readdir` and `lstat`. When given, the walk uses them instead: a
+   * promise per entry costs several times the system call itself (measured: 20,000 lstats
+   * take 0.2 s of CPU blocking against 1 s through promises), and the walk hands the event
+   * loop back every `WALK_SLICE` entries so transfers and health checks go on meanwhile.
+   */
+  readdirSync?(path: string): Dirent[];
+  lstatSync?(path: string): BigIntStats;
 }
 
+/** node:fs/promises; kept without the blocking forms, so a wrapper of its `lstat` sees every call. */
 export const nodeWalkFs: WalkFs = {
   readdir: (path) => fsp.readdir(path, { withFileTypes: true }),
   lstat: (path) => fsp.lstat(path, { bigint: true }),
   readlink: (path) => fsp.readlink(path),
   realpath: (path) => fsp.realpath(path),
 };
+
+/** What a walk uses when given no `fs`: node:fs, blocking calls for the per-entry work. */
+export const fastNodeWalkFs: WalkFs = {
+  ...nodeWalkFs,
+  readdirSync: (path) => readdirSync(path, { withFileTypes: true }),
+  lstatSync: (path) => lstatSync(path, { bigint: true }),
+};
+
+/**
+ * Entries a walk stats with blocking calls before it lets the event loop run: about a
+ * millisecond on a local disk with a warm cache.
+ */
+export const WALK_SLICE = 256;
 
 export interface WalkOptions {
   /**
@@ -58,7 +80,7 @@ export interface WalkOptions {
    */
   followPaths?: readonly string[];
   signal?: AbortSignal;
-  /** File system access; defaults to node:fs/promises. */
+  /** File system access; defaults to `fastNodeWalkFs`. */
   fs?: WalkFs;
 }
 
@@ -85,7 +107,7 @@ export async function* walkDirectory(
   root: string,
   options: WalkOptions = {},
 ): AsyncGenerator<Stat, void, undefined> {
-  const fs = options.fs ?? nodeWalkFs;
+  const fs = options.fs ?? fastNodeWalkFs;
   const signal = options.signal;
   throwIfAborted(signal);
   const rootPath = await resolveRoot(fs, root);
@@ -102,11 +124,21 @@ export async function* walkDirectory(
 
   const seenInodes = new Map<string, string>();
   const stack: DirFrame[] = [];
+  let sinceYield = 0;
+  const lstatSync = fs.lstatSync;
+  const readdirSync = fs.readdirSync;
 
   async function statOf(abs: string, rel: string): Promise<Stat | undefined> {
     let st: BigIntStats;
     try {
-      st = await fs.lstat(abs);
+      if (lstatSync === undefined) st = await fs.lstat(abs);
+      else {
+        if (++sinceYield >= WALK_SLICE) {
+          sinceYield = 0;
+          await yieldToLoop();
+        }
+        st = lstatSync(abs);
+      }
     } catch (err) {
       // Removed since the directory was read: fsutil skips it too.
       if (isNotFound(err)) return undefined;
@@ -123,7 +155,7 @@ export async function* walkDirectory(
   ): AsyncGenerator<Stat, void, undefined> {
     let entries: Dirent[];
     try {
-      entries = await fs.readdir(dirAbs);
+      entries = readdirSync === undefined ? await fs.readdir(dirAbs) : readdirSync(dirAbs);
     } catch (err) {
       if (parent !== undefined && isNotFound(err)) return;
       // A directory that is only walked for possible exceptions may be unreadable.
@@ -135,7 +167,7 @@ export async function* walkDirectory(
       throwIfAborted(signal);
       const rel = dirRel === "" ? entry.name : `${dirRel}/${entry.name}`;
       const abs = join(dirAbs, entry.name);
-      const isDir = await direntIsDir(fs, entry, abs);
+      const isDir = direntType(entry) ?? (await direntIsDir(fs, abs));
       if (isDir === undefined) continue;
 
       let skip = false;
@@ -188,6 +220,11 @@ export async function* walkDirectory(
   yield* visit(rootPath, "", undefined, false);
 }
 
+/** Lets timers and I/O callbacks run: awaiting a settled promise would not. */
+function yieldToLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 function matcher(patterns: readonly string[], kind: "include" | "exclude"): PatternMatcher {
   try {
     return createPatternMatcher(patterns);
@@ -225,8 +262,8 @@ async function resolveRoot(fs: WalkFs, root: string): Promise<string> {
   return resolved;
 }
 
-/** Whether a directory entry is a directory (not following symlinks); undefined if it vanished. */
-async function direntIsDir(fs: WalkFs, entry: Dirent, abs: string): Promise<boolean | undefined> {
+/** Whether a directory entry is a directory, as readdir reported it; null when it did not. */
+function direntType(entry: Dirent): boolean | null {
   if (entry.isDirectory()) return true;
   if (
     entry.isFile() ||
@@ -238,7 +275,14 @@ async function direntIsDir(fs: WalkFs, entry: Dirent, abs: string): Promise<bool
   ) {
     return false;
   }
-  // Some file systems do not report types in readdir.
+  return null;
+}
+
+/**
+ * Whether a path is a directory (not following symlinks), for file systems that do not
+ * report types in readdir; undefined if it vanished.
+ */
+async function direntIsDir(fs: WalkFs, abs: string): Promise<boolean | undefined> {
   try {
     return (await fs.lstat(abs)).isDirectory();
   } catch (err) {
