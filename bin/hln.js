@@ -1,36 +1,35 @@
 #!/usr/bin/env node
-// Runs the compiled CLI (dist/, built by `npm ci` and `npm test`), or the TypeScript
-// sources through tsx when dist/ is missing or older than src/, so an edited checkout
-// never runs stale code.
-import { readdirSync, statSync } from "node:fs";
+// Runs the bundled CLI (dist/bundle/, made by `npm run build`), or the TypeScript sources
+// through tsx in a checkout where a file the bundle was made from changed since, so an
+// edited checkout never runs stale code. An installed package has no src/ and checks
+// nothing.
+import { readFileSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
-const built = new URL("../dist/cli/main.js", import.meta.url);
-const src = fileURLToPath(new URL("../src/", import.meta.url));
-
-function mtime(path) {
-  try {
-    return statSync(path).mtimeMs;
-  } catch {
-    return -1;
-  }
-}
+const bundle = new URL("../dist/bundle/hln.mjs", import.meta.url);
+const root = fileURLToPath(new URL("../", import.meta.url));
 
 function fresh() {
-  const builtAt = mtime(built);
-  if (builtAt < 0) return false;
-  let entries;
+  // An installed package: what it ships is what it runs.
+  if (!statSync(`${root}src`, { throwIfNoEntry: false })) return true;
+  let inputs;
   try {
-    entries = readdirSync(src, { recursive: true });
+    // Written by scripts/bundle-cli.mjs: when it started, and every file it read. A file
+    // added since matters only once an edited one imports it, which changes that one.
+    inputs = JSON.parse(readFileSync(`${root}dist/bundle/inputs.json`, "utf8"));
   } catch {
-    return true; // an installed package ships dist/ only
+    return false;
   }
-  return entries.every((f) => !f.endsWith(".ts") || mtime(src + f) <= builtAt);
+  // A file gone (renamed, deleted) is a change too.
+  return inputs.files.every((f) => {
+    const st = statSync(root + f, { throwIfNoEntry: false });
+    return st !== undefined && st.mtimeMs <= inputs.startedAt;
+  });
 }
 
 let mod;
 if (fresh()) {
-  mod = await import(built.href);
+  mod = await import(bundle.href);
 } else {
   const { register } = await import("tsx/esm/api");
   register();

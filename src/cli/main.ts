@@ -8,19 +8,20 @@ import { Command, CommanderError, Option } from "commander";
 import { appStateDirectory } from "../app/state-store.js";
 import { createScrubber } from "../buildkit/scrubber.js";
 import { HlnError } from "../errors.js";
-import { type LogFormat, parseLogFormat, registerDo } from "./commands/do.js";
-import { registerDown } from "./commands/down.js";
-import { registerEngine } from "./commands/engine.js";
-import { registerInit } from "./commands/init.js";
-import { registerList } from "./commands/list.js";
-import { registerLogs } from "./commands/logs.js";
-import { registerShow } from "./commands/show.js";
-import { registerStatus } from "./commands/status.js";
-import { registerUp, runStackDown } from "./commands/up.js";
+import { registerDo } from "./commands/do-command.js";
+import { registerDown } from "./commands/down-command.js";
+import { registerEngine } from "./commands/engine-command.js";
+import { registerInit } from "./commands/init-command.js";
+import { registerList } from "./commands/list-command.js";
+import { registerLogs } from "./commands/logs-command.js";
+import { registerShow } from "./commands/show-command.js";
+import { registerStatus } from "./commands/status-command.js";
+import { registerUp } from "./commands/up-command.js";
 import { hlnVersion, registerVersion } from "./commands/version.js";
 import type { CliContext } from "./context.js";
 import { reportError } from "./errors.js";
 import { faultError, watchFaults } from "./faults.js";
+import { type LogFormat, parseLogFormat } from "./log-format.js";
 import { interruptSignal } from "./signals.js";
 import { commanderError } from "./usage-error.js";
 
@@ -122,8 +123,8 @@ export async function main(
   registerStatus(program, ctx);
   registerLogs(program, ctx);
   registerDown(program, ctx, {
-    beforeRemove: (state) =>
-      runStackDown(
+    beforeRemove: async (state) =>
+      (await import("./commands/up.js")).runStackDown(
         state,
         state ? join(appStateDirectory(ctx.env, state.engine.id), `${state.app}.json`) : "",
         logFormat(),

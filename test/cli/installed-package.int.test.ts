@@ -51,7 +51,13 @@ async function pack(into: string): Promise<string> {
     { filename: string; files: { path: string }[] },
   ];
   const paths = files.map((f) => f.path);
-  for (const needed of ["bin/hln.js", "dist/index.js", "dist/index.d.ts", "stacks/hello/stack.ts"])
+  for (const needed of [
+    "bin/hln.js",
+    "dist/bundle/hln.mjs",
+    "dist/index.js",
+    "dist/index.d.ts",
+    "stacks/hello/stack.ts",
+  ])
     assert.ok(paths.includes(needed), `the package has ${needed}`);
   assert.ok(!paths.some((p) => p.startsWith("src/") || p.startsWith("test/")), "no sources");
   return join(into, filename);

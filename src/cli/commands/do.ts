@@ -1,8 +1,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import type { Command } from "commander";
 import { parseDuration } from "../../duration.js";
-import { HlnError, shownSetting } from "../../errors.js";
+import { HlnError } from "../../errors.js";
 import { resolveCache } from "../../stack/cache-spec.js";
 import { type PreparedStack, prepareStack } from "../../stack/prepare-stack.js";
 import { actionOf, runAction } from "../../stack/run-action.js";
@@ -11,9 +10,10 @@ import { parseStackRef } from "../../stack/stack-ref.js";
 import { createTerminalPrompter } from "../../stack/terminal-prompt.js";
 import type { ValuesFile } from "../../stack/values-file.js";
 import type { CliContext } from "../context.js";
+import type { LogFormat } from "../log-format.js";
 import { openFromCli } from "../open-engine.js";
 import { formatData, parseOutputFormat } from "../output.js";
-import { cacheFlags, inputFlags, progressFor, stackFlags } from "../stack-flags.js";
+import { progressFor } from "../stack-flags.js";
 
 export interface DoOptions {
   stack?: string;
@@ -25,17 +25,6 @@ export interface DoOptions {
   output: string;
   cacheTo: string[];
   cacheFrom: string[];
-}
-
-export type LogFormat = "auto" | "tty" | "plain" | "json" | "quiet";
-
-/** `from` is where the value came from: the flag, or HLN_LOG_FORMAT. */
-export function parseLogFormat(value: string, from = "--log-format"): LogFormat {
-  if (["auto", "tty", "plain", "json", "quiet"].includes(value)) return value as LogFormat;
-  throw new HlnError(
-    "E_USAGE",
-    `${shownSetting(from, value)}: expected auto, tty, plain, json or quiet`,
-  );
 }
 
 /** Runs one action of a stack and prints what it returned. */
@@ -134,40 +123,4 @@ export async function prepareFromCli(
   for (const secret of Object.values(prepared.inputs.secrets))
     ctx.redactor.add(await secret.value());
   return prepared;
-}
-
-export function registerDo(program: Command, ctx: CliContext, logFormat: () => LogFormat): void {
-  const command = stackFlags(
-    program
-      .command("do")
-      .description("run one action of a stack")
-      .argument("<action>", "the action to run, e.g. up"),
-  ).option("-p, --plan <dir>", "the same as --dir (Dagger 0.2's name for it)");
-  cacheFlags(
-    inputFlags(command).option(
-      "-o, --output <format>",
-      "how to print the action's result: yaml or json",
-      "yaml",
-    ),
-  )
-    .addHelpText(
-      "after",
-      `
-Examples:
-  hln do up -s hello
-  hln do up -s hello --set greeting=bonjour --output json
-  hln do up -s npm:@acme/shop@^1.2 -f values.yaml -f values.prod.yaml -i
-  hln do up --dir ./my-stack --set rounds=40
-  hln do up --dir . --cache-from type=registry,ref=registry.example/app:cache \\
-    --cache-to type=registry,ref=registry.example/app:cache,mode=max
-  hln --log-format plain do up --dir ./stack.ts
-
-Inputs come from, lowest first: the stack's defaults, their declared environment
-variables, each -f file, each --set, then -i prompts. A secret input is given as
-env:VAR, file:PATH or command:CMD (or its declared variable, or a prompt), never as
-a literal value.`,
-    )
-    .action(async (action: string, opts: DoOptions) => {
-      await runDo(action, opts, logFormat(), ctx);
-    });
 }

@@ -1,5 +1,4 @@
 import { createInterface } from "node:readline/promises";
-import type { Command } from "commander";
 import type { ObservedApp } from "../../app/observe.js";
 import { removeApp } from "../../app/remove-app.js";
 import type { AppState } from "../../app/state-store.js";
@@ -102,28 +101,4 @@ async function confirm(
     rl.close();
   }
   if (!isYes(answer)) throw new HlnError("E_ABORTED", "down: not confirmed; nothing was removed");
-}
-
-/** `hooks` is how `hln down` runs the stack's own down action (see DownHooks). */
-export function registerDown(program: Command, ctx: CliContext, hooks: DownHooks = {}): void {
-  program
-    .command("down")
-    .description("remove an app: its containers, network, images and state; named volumes stay")
-    .argument("<app>", "the app")
-    .option("-y, --yes", "do not ask for confirmation (needed without a terminal)")
-    .option("--volumes", "remove the app's named volumes too, and the data in them")
-    .addHelpText(
-      "after",
-      `
-Asks before removing unless -y. Named volumes (the app's data) are kept unless
---volumes; each kept one is named.
-
-Examples:
-  hln down shop
-  hln down shop -y
-  hln down shop -y --volumes`,
-    )
-    .action(async (app: string, opts: DownOptions) => {
-      await runDown(app, opts, ctx, hooks);
-    });
 }

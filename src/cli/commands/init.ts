@@ -1,4 +1,3 @@
-import type { Command } from "commander";
 import { scaffoldStack } from "../../stack/scaffold.js";
 import { shellWord } from "../../ui/shell-word.js";
 import type { CliContext } from "../context.js";
@@ -30,27 +29,4 @@ export async function runInit(
   const cw = Math.max(...next.map(([c]) => c.length));
   lines.push("Next:", ...next.map(([c, what]) => `  ${c.padEnd(cw)}  ${what}`));
   ctx.stdout.write(`${lines.join("\n")}\n`);
-}
-
-export function registerInit(program: Command, ctx: CliContext): void {
-  program
-    .command("init")
-    .description("write a new stack, ready to run and to edit")
-    .argument("[dir]", "the directory to write it into, created if missing (default: .)")
-    .option("-n, --name <name>", "the stack's name (default: the directory's name, made valid)")
-    .addHelpText(
-      "after",
-      `
-Writes stack.ts, package.json, tsconfig.json, README.md and .gitignore. The directory
-must be new or empty (a .git in it is fine); nothing is ever overwritten. tsconfig.json
-points the editor at this hln's types, so stack.ts type-checks with no npm install.
-
-Examples:
-  hln init shop
-  hln init --name web-api ./services/api
-  mkdir demo && cd demo && git init && hln init && hln do up`,
-    )
-    .action(async (dir: string | undefined, opts: { name?: string }) => {
-      await runInit(dir, opts, ctx);
-    });
 }

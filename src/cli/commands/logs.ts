@@ -1,4 +1,3 @@
-import type { Command } from "commander";
 import { appLogs } from "../../app/app-logs.js";
 import { durationMs } from "../../duration.js";
 import { HlnError } from "../../errors.js";
@@ -64,39 +63,4 @@ export async function runLogs(
   // The follow ended without Ctrl-C: the app has no containers left.
   if (o.follow && !ctx.signal.aborted)
     ctx.stderr.write(`hln: app ${app} is gone (no containers left)\n`);
-}
-
-export function registerLogs(program: Command, ctx: CliContext): void {
-  program
-    .command("logs")
-    .description("the logs of an app's services, one prefix and colour per service")
-    .argument("<app>", "the app")
-    .argument("[services...]", "only these services (default: all)")
-    .option("-f, --follow", "keep printing new lines, across recreates, until Ctrl-C")
-    .option(
-      "--since <when>",
-      "lines since a duration ago (10m, 2h) or a time (2026-12-02T10:00:00Z)",
-    )
-    .option("--tail <n>", "the last N lines of each service (default: all)")
-    .addHelpText(
-      "after",
-      `
-The lines of all services are merged in time order. With -f they come first, then new
-lines as they come; a service that hln up recreates is followed into its new container,
-Ctrl-C ends it (exit 0), and so does the app's removal.
-
-Examples:
-  hln logs shop
-  hln logs shop api db --tail 50
-  hln logs shop api -f --since 10m`,
-    )
-    .action(
-      async (
-        app: string,
-        services: string[],
-        opts: { follow?: boolean; since?: string; tail?: string },
-      ) => {
-        await runLogs(app, services, opts, ctx);
-      },
-    );
 }

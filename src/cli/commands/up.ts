@@ -1,6 +1,5 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import type { Command } from "commander";
 import { stringify } from "yaml";
 import { type AppState, fileStateStore } from "../../app/state-store.js";
 import { checkAppName, upApp } from "../../app/up.js";
@@ -14,10 +13,11 @@ import { parseStackRef } from "../../stack/stack-ref.js";
 import { parseValues, type ValuesFile } from "../../stack/values-file.js";
 import { deployEvent, formatPlan, formatUpResult, planEvent } from "../../ui/app-plan.js";
 import type { CliContext } from "../context.js";
+import type { LogFormat } from "../log-format.js";
 import { openFromCli } from "../open-engine.js";
 import { formatData, parseOutputFormat } from "../output.js";
-import { cacheFlags, inputFlags, progressFor, stackFlags } from "../stack-flags.js";
-import { type LogFormat, prepareFromCli } from "./do.js";
+import { progressFor } from "../stack-flags.js";
+import { prepareFromCli } from "./do.js";
 
 export interface UpOptions {
   stack?: string;
@@ -231,42 +231,4 @@ export async function runStackDown(
     progress.end({ error: failed });
     engine.close();
   }
-}
-
-export function registerUp(program: Command, ctx: CliContext, logFormat: () => LogFormat): void {
-  const command = inputFlags(
-    stackFlags(
-      program
-        .command("up")
-        .description("build a stack's services and run them as an app on the Docker engine")
-        .argument(
-          "[app]",
-          "the app's name (default: the stack's name); alone, reruns its last deploy",
-        ),
-    ),
-  )
-    .option("--dry-run", "build and print the plan; change nothing on the Docker engine")
-    .option("--no-cache", "run every build step again instead of reusing the build cache")
-    .option("-o, --output <format>", "print the result as yaml or json instead of a summary");
-  cacheFlags(command)
-    .addHelpText(
-      "after",
-      `
-Examples:
-  hln up -s web-api-db                      deploy a bundled stack as app web-api-db
-  hln up shop -s web-api-db --set port=9090 the same stack as app "shop"
-  hln up shop --dry-run                     what a rerun would change, changing nothing
-  hln up shop                               rerun shop's stack with its recorded inputs
-  hln up --dir ./my-stack -f values.yaml -i
-
-The plan printed before anything changes says, per service, create, recreate (and why),
-keep or remove. Services start in dependency order, independent ones together; jobs run
-to completion before what depends on them. Ports publish on 127.0.0.1 unless the stack
-says otherwise. The Docker engine is DOCKER_HOST's (or the Docker context's), wherever
-BUILDKIT_HOST builds.`,
-    )
-    .action(async (app: string | undefined, opts: UpOptions & { cache?: boolean }) => {
-      // commander turns --no-cache into cache: false.
-      await runUp(app, { ...opts, noCache: opts.cache === false }, logFormat(), ctx);
-    });
 }

@@ -1,0 +1,71 @@
+// Bundles the CLI into dist/bundle/hln.mjs, which bin/hln.js runs: a few files to read and
+// compile instead of some 175 modules to resolve. What commands import only when they run
+// (the engine, BuildKit, protobuf, app layers) is split into chunks of its own, so that
+// `hln version` and --help neither compile nor evaluate it. npm dependencies are inlined
+// but tsx and esbuild, which load files of their own.
+import { readFile, rm, writeFile } from "node:fs/promises";
+import { relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const src = `${root}src/`;
+const out = "dist/bundle";
+
+/**
+ * Modules find files next to them (package.json, the bundled stacks) by import.meta.url.
+ * In the bundle each keeps the URL of its compiled file in dist/, as it has under tsc.
+ */
+const keepModuleUrls = {
+  name: "keep-module-urls",
+  setup(b) {
+    b.onLoad({ filter: /\.ts$/ }, async (args) => {
+      const text = await readFile(args.path, "utf8");
+      if (!args.path.startsWith(src) || !text.includes("import.meta.url")) return undefined;
+      const compiled = `../${relative(src, args.path).replace(/\.ts$/, ".js")}`;
+      return {
+        contents: text.replaceAll(
+          "import.meta.url",
+          `new URL(${JSON.stringify(compiled)}, import.meta.url).href`,
+        ),
+        loader: "ts",
+      };
+    });
+  },
+};
+
+// Chunks are named by content: those of an earlier build would stay behind.
+await rm(`${root}${out}`, { recursive: true, force: true });
+// Whole milliseconds below the clock: a file saved in this same millisecond counts as newer.
+const startedAt = Math.floor(Date.now()) - 1;
+const result = await build({
+  absWorkingDir: root,
+  entryPoints: { hln: "src/cli/main.ts" },
+  outdir: out,
+  // One flat directory: each chunk's import.meta.url is one level below dist/.
+  chunkNames: "[name]-[hash]",
+  outExtension: { ".js": ".mjs" },
+  bundle: true,
+  splitting: true,
+  platform: "node",
+  format: "esm",
+  target: "node20",
+  external: ["tsx", "tsx/*", "esbuild"],
+  // Inlined CommonJS dependencies (commander) call require for Node's own modules.
+  banner: {
+    js: 'import { createRequire as __hlnCreateRequire } from "node:module";\nconst require = __hlnCreateRequire(import.meta.url);',
+  },
+  sourcemap: "linked",
+  legalComments: "eof",
+  logLevel: "warning",
+  metafile: true,
+  plugins: [keepModuleUrls],
+});
+// bin/hln.js runs the sources instead once any of these is newer than the build. The
+// inlined npm packages change only with package-lock.json, one file to look at, not 200.
+const files = [
+  ...Object.keys(result.metafile.inputs).filter((f) => f.startsWith("src/")),
+  "package.json",
+  "package-lock.json",
+];
+await writeFile(`${root}${out}/inputs.json`, `${JSON.stringify({ startedAt, files })}\n`);

@@ -1,0 +1,32 @@
+/**
+ * `hln down`: its arguments, flags and help. What it does lives in down.ts, loaded only when
+ * the command runs, so that other commands (and --help) start without it.
+ */
+import type { Command } from "commander";
+import type { CliContext } from "../context.js";
+import type { DownHooks, DownOptions } from "./down.js";
+
+/** `hooks` is how `hln down` runs the stack's own down action (see DownHooks). */
+export function registerDown(program: Command, ctx: CliContext, hooks: DownHooks = {}): void {
+  program
+    .command("down")
+    .description("remove an app: its containers, network, images and state; named volumes stay")
+    .argument("<app>", "the app")
+    .option("-y, --yes", "do not ask for confirmation (needed without a terminal)")
+    .option("--volumes", "remove the app's named volumes too, and the data in them")
+    .addHelpText(
+      "after",
+      `
+Asks before removing unless -y. Named volumes (the app's data) are kept unless
+--volumes; each kept one is named.
+
+Examples:
+  hln down shop
+  hln down shop -y
+  hln down shop -y --volumes`,
+    )
+    .action(async (app: string, opts: DownOptions) => {
+      const { runDown } = await import("./down.js");
+      await runDown(app, opts, ctx, hooks);
+    });
+}
