@@ -16,15 +16,7 @@ import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
-import {
-  type BenchCase,
-  BenchError,
-  type Metric,
-  preflight,
-  report,
-  root,
-  type Stats,
-} from "./lib.js";
+import { type BenchCase, BenchError, type Metric, preflight, root, type Stats } from "./lib.js";
 
 const casesDir = join(root, "bench", "cases");
 const outFile = join(root, "bench", "out", "results.json");
