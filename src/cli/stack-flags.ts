@@ -3,7 +3,10 @@
  * their names, help and parsing cannot drift apart, and the progress display they share.
  */
 import type { Command } from "commander";
+import type { LedgerHit } from "../sdk/ledger.js";
+import type { RunActionOptions } from "../stack/run-action.js";
 import { createProgress } from "../ui/create-progress.js";
+import { ledgerEvent, ledgerLine } from "../ui/ledger-note.js";
 import type { ProgressRenderer } from "../ui/renderer.js";
 import type { CliContext } from "./context.js";
 
@@ -50,15 +53,37 @@ export function cacheFlags(command: Command): Command {
       "import build cache, e.g. type=registry,ref=host/app:cache (repeatable)",
       repeatable,
       [] as string[],
+    )
+    .option(
+      "--no-ledger",
+      "run every request on the engine, even one whose inputs are unchanged since the last run (also HLN_NO_LEDGER=1)",
     );
+}
+
+/**
+ * The ledger for a run (see DagOptions.ledger), unless --no-ledger, --no-cache or
+ * HLN_NO_LEDGER=1 turn it off; what it answers is counted for the line at the end.
+ */
+export function ledgerFor(
+  o: { ledger?: boolean; noCache?: boolean },
+  ctx: CliContext,
+  progress: RunProgress,
+): RunActionOptions["ledger"] {
+  if (o.ledger === false || o.noCache || ctx.env.HLN_NO_LEDGER === "1") return undefined;
+  return { onHit: progress.onLedgerHit };
+}
+
+/** Run progress that also tells, at its end, how many results came from the ledger. */
+export interface RunProgress extends ProgressRenderer {
+  readonly onLedgerHit: (hit: LedgerHit) => void;
 }
 
 /** Build progress on stderr in the format the user chose, secrets redacted. */
 export function progressFor(
   mode: "auto" | "tty" | "plain" | "json" | "quiet",
   ctx: CliContext,
-): ProgressRenderer {
-  return createProgress({
+): RunProgress {
+  const inner = createProgress({
     mode,
     stream: ctx.stderr,
     env: ctx.env,
@@ -66,4 +91,24 @@ export function progressFor(
     isTTY: ctx.stderr.isTTY === true,
     scrub: (t) => ctx.redactor.scrub(t),
   });
+  let hits = 0;
+  let since = 0;
+  let ended = false;
+  return {
+    update: (status) => inner.update(status),
+    onLedgerHit: (hit) => {
+      hits++;
+      since = Math.max(since, hit.recordedAt);
+    },
+    end: (summary) => {
+      if (ended) return;
+      ended = true;
+      const told = hits > 0 && !summary?.error;
+      // JSON keeps its summary last; text comes after the display has finished drawing.
+      if (told && mode === "json") ctx.stderr.write(`${ledgerEvent(hits, since)}\n`);
+      inner.end(summary);
+      if (told && mode !== "json" && mode !== "quiet")
+        ctx.stderr.write(`${ledgerLine(hits, since)}\n`);
+    },
+  };
 }

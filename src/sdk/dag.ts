@@ -1,4 +1,5 @@
 import { basename } from "node:path";
+import { debuglog } from "node:util";
 import type { BuildkitConnection } from "../buildkit/connection.js";
 import type { SolveStatus } from "../buildkit/solve-status.js";
 import type { Platform } from "../llb/index.js";
@@ -6,6 +7,8 @@ import { CacheVolume } from "./cache-volume.js";
 import { type Container, emptyContainer } from "./container.js";
 import { Directory } from "./directory.js";
 import { Host } from "./host.js";
+import { Ledger, type LedgerHit } from "./ledger.js";
+import { createLedgerStore, defaultLedgerDirectory } from "./ledger-store.js";
 import {
   type Secret,
   secretFromCommand,
@@ -15,6 +18,8 @@ import {
 } from "./secret.js";
 import type { DockerEngineAccess, Redactor } from "./solver.js";
 import { TrackedSolver } from "./tracked-solver.js";
+
+const debug = debuglog("hln:ledger");
 
 export interface DagOptions {
   /** The BuildKit to run on (see `openEngine`). */
@@ -65,6 +70,14 @@ export interface DagOptions {
   stackDirectory?: string;
   /** Run every step again instead of reusing the build cache, as `--no-cache` asks. */
   noCache?: boolean;
+  /**
+   * Answer a request whose inputs are all unchanged since a run recorded its answer from
+   * the local ledger, without a BuildKit round trip (see ledger.ts): the same Definition,
+   * the same image IDs in the Docker engine, the same synced host files. Off unless given.
+   * Applies only to a Docker engine's built-in BuildKit (`docker.builtIn`), and never
+   * with `noCache` or cache exports. `directory` defaults to `$XDG_CACHE_HOME/hln/ledger`.
+   */
+  ledger?: { directory?: string; onHit?: (hit: LedgerHit) => void };
 }
 
 /** The entry point of the SDK: creates the objects a stack builds its graph from. */
@@ -98,6 +111,33 @@ export interface Dag {
   close(options?: { exportCache?: boolean; settle?: boolean }): Promise<void>;
 }
 
+/** The run's ledger, or undefined (and why, in the debug log) when it must not answer anything. */
+function ledgerOf(options: DagOptions): Ledger | undefined {
+  const wanted = options.ledger;
+  if (!wanted) return undefined;
+  const docker = options.docker;
+  const why = !docker?.builtIn
+    ? "the BuildKit is not the Docker engine's own: its images come from a registry"
+    : options.noCache
+      ? "--no-cache"
+      : (options.cache?.exports?.length ?? 0) > 0
+        ? "the run exports build cache"
+        : undefined;
+  if (why || !docker) {
+    debug("off for this run: %s", why);
+    return undefined;
+  }
+  return new Ledger({
+    store: createLedgerStore(
+      wanted.directory ?? defaultLedgerDirectory(options.env ?? process.env),
+    ),
+    docker: docker.docker,
+    endpoint: options.connection.endpoint,
+    signal: options.signal,
+    onHit: wanted.onHit,
+  });
+}
+
 export function hostPlatform(): Platform {
   const arch: Record<string, string> = {
     x64: "amd64",
@@ -119,7 +159,7 @@ export function hostPlatform(): Platform {
  */
 export function createDag(options: DagOptions): Dag {
   const platform = options.platform ?? hostPlatform();
-  const solver = new TrackedSolver({ ...options, platform });
+  const solver = new TrackedSolver({ ...options, platform, ledger: ledgerOf(options) });
   // Values known up front are redacted from the start, even before a step asks for them.
   const learn = (secret: Secret): Secret => {
     void secret.value().then((v) => options.redactor?.add(v));

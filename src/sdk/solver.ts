@@ -3,6 +3,7 @@
  * per result asked for, all of them concurrent. Identical requests made at the same
  * time share one solve; BuildKit merges vertices shared between different solves.
  */
+import { createHash } from "node:crypto";
 import { debuglog } from "node:util";
 import { createAuthService } from "../buildkit/auth-service.js";
 import { assertSupported, engineCapabilities } from "../buildkit/capabilities.js";
@@ -28,6 +29,7 @@ import { openSession, type Session, type SessionService } from "../buildkit/sess
 import { type ExporterSpec, solve } from "../buildkit/solve.js";
 import type { SolveStatus } from "../buildkit/solve-status.js";
 import type { DockerClient } from "../docker/client.js";
+import { tagImage } from "../docker/images.js";
 import { displayCommand, ExecError, HlnError } from "../errors.js";
 import type { Definition } from "../gen/buildkit/ops_pb.js";
 import {
@@ -40,6 +42,7 @@ import {
   isMarshaled,
   type Output,
   type Platform,
+  parseImageRef,
   pendingDeferred,
   postOrder,
   type Vertex,
@@ -56,6 +59,8 @@ import {
   shimStartFailure,
 } from "./exec-failure.js";
 import { ImageBase } from "./image-base.js";
+import type { Ledger, LedgerKey } from "./ledger.js";
+import type { LedgerEntry } from "./ledger-store.js";
 import { OutputTail } from "./output-tail.js";
 import type { Secret } from "./secret.js";
 
@@ -127,6 +132,12 @@ export interface SolverOptions {
   signal?: AbortSignal;
   /** Run every step again instead of reusing the build cache (`--no-cache`). */
   noCache?: boolean;
+  /**
+   * Answers requests whose inputs are unchanged since a run recorded them, without the
+   * engine (see ledger.ts). Give one only for a Docker engine's built-in BuildKit, and not
+   * with noCache or cache exports: createDag decides.
+   */
+  ledger?: Ledger;
 }
 
 const tailLines = 20;
@@ -157,6 +168,9 @@ export class Solver {
   readonly #imageOf = new WeakMap<Vertex, ImageBase>();
   readonly #resolving = new Map<ImageBase, Promise<{ config: Uint8Array }>>();
   readonly #frontends = new WeakMap<DeferredOutput, PendingFrontend>();
+  /** Frontend results: their images resolve inside the engine, so the ledger keeps none of them. */
+  readonly #frontendVertices = new WeakSet<Vertex>();
+  readonly #ledger: Ledger | undefined;
   /** Exec vertex digests by their argv as BuildKit quotes it in errors (Go %q of the joined argv). */
   readonly #execsByArgv = new Map<string, string>();
   /** The last lines each vertex printed, for error reports. */
@@ -210,6 +224,7 @@ export class Solver {
     this.#onTransfer = options.onTransfer;
     this.stackDirectory = options.stackDirectory;
     this.#noCache = options.noCache === true;
+    this.#ledger = options.ledger;
   }
 
   #definition(output: Output): Definition {
@@ -329,6 +344,8 @@ export class Solver {
       }
     }
     if (wanted.size === 0) return;
+    const keys = await this.#configsFromLedger(wanted);
+    if (wanted.size === 0) return;
     await this.#inGateway(async (gw) => {
       await Promise.all(
         [...wanted].map(async (image) => {
@@ -341,6 +358,8 @@ export class Solver {
             if (image.resolved) return;
             const warning = image.resolve(res.config);
             if (warning) this.#onWarning?.(warning);
+            const key = keys.get(image);
+            if (key) await this.#ledger?.record(key, { answer: base64(res.config) });
           } catch (err) {
             this.#resolving.delete(image);
             throw new HlnError(
@@ -352,6 +371,57 @@ export class Solver {
         }),
       );
     });
+  }
+
+  /**
+   * Resolves from the ledger the images of `wanted` whose configs it holds for the image
+   * the Docker engine has now, and removes them from `wanted`. Returns the keys of the
+   * others, to record what the engine answers for them.
+   */
+  async #configsFromLedger(wanted: Set<ImageBase>): Promise<Map<ImageBase, LedgerKey>> {
+    const keys = new Map<ImageBase, LedgerKey>();
+    const ledger = this.#ledger;
+    if (!ledger) return keys;
+    await Promise.all(
+      [...wanted].map(async (image) => {
+        const key = await ledger.configKey(image.ref, image.platform);
+        if (!key) return;
+        const hit = await ledger.lookup(key);
+        if (hit?.answer === undefined) {
+          keys.set(image, key);
+          return;
+        }
+        wanted.delete(image);
+        if (image.resolved) return;
+        ledger.hit(hit);
+        const warning = image.resolve(Buffer.from(hit.answer, "base64"));
+        if (warning) this.#onWarning?.(warning);
+      }),
+    );
+    return keys;
+  }
+
+  /**
+   * The ledger key of a request for `output`, or undefined (the reason in the debug log)
+   * when the ledger must not answer it.
+   */
+  async #ledgerKey(
+    kind: string,
+    args: string[],
+    output: Output,
+    def: Definition,
+  ): Promise<LedgerKey | undefined> {
+    if (!this.#ledger) return undefined;
+    if (postOrder(output.vertex).some((v) => this.#frontendVertices.has(v))) {
+      debug("ledger: %s %s runs on the engine: it builds a Dockerfile", kind, args.join(" "));
+      return undefined;
+    }
+    const key = await this.#ledger.requestKey(kind, args, def, this.hostDirectories);
+    if ("reason" in key) {
+      debug("ledger: %s %s runs on the engine: %s", kind, args.join(" "), key.reason);
+      return undefined;
+    }
+    return key;
   }
 
   /** Builds `output` and keeps nothing but the cache. */
@@ -368,6 +438,9 @@ export class Solver {
     const def = this.#definition(output);
     const key = `sync:${vertexDigest(output.vertex)}:${output.index}`;
     return this.#once(key, async () => {
+      const memo = await this.#ledgerKey("sync", [], output, def);
+      const hit = memo && (await this.#ledger?.lookup(memo));
+      if (hit) return this.#ledger?.hit(hit);
       await this.#preflight();
       const session = await this.#openSession();
       const failed = new Map<string, string>();
@@ -380,6 +453,7 @@ export class Solver {
       }).catch(async (err) => {
         throw this.#explain(await this.#capabilityFailure(err, def), failed);
       });
+      if (memo) await this.#ledger?.record(memo, {});
     });
   }
 
@@ -398,8 +472,19 @@ export class Solver {
     const def = this.#definition(output);
     const key = `read:${vertexDigest(output.vertex)}:${output.index}:${path}`;
     return this.#once(key, async () => {
+      const memo = await this.#ledgerKey("read", [path], output, def);
+      const hit = memo && (await this.#ledger?.lookup(memo));
+      if (hit?.answer !== undefined) {
+        this.#ledger?.hit(hit);
+        return new Uint8Array(Buffer.from(hit.answer, "base64"));
+      }
       await this.#preflight();
-      return this.#inGateway(async (gw) => gw.readFile(await gw.solve(def), path), def);
+      const bytes = await this.#inGateway(
+        async (gw) => gw.readFile(await gw.solve(def), path),
+        def,
+      );
+      if (memo) await this.#ledger?.record(memo, { answer: base64(bytes) });
+      return bytes;
     });
   }
 
@@ -413,6 +498,7 @@ export class Solver {
     options: { opts?: Record<string, string>; inputs?: Record<string, Output>; image: ImageBase },
   ): Output {
     const result = deferredOutput(`the result of ${options.image.ref}`);
+    this.#frontendVertices.add(result.output.vertex);
     this.#frontends.set(result, {
       name,
       opts: options.opts ?? {},
@@ -596,6 +682,7 @@ export class Solver {
   }
 
   async close(): Promise<void> {
+    await this.#ledger?.close();
     const s = this.#session;
     this.#session = undefined;
     if (s) await (await s.catch(() => undefined))?.close();
@@ -612,10 +699,85 @@ export class Solver {
   }
 
   /**
+   * Builds `output` and hands it to an exporter, unless the ledger knows that the same
+   * export of the same inputs already left what is still there: an image the name still
+   * (or again) points to, a host directory unchanged since.
+   */
+  async exportTo(
+    output: Output,
+    exporter: ExporterSpec,
+    options: {
+      target?: ExportTarget;
+      /** Read once the result's frontends have run (the image config can depend on them). */
+      metadata?: () => Promise<Record<string, Uint8Array>>;
+    } = {},
+  ): Promise<Record<string, string>> {
+    const target = options.target;
+    const named = exporter.type === "moby" && !target ? exporter.attrs?.name : undefined;
+    const image = named && !named.includes(",") ? named : undefined;
+    // Only a directory export names its destination; a file export goes through staging.
+    const directory = exporter.type === "local" && target?.kind === "directory" && target.mode;
+    const ledger = this.#ledger;
+    if (!ledger || (!image && !directory) || pendingDeferred([output]).length > 0)
+      return this.#exportOnEngine(output, exporter, options);
+    await this.resolveImages([output]);
+    const def = this.#definition(output);
+    const metadata = await options.metadata?.();
+    const digest = createHash("sha256");
+    for (const [k, v] of Object.entries(metadata ?? {}).sort(([a], [b]) => (a < b ? -1 : 1)))
+      digest.update(`${k}=`).update(v).update("\n");
+    const args = image
+      ? ["moby", image, digest.digest("hex")]
+      : ["local", target?.path ?? "", String(directory)];
+    const memo = await this.#ledgerKey("export", args, output, def);
+    const hit = memo && (await ledger.lookup(memo));
+    if (hit && (await this.#stillExported(hit))) {
+      ledger.hit(hit);
+      return hit.response ?? {};
+    }
+    const response = await this.#exportOnEngine(output, exporter, {
+      ...options,
+      ...(metadata ? { metadata: async () => metadata } : {}),
+    });
+    if (!memo) return response;
+    if (image) {
+      const id = await ledger.imageId(image, { fresh: true });
+      if (id) await ledger.record(memo, { response, image: { name: image, id } });
+    } else if (target) {
+      const destination = await ledger.destination(target.path);
+      if (destination) await ledger.record(memo, { response, destination });
+    }
+    return response;
+  }
+
+  /** Whether what a recorded export left is still in place (an image is tagged again). */
+  async #stillExported(hit: LedgerEntry): Promise<boolean> {
+    const ledger = this.#ledger;
+    if (!ledger) return false;
+    if (hit.destination) return ledger.destinationUnchanged(hit.destination);
+    if (!hit.image || !this.#docker) return false;
+    const { name, id } = hit.image;
+    if ((await ledger.imageId(name, { fresh: true })) === id) return true;
+    // The name moved (hln up untags its build name), but the image is still there: naming
+    // it again is all the export would do.
+    if ((await ledger.imageId(id, { fresh: true })) !== id) return false;
+    const ref = parseImageRef(name);
+    if (ref.digest) return false;
+    await tagImage(
+      this.#docker.docker,
+      id,
+      `${ref.domain}/${ref.path}`,
+      ref.tag ?? "latest",
+      this.#signal,
+    );
+    return true;
+  }
+
+  /**
    * Builds `output` and hands it to an exporter. Each export has a session of its own:
    * BuildKit tells exports apart only by their index in one solve, not across solves.
    */
-  exportTo(
+  #exportOnEngine(
     output: Output,
     exporter: ExporterSpec,
     options: {
@@ -822,6 +984,10 @@ export class Solver {
     }
     return err;
   }
+}
+
+function base64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
 }
 
 /** A step's error that only says the build stopped it, because another step failed. */

@@ -7,7 +7,7 @@ import { dirname } from "node:path";
 import type { SolveStatus } from "../buildkit/solve-status.js";
 import type { Engine } from "../engine/engine.js";
 import { HlnError } from "../errors.js";
-import { createDag, type Dag } from "../sdk/dag.js";
+import { createDag, type Dag, type DagOptions } from "../sdk/dag.js";
 import type { Redactor } from "../sdk/solver.js";
 import { actionError, Fault } from "./action-error.js";
 import { type App, type AppSpec, createAppRecorder } from "./app-spec.js";
@@ -36,6 +36,8 @@ export interface RunActionOptions {
   silenceTimeoutMs?: number;
   /** Run every build step again instead of reusing the cache (`--no-cache`). */
   noCache?: boolean;
+  /** Answer unchanged requests from the local ledger (see DagOptions.ledger); off when absent. */
+  ledger?: DagOptions["ledger"];
   /** The CLI's fault watch: rejects when stack code faults (timer throw, unawaited rejection, drained loop). */
   faults?: { fault: Promise<never>; readonly first?: unknown };
 }
@@ -111,6 +113,7 @@ export async function runAction<T>(
     onWarning: options.onWarning,
     silenceTimeoutMs: options.silenceTimeoutMs,
     noCache: options.noCache,
+    ledger: options.ledger,
     stackDirectory: dirname(file),
   });
   const where = `${shownPath(file)}: action "${options.action}"`;

@@ -25,7 +25,9 @@ export interface RunOptions {
 export function runCli(args: string[], options: RunOptions = {}): Promise<CliResult> {
   return runProgram(process.execPath, [bin, ...args], {
     ...options,
-    env: { ...process.env, NO_COLOR: "1", CI: "true", ...options.env },
+    // The ledger off: these tests are about what the engine does on every run (cached steps,
+    // progress); test/cli/ledger.int.test.ts turns it on with HLN_NO_LEDGER: "".
+    env: { ...process.env, NO_COLOR: "1", CI: "true", HLN_NO_LEDGER: "1", ...options.env },
   });
 }
 

@@ -13,7 +13,7 @@ import type { CliContext } from "../context.js";
 import type { LogFormat } from "../log-format.js";
 import { openFromCli } from "../open-engine.js";
 import { formatData, parseOutputFormat } from "../output.js";
-import { progressFor } from "../stack-flags.js";
+import { ledgerFor, progressFor } from "../stack-flags.js";
 
 export interface DoOptions {
   stack?: string;
@@ -25,6 +25,8 @@ export interface DoOptions {
   output: string;
   cacheTo: string[];
   cacheFrom: string[];
+  /** False with --no-ledger. */
+  ledger?: boolean;
 }
 
 /** Runs one action of a stack and prints what it returned. */
@@ -61,6 +63,7 @@ export async function runDo(
         redactor: ctx.redactor,
         cache,
         silenceTimeoutMs,
+        ledger: ledgerFor(o, ctx, progress),
         faults: ctx.faults,
       },
       // Services are hln up's to build and deploy: hln do builds none of their images.

@@ -16,7 +16,7 @@ import type { CliContext } from "../context.js";
 import type { LogFormat } from "../log-format.js";
 import { openFromCli } from "../open-engine.js";
 import { formatData, parseOutputFormat } from "../output.js";
-import { progressFor } from "../stack-flags.js";
+import { ledgerFor, progressFor } from "../stack-flags.js";
 import { prepareFromCli } from "./do.js";
 
 export interface UpOptions {
@@ -30,6 +30,8 @@ export interface UpOptions {
   output?: string;
   cacheTo: string[];
   cacheFrom: string[];
+  /** False with --no-ledger. */
+  ledger?: boolean;
 }
 
 /** Builds what the stack declares and converges the app on the Docker engine. */
@@ -81,6 +83,7 @@ export async function runUp(
         signal: ctx.signal,
         dryRun: o.dryRun,
         noCache: o.noCache,
+        ledger: ledgerFor(o, ctx, progress),
         command: ["hln", "up", app, ...(o.dryRun ? ["--dry-run"] : [])].join(" "),
         onStatus: (s) => progress.update(s),
         onWarning: (m) => say(`warning: ${m}`),
