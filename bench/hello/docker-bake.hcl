@@ -1,4 +1,4 @@
-// The bake side of bench/example-vs-bake.ts. Paths are relative to this file's folder
+// The bake side of bench/cases/w1-noop.ts. Paths are relative to this file's folder
 // because the bench runs bake with its working directory here.
 group "default" {
   targets = ["join"]
