@@ -1,47 +1,252 @@
 /**
  * Loads a stack module: a `.ts` file, or a directory holding `stack.ts`. TypeScript runs
- * without a build step (tsx), and `import ... from "hln"` inside the stack resolves to
- * the hln that is loading it, wherever the stack lives on disk.
+ * without a build step, and `import ... from "hln"` inside the stack is the hln that is
+ * loading it, wherever the stack lives on disk: the stack and the local files it imports
+ * are bundled by esbuild into one ES module, with "hln" bound to this process's SDK, and
+ * the bundle is kept under the cache directory by the content of every file it was made
+ * from, so that a rerun of an unchanged stack reads and hashes its files and starts no
+ * compiler.
  */
+import { createHash } from "node:crypto";
 import { existsSync, statSync } from "node:fs";
-import { register } from "node:module";
-import { isAbsolute, relative, resolve } from "node:path";
+import { readdir, readFile, rm } from "node:fs/promises";
+import { isBuiltin } from "node:module";
+import { homedir } from "node:os";
+import { dirname, extname, isAbsolute, join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { HlnError } from "../errors.js";
+import { makeDirectories } from "../make-directories.js";
+import { replaceFile } from "../replace-file.js";
 import { isStack, type Stack } from "./define-stack.js";
 import { validateStack } from "./validate-stack.js";
 
-let hooked = false;
+/** Where the bundled stack finds the SDK: set before it is imported. */
+const sdkKey = Symbol.for("hln.sdk");
 
-/** Marks the stack file's URL, so that the resolve hook loads a .js stack as ESM. */
-const stackQuery = "hln-stack";
+/** Changes whenever what a bundle holds would change for the same files. */
+const bundleFormat = "hln-stack-bundle/1";
 
-async function installHooks(): Promise<void> {
-  if (hooked) return;
-  hooked = true;
-  // Loaded here, not at start-up: only stacks need a TypeScript loader.
-  const { register: registerTsx } = await import("tsx/esm/api");
-  registerTsx();
-  const self = new URL("../index.ts", import.meta.url);
-  const target = existsSync(self) ? self : new URL("../index.js", import.meta.url);
-  // Stacks are ES modules wherever they live: a .ts file outside any package with
-  // "type": "module" would otherwise load as CommonJS and fail on its imports. The stack
-  // file is one too (marked by the query loadStack adds), even inside node_modules, where
-  // npm stacks are installed, and so are the .ts files it imports by relative path (the
-  // mark passes on to them); the .js files it imports keep their package's format.
-  const hook = `export async function resolve(s, c, next) {
-    const r = await next(s === "hln" ? ${JSON.stringify(target.href)} : s, c);
-    if (!r.url.startsWith("file:")) return r;
-    if (/\\?${stackQuery}$/.test(r.url) ||
-        (!r.url.includes("/node_modules/") && /\\.tsx?$/.test(r.url))) {
-      return { ...r, format: "module" };
+/** One file a bundle was made from, or that decided how one was resolved (absent: ""). */
+interface InputFile {
+  path: string;
+  sha256: string;
+}
+
+interface Manifest {
+  format: string;
+  /** The stack file: once it is gone, so is its bundle. */
+  file: string;
+  /** The SDK's export names the bundle was bound to. */
+  exports: string;
+  inputs: InputFile[];
+  /** The bundle's file name, beside the manifest. */
+  bundle: string;
+}
+
+/** `$XDG_CACHE_HOME/hln/stack-bundles`, else `~/.cache/hln/stack-bundles`. */
+export function stackBundleDirectory(env: NodeJS.ProcessEnv = process.env): string {
+  // The XDG spec ignores a relative XDG_CACHE_HOME.
+  const xdg = env.XDG_CACHE_HOME;
+  const base = xdg && isAbsolute(xdg) ? xdg : join(env.HOME || homedir(), ".cache");
+  return join(base, "hln", "stack-bundles");
+}
+
+const sha256 = (data: string | Uint8Array) => createHash("sha256").update(data).digest("hex");
+
+async function hashOf(path: string): Promise<string> {
+  try {
+    return sha256(await readFile(path));
+  } catch {
+    return "";
+  }
+}
+
+/**
+ * The module URL to import for the stack `file`, from the cache when none of its inputs
+ * changed by one byte, else bundled anew. `built` says which.
+ */
+export async function bundleStack(
+  file: string,
+  options: { cacheDirectory?: string } = {},
+): Promise<{ url: string; built: boolean }> {
+  const sdk = await import("../index.js");
+  (globalThis as Record<symbol, unknown>)[sdkKey] = sdk;
+  const exports = Object.keys(sdk).sort().join(",");
+  const dir = join(
+    options.cacheDirectory ?? stackBundleDirectory(),
+    sha256(`${bundleFormat}\0${file}`).slice(0, 32),
+  );
+  const manifestFile = join(dir, "manifest.json");
+  let previous: Manifest | undefined;
+  try {
+    previous = JSON.parse(await readFile(manifestFile, "utf8")) as Manifest;
+  } catch {
+    // Not bundled yet, or the cache is unreadable: bundle.
+  }
+  if (previous?.format === bundleFormat && previous.exports === exports) {
+    const hashes = await Promise.all(previous.inputs.map((i) => hashOf(i.path)));
+    const bundle = join(dir, previous.bundle);
+    if (previous.inputs.every((i, n) => hashes[n] === i.sha256) && existsSync(bundle))
+      return { url: pathToFileURL(bundle).href, built: false };
+  }
+  const { code, inputs } = await bundle(file, Object.keys(sdk));
+  const name = `${sha256(code).slice(0, 16)}.mjs`;
+  const manifest: Manifest = { format: bundleFormat, file, exports, inputs, bundle: name };
+  try {
+    await makeDirectories(dir);
+    await replaceFile(join(dir, name), code);
+    await replaceFile(manifestFile, `${JSON.stringify(manifest)}\n`);
+    if (previous?.bundle && previous.bundle !== name)
+      await rm(join(dir, previous.bundle), { force: true });
+    await forgetRemovedStacks(dirname(dir));
+    return { url: pathToFileURL(join(dir, name)).href, built: true };
+  } catch {
+    // A cache that cannot be written costs a rebundle next time, nothing else: the module
+    // imports only absolute file: URLs, so it runs as well from memory.
+    return {
+      url: `data:text/javascript;base64,${Buffer.from(code).toString("base64")}`,
+      built: true,
+    };
+  }
+}
+
+/**
+ * Removes the bundles of stack files that no longer exist (a temporary stack, a moved
+ * checkout), so that the cache does not grow with every stack ever loaded. Done when a
+ * stack is bundled anyway, never on the fast path.
+ */
+async function forgetRemovedStacks(cache: string): Promise<void> {
+  for (const entry of await readdir(cache).catch(() => [])) {
+    try {
+      const m = JSON.parse(await readFile(join(cache, entry, "manifest.json"), "utf8")) as Manifest;
+      if (typeof m.file === "string" && !existsSync(m.file))
+        await rm(join(cache, entry), { recursive: true, force: true });
+    } catch {
+      // Being written by another hln, or not ours: left alone.
     }
-    if (/\\.tsx?$/.test(r.url) && s.startsWith(".") && c.parentURL?.endsWith("?${stackQuery}")) {
-      return { ...r, url: r.url + "?${stackQuery}", format: "module" };
+  }
+}
+
+/** Bundles the stack with esbuild; what the bundle was made from, hashed as read. */
+async function bundle(
+  file: string,
+  names: string[],
+): Promise<{ code: string; inputs: InputFile[] }> {
+  // Loaded here, not at start-up: only stacks need a compiler, and only when changed.
+  const { build } = await import("esbuild");
+  /** package.json and tsconfig.json files that decide resolution and transpiling. */
+  const settings = new Set<string>();
+  const settingsAbove = (path: string) => {
+    for (let d = dirname(path); ; d = dirname(d)) {
+      settings.add(join(d, "package.json"));
+      settings.add(join(d, "tsconfig.json"));
+      if (dirname(d) === d) break;
     }
-    return r;
-  }`;
-  register(`data:text/javascript,${encodeURIComponent(hook)}`);
+  };
+  const sdkSource = [
+    `const sdk = globalThis[Symbol.for("hln.sdk")];`,
+    `export const { ${names.join(", ")} } = sdk;`,
+  ].join("\n");
+  const result = await build({
+    entryPoints: [file],
+    absWorkingDir: dirname(file),
+    bundle: true,
+    write: false,
+    format: "esm",
+    platform: "node",
+    target: `node${process.versions.node.split(".")[0]}`,
+    // Node's own choice among a package's entry points: no "module" field or condition.
+    mainFields: ["main"],
+    conditions: [],
+    // CommonJS files the stack imports by path may call require.
+    banner: {
+      js: `import { createRequire as __hlnCreateRequire } from "node:module";\nconst require = __hlnCreateRequire(${JSON.stringify(pathToFileURL(file).href)});`,
+    },
+    // Stack traces name the stack's own files and lines.
+    sourcemap: "inline",
+    metafile: true,
+    logLevel: "silent",
+    plugins: [
+      {
+        name: "hln-stack",
+        setup(b) {
+          b.onResolve({ filter: /^hln$/ }, () => ({ path: "hln", namespace: "hln-sdk" }));
+          b.onLoad({ filter: /.*/, namespace: "hln-sdk" }, () => ({
+            contents: sdkSource,
+            loader: "js",
+          }));
+          // Packages stay outside the bundle, loaded by Node from where the stack is.
+          b.onResolve({ filter: /^[^./]/ }, async (args) => {
+            if (args.pluginData === "hln-inner" || isAbsolute(args.path)) return undefined;
+            if (isBuiltin(args.path)) return { path: args.path, external: true };
+            const r = await b.resolve(args.path, {
+              kind: args.kind,
+              resolveDir: args.resolveDir,
+              importer: args.importer,
+              pluginData: "hln-inner",
+            });
+            if (r.errors.length > 0) return { errors: r.errors };
+            // A tsconfig.json "paths" alias for a file of the stack's own is bundled.
+            if (!r.path.split(/[\\/]/).includes("node_modules")) return { path: r.path };
+            settingsAbove(r.path);
+            return { path: pathToFileURL(r.path).href, external: true };
+          });
+          // A file's import.meta is its own, not the bundle's.
+          b.onLoad({ filter: /\.[cm]?[jt]sx?$/ }, async (args) => {
+            settingsAbove(args.path);
+            const text = await readFile(args.path, "utf8");
+            if (!text.includes("import.meta.")) return undefined;
+            const url = pathToFileURL(args.path).href;
+            return {
+              // Code only, as far as text tells: the words inside a string stay.
+              contents: text.replace(
+                /(?<!["'`])\bimport\.meta\.(url|filename|dirname)\b/g,
+                (_, key: string) =>
+                  JSON.stringify(
+                    key === "url" ? url : key === "filename" ? args.path : dirname(args.path),
+                  ),
+              ),
+              loader: loaderOf(args.path),
+            };
+          });
+        },
+      },
+    ],
+  }).catch((err: unknown) => {
+    throw new Error(buildFailure(err, dirname(file)));
+  });
+  const code = result.outputFiles[0]!.text;
+  const files = Object.keys(result.metafile.inputs)
+    .filter((f) => !f.includes(":"))
+    .map((f) => resolve(dirname(file), f));
+  // Hashed after bundling: a file changed meanwhile makes the next run bundle again.
+  const paths = [...new Set([...files, ...settings])];
+  const hashes = await Promise.all(paths.map(hashOf));
+  return { code, inputs: paths.map((path, n) => ({ path, sha256: hashes[n]! })) };
+}
+
+function loaderOf(path: string): "ts" | "tsx" | "js" | "jsx" {
+  const ext = extname(path);
+  if (ext === ".tsx") return "tsx";
+  if (ext === ".jsx") return "jsx";
+  return /^\.[cm]?ts$/.test(ext) ? "ts" : "js";
+}
+
+/** esbuild's errors as `file:line:column: ERROR: text` lines, which loadFailure reads. */
+function buildFailure(err: unknown, cwd: string): string {
+  const errors = (
+    err as {
+      errors?: { text: string; location?: { file: string; line: number; column: number } | null }[];
+    }
+  ).errors;
+  if (!errors?.length) return err instanceof Error ? err.message : String(err);
+  return errors
+    .map((e) =>
+      e.location
+        ? `${resolve(cwd, e.location.file)}:${e.location.line}:${e.location.column}: ERROR: ${e.text}`
+        : e.text,
+    )
+    .join("\n");
 }
 
 /** The file a `--plan` path names: the path itself, or `stack.ts` inside a directory. */
@@ -83,12 +288,10 @@ export async function loadStack(path: string): Promise<{ file: string; stack: St
       "E_STACK_INVALID",
       `${shown}: not a stack module: name a .ts or .js file, or a directory holding stack.ts${/\.ya?ml$/.test(file) ? " (values files go with -f)" : ""}`,
     );
-  await installHooks();
   let mod: { default?: unknown };
   try {
-    const url = pathToFileURL(file);
-    url.search = stackQuery;
-    mod = (await import(url.href)) as { default?: unknown };
+    const { url } = await bundleStack(file);
+    mod = (await import(url)) as { default?: unknown };
   } catch (err) {
     throw new HlnError("E_STACK_INVALID", loadFailure(file, err), { cause: err });
   }
