@@ -24,8 +24,9 @@ const keepModuleUrls = {
       if (!args.path.startsWith(src) || !text.includes("import.meta.url")) return undefined;
       const compiled = `../${relative(src, args.path).replace(/\.ts$/, ".js")}`;
       return {
-        contents: text.replaceAll(
-          "import.meta.url",
+        // Code only: the words in a string (load-stack.ts rewrites them in stacks) stay.
+        contents: text.replace(
+          /(?<!["'`])\bimport\.meta\.url\b/g,
           `new URL(${JSON.stringify(compiled)}, import.meta.url).href`,
         ),
         loader: "ts",
