@@ -14,6 +14,29 @@ describe("compareBytewise", () => {
     assert.ok("\u{1F600}" < "\uFF5E");
     assert.ok(compareBytewise("\uFF5E", "\u{1F600}") < 0);
   });
+
+  it("agrees with comparing TextEncoder bytes, lone surrogates and prefixes included", () => {
+    const encoder = new TextEncoder();
+    const byBytes = (a: string, b: string) => Buffer.compare(encoder.encode(a), encoder.encode(b));
+    // Units from each range whose UTF-8 order differs from UTF-16 order, so every pair of
+    // kinds meets at a first difference and at the end of a prefix.
+    const units = [0x41, 0x7a, 0xe9, 0x800, 0xd800, 0xdbff, 0xdc00, 0xdfff, 0xe000, 0xfffd, 0xffff];
+    let seed = 11;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed;
+    };
+    const word = () =>
+      String.fromCharCode(
+        ...Array.from({ length: next() % 5 }, () => units[next() % units.length]!),
+      );
+    for (let i = 0; i < 20_000; i++) {
+      const a = word();
+      const b = next() % 3 === 0 ? a + word() : word();
+      assert.equal(Math.sign(compareBytewise(a, b)), byBytes(a, b), JSON.stringify([a, b]));
+      assert.equal(Math.sign(compareBytewise(b, a)), byBytes(b, a), JSON.stringify([b, a]));
+    }
+  });
 });
 
 describe("isIntegerLikeKey", () => {

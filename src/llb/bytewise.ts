@@ -12,6 +12,29 @@ const encoder = new TextEncoder();
 /** Orders two strings by their UTF-8 bytes: negative, zero or positive, like Go's strings.Compare. */
 export function compareBytewise(a: string, b: string): number {
   if (a === b) return 0;
+  // Sorting a Definition's thousand digests calls this some ten thousand times: compare
+  // code units where that gives the UTF-8 order, without encoding. Two code units that are
+  // not surrogates order as their UTF-8 bytes do; a surrogate at the first difference, or
+  // one that a prefix ends on, takes the encoding path (it can stand for a code point above
+  // U+FFFF, or for U+FFFD when lone, as TextEncoder writes it).
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (isSurrogate(x) || isSurrogate(y)) return compareEncoded(a, b);
+    return x - y;
+  }
+  if (n > 0 && isSurrogate((a.length < b.length ? a : b).charCodeAt(n - 1)))
+    return compareEncoded(a, b);
+  return a.length - b.length;
+}
+
+function isSurrogate(unit: number): boolean {
+  return unit >= 0xd800 && unit <= 0xdfff;
+}
+
+function compareEncoded(a: string, b: string): number {
   const x = encoder.encode(a);
   const y = encoder.encode(b);
   const n = Math.min(x.length, y.length);
