@@ -29,6 +29,11 @@ export function groupRawHeaders(raw: readonly string[]): Record<string, string[]
 export function sessionMetadata(ctx: HandlerContext, key: string): string[] {
   const packed = ctx.requestHeader.get(rawMetadataHeader);
   const all = packed ? (JSON.parse(packed) as Record<string, string[]>) : {};
+  return metadataValues(all, key);
+}
+
+/** Every value of `key` in headers grouped by `groupRawHeaders`, decoded as `sessionMetadata` does. */
+export function metadataValues(all: Record<string, string[]>, key: string): string[] {
   const values = all[key] ?? [];
   if (all[`${key}-encoded`]?.[0] !== "1") return values;
   return values.map((v) => decodeURIComponent(v.replaceAll("+", " ")));

@@ -9,7 +9,7 @@ import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { HlnError } from "../errors.js";
 import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health_pb.js";
-import { type H2cServer, serveH2c } from "../transport/h2c.js";
+import { type H2cServer, type H2Handler, serveH2c } from "../transport/h2c.js";
 import type { BuildkitConnection } from "./connection.js";
 import { groupRawHeaders, rawMetadataHeader } from "./session-metadata.js";
 
@@ -20,6 +20,11 @@ export interface SessionService {
   /** Full gRPC paths this service answers, announced in the session headers. */
   readonly methods: readonly string[];
   register(router: ConnectRouter): void;
+  /**
+   * Handlers by gRPC path that take the HTTP/2 request themselves, ahead of the router:
+   * for calls whose message rate makes connect's per-message cost show (file sync).
+   */
+  readonly raw?: Readonly<Record<string, H2Handler>>;
 }
 
 export interface SessionOptions {
@@ -102,7 +107,11 @@ export async function openSession(
     // contents sent to a local engine gain nothing and cost most of the transfer time.
     acceptCompression: [],
   });
+  const raw = new Map<string, H2Handler>();
+  for (const s of services) for (const [path, h] of Object.entries(s.raw ?? {})) raw.set(path, h);
   const server: H2cServer = serveH2c(tunnel, (req, res) => {
+    const own = raw.get(req.url);
+    if (own !== undefined) return own(req, res);
     req.headers[rawMetadataHeader] = JSON.stringify(groupRawHeaders(req.rawHeaders));
     handler(req, res);
   });

@@ -6,6 +6,7 @@ import { create } from "@bufbuild/protobuf";
 import { HlnError } from "../../errors.js";
 import { type Packet, PacketSchema, PacketType } from "../../gen/buildkit/fsutil_pb.js";
 import type { PacketStream } from "../packet-stream.js";
+import { packetOf } from "./packet-wire.js";
 
 export type { PacketStream };
 
@@ -65,12 +66,10 @@ export function reqPacket(id: number): Packet {
 }
 
 export function dataPacket(id: number, data?: Uint8Array): Packet {
-  return create(PacketSchema, {
-    type: PacketType.PACKET_DATA,
-    id,
-    ...(data === undefined ? {} : { data }),
-  });
+  return packetOf(PacketType.PACKET_DATA, id, data ?? empty);
 }
+
+const empty = new Uint8Array(0);
 
 export function finPacket(): Packet {
   return create(PacketSchema, { type: PacketType.PACKET_FIN });

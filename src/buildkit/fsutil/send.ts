@@ -8,13 +8,13 @@
  * chunks of at most 32 KiB and an empty DATA. The receiver ends the transfer with FIN, which is
  * answered with FIN. Requests are served while the walk is still going, four files at a time.
  */
-import { constants } from "node:fs";
-import { type FileHandle, lstat, open, realpath } from "node:fs/promises";
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from "node:fs";
+import { realpath } from "node:fs/promises";
 import { join } from "node:path";
 import { debuglog } from "node:util";
 import { create } from "@bufbuild/protobuf";
 import { HlnError, throwIfAborted } from "../../errors.js";
-import { PacketSchema, PacketType } from "../../gen/buildkit/fsutil_pb.js";
+import { type Packet, PacketSchema, PacketType } from "../../gen/buildkit/fsutil_pb.js";
 import { isRegularMode } from "./file-mode.js";
 import { errnoCode, fsError, isNotFound } from "./fs-error.js";
 import {
@@ -37,6 +37,12 @@ const debug = debuglog("hln:fsutil");
 export const DATA_CHUNK_SIZE = 32 * 1024;
 /** Files served at once (fsutil send.go runs four workers). */
 export const SEND_CONCURRENCY = 4;
+/**
+ * Content bytes read with blocking calls before the event loop gets a turn (the frames
+ * written meanwhile go out then). Blocking reads cost a fraction of what a promise per
+ * open, stat, read and close does: 20,000 small files took 0.7 s of CPU against 4 s.
+ */
+const READ_SLICE = 1024 * 1024;
 
 export type SendDirectoryOptions = WalkOptions;
 
@@ -81,11 +87,16 @@ export async function sendDirectory(
 
   const abort = linkedAbort(options.signal);
   const signal = abort.controller.signal;
-  const send = serialSender(stream);
+  const send = stream.encodesOnSend ? (p: Packet) => stream.send(p) : serialSender(stream);
+  // A stream that copies each packet as it is sent lets every read reuse one buffer.
+  const shared = stream.encodesOnSend ? Buffer.allocUnsafe(DATA_CHUNK_SIZE) : undefined;
+  let readSinceYield = 0;
   const reader = packetReader(stream, signal);
   const result: SendResult = { files: 0, bytesSent: 0, requested: 0, entries: 0 };
   const files = new Map<number, string>();
-  const queue: FileJob[] = [];
+  // A head index rather than shift(): shift copies a long array, and 20,000 requests queue up.
+  let queue: FileJob[] = [];
+  let head = 0;
   const running = new Set<Promise<void>>();
   let finished = false;
 
@@ -114,21 +125,27 @@ export async function sendDirectory(
   })();
 
   async function serveFile(job: FileJob): Promise<void> {
-    const handle = await openAnnounced(rootPath, job.path);
-    if (handle !== undefined) {
+    const fd = openAnnounced(rootPath, job.path);
+    if (fd !== undefined) {
       try {
         for (;;) {
           if (signal.aborted) return;
-          const chunk = Buffer.allocUnsafe(DATA_CHUNK_SIZE);
-          const { bytesRead } = await handle.read(chunk, 0, DATA_CHUNK_SIZE, null);
+          const chunk = shared ?? Buffer.allocUnsafe(DATA_CHUNK_SIZE);
+          const bytesRead = readSync(fd, chunk, 0, DATA_CHUNK_SIZE, null);
           if (bytesRead === 0) break;
-          await send(dataPacket(job.id, chunk.subarray(0, bytesRead)));
+          const sent = send(dataPacket(job.id, chunk.subarray(0, bytesRead)));
           result.bytesSent += bytesRead;
+          readSinceYield += bytesRead;
+          await sent;
+          if (readSinceYield >= READ_SLICE) {
+            readSinceYield = 0;
+            await new Promise((resolve) => setImmediate(resolve));
+          }
         }
       } catch (err) {
         throw fsError(err, `cannot read ${join(rootPath, job.path)}`);
       } finally {
-        await handle.close().catch(() => undefined);
+        closeQuietly(fd);
       }
     }
     await send(dataPacket(job.id));
@@ -144,8 +161,12 @@ export async function sendDirectory(
   }
 
   function pump(): void {
-    while (running.size < SEND_CONCURRENCY && queue.length > 0 && !signal.aborted) {
-      const job = queue.shift()!;
+    while (running.size < SEND_CONCURRENCY && head < queue.length && !signal.aborted) {
+      const job = queue[head++]!;
+      if (head === queue.length) {
+        queue = [];
+        head = 0;
+      }
       const task: Promise<void> = serveFile(job)
         .catch(failFile)
         .finally(() => {
@@ -207,14 +228,14 @@ export async function sendDirectory(
  * naming the file. O_NONBLOCK keeps a path swapped for a FIFO since the walk from blocking
  * the open until some writer appears; what is opened must still be a regular file.
  */
-async function openAnnounced(root: string, path: string): Promise<FileHandle | undefined> {
+function openAnnounced(root: string, path: string): number | undefined {
   const abs = join(root, path);
-  let handle: FileHandle;
+  let fd: number;
   try {
-    handle = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    fd = openSync(abs, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (err) {
     // Opening a socket fails with ENXIO.
-    if (errnoCode(err) === "ENXIO" && (await isSocket(abs))) return undefined;
+    if (errnoCode(err) === "ENXIO" && isSocket(abs)) return undefined;
     if (isNotFound(err))
       throw new HlnError("E_USAGE", `cannot read ${abs}: it was removed while being sent`, {
         cause: err,
@@ -223,24 +244,32 @@ async function openAnnounced(root: string, path: string): Promise<FileHandle | u
   }
   let regular: boolean;
   try {
-    regular = (await handle.stat()).isFile();
+    regular = fstatSync(fd).isFile();
   } catch (err) {
-    await handle.close().catch(() => undefined);
+    closeQuietly(fd);
     throw fsError(err, `cannot read ${abs}`);
   }
   if (!regular) {
-    await handle.close().catch(() => undefined);
+    closeQuietly(fd);
     throw new HlnError(
       "E_USAGE",
       `cannot read ${abs}: it was replaced by something other than a file while being sent`,
     );
   }
-  return handle;
+  return fd;
 }
 
-async function isSocket(abs: string): Promise<boolean> {
+function closeQuietly(fd: number): void {
   try {
-    return (await lstat(abs)).isSocket();
+    closeSync(fd);
+  } catch {
+    // Only read from; nothing to lose.
+  }
+}
+
+function isSocket(abs: string): boolean {
+  try {
+    return lstatSync(abs).isSocket();
   } catch {
     return false;
   }
