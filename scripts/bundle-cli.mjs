@@ -3,8 +3,8 @@
 // (the engine, BuildKit, protobuf, app layers) is split into chunks of its own, so that
 // `hln version` and --help neither compile nor evaluate it. npm dependencies are inlined
 // but tsx and esbuild, which load files of their own.
-import { readFile, rm, writeFile } from "node:fs/promises";
-import { relative } from "node:path";
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { basename, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
@@ -35,14 +35,13 @@ const keepModuleUrls = {
   },
 };
 
-// Chunks are named by content: those of an earlier build would stay behind.
-await rm(`${root}${out}`, { recursive: true, force: true });
 // Whole milliseconds below the clock: a file saved in this same millisecond counts as newer.
 const startedAt = Math.floor(Date.now()) - 1;
 const result = await build({
   absWorkingDir: root,
   entryPoints: { hln: "src/cli/main.ts" },
   outdir: out,
+  write: false,
   // One flat directory: each chunk's import.meta.url is one level below dist/.
   chunkNames: "[name]-[hash]",
   outExtension: { ".js": ".mjs" },
@@ -69,4 +68,25 @@ const files = [
   "package.json",
   "package-lock.json",
 ];
-await writeFile(`${root}${out}/inputs.json`, `${JSON.stringify({ startedAt, files })}\n`);
+
+// hln processes may be running from the previous build meanwhile (a test suite, another
+// terminal), and they import chunks as their commands need them: every file is replaced
+// whole (temporary sibling, rename), chunks first, the entry and inputs.json last, and
+// the chunks of earlier builds stay an hour before they go.
+const dir = `${root}${out}`;
+await mkdir(dir, { recursive: true });
+const replace = async (path, contents) => {
+  const temp = `${path}.${process.pid}.tmp`;
+  await writeFile(temp, contents);
+  await rename(temp, path);
+};
+const entry = result.outputFiles.filter((f) => basename(f.path).startsWith("hln.mjs"));
+for (const f of result.outputFiles) if (!entry.includes(f)) await replace(f.path, f.contents);
+for (const f of entry) await replace(f.path, f.contents);
+await replace(`${dir}/inputs.json`, `${JSON.stringify({ startedAt, files })}\n`);
+const made = new Set([...result.outputFiles.map((f) => basename(f.path)), "inputs.json"]);
+for (const name of await readdir(dir)) {
+  const path = `${dir}/${name}`;
+  if (!made.has(name) && Date.now() - (await stat(path)).mtimeMs > 3_600_000)
+    await rm(path, { force: true });
+}
