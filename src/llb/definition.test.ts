@@ -85,6 +85,44 @@ describe("definition", () => {
     assert.equal(plain.metadata[digests[0]!]!.ignoreCache, false);
   });
 
+  it("keeps each vertex's entry per ignoreCache setting when one graph is sent both ways", () => {
+    const img = imageSource("alpine", { platform });
+    const run = exec({ root: img, args: ["a"], env: [], cwd: "/", platform });
+    const first = toBinary(DefinitionSchema, definition(run.root));
+    const fresh = definition(run.root, { ignoreCache: true });
+    const again = definition(run.root);
+    assert.deepEqual(toBinary(DefinitionSchema, again), first);
+    const [imgDigest, runDigest] = definitionDigests(again);
+    for (const d of [imgDigest!, runDigest!]) {
+      assert.equal(again.metadata[d]!.ignoreCache, false);
+      assert.equal(fresh.metadata[d]!.ignoreCache, true);
+    }
+  });
+
+  it("merges the metadata of two vertices with identical ops, sorted", () => {
+    const src = (name: string, description: Record<string, string>) =>
+      createVertex({
+        inputs: [],
+        op: { case: "source", value: create(SourceOpSchema, { identifier: "local://a" }) },
+        caps: ["source.local"],
+        customName: name,
+        description,
+      });
+    const a = src("a", { "com.z": "1" });
+    const b = src("b", { "com.a": "2" });
+    const join = fileOp({
+      base: outputOf(a),
+      actions: [{ kind: "copy", src: outputOf(b), srcPath: "/", destPath: "/x" }],
+    });
+    const def = definition(join);
+    assert.equal(def.def.length, 3);
+    assert.deepEqual(Object.keys(def.metadata[vertexDigest(a)]!.description), [
+      "com.a",
+      "com.z",
+      "llb.customname",
+    ]);
+  });
+
   it("marshals to the same bytes every time (sorted metadata map)", () => {
     const build = () => {
       const img = imageSource("alpine", { platform, customName: "z" });

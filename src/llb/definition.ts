@@ -21,7 +21,14 @@ import {
 import { compareBytewise } from "./bytewise.js";
 import { Cap } from "./caps.js";
 import { marshalOp, sha256Digest, sortOpMetadataMaps } from "./marshal.js";
-import { marshalVertex, type Output, postOrder, vertexDigest, vertexOpMetadata } from "./vertex.js";
+import {
+  marshalVertex,
+  type Output,
+  postOrder,
+  type Vertex,
+  vertexDigest,
+  vertexOpMetadata,
+} from "./vertex.js";
 
 /**
  * The Definition whose result is `result`.
@@ -36,9 +43,7 @@ export function definition(result: Output, options: { ignoreCache?: boolean } = 
 
   for (const v of postOrder(result.vertex)) {
     const { bytes, digest } = marshalVertex(v);
-    const own = vertexOpMetadata(v);
-    // `--no-cache`: every op runs again, as BuildKit does for one marked this way.
-    const md = options.ignoreCache ? create(OpMetadataSchema, { ...own, ignoreCache: true }) : own;
+    const md = sortedOpMetadata(v, options.ignoreCache === true);
     anyDescription ||= Object.keys(md.description).length > 0;
     anyIgnoreCache ||= md.ignoreCache;
     const prev = metadata.get(digest);
@@ -48,7 +53,7 @@ export function definition(result: Output, options: { ignoreCache?: boolean } = 
     } else {
       // Two vertices with identical ops are one op to the daemon; merge what they declare,
       // as Go's mergeMetadata does.
-      metadata.set(digest, mergeMetadata(prev, md));
+      metadata.set(digest, sortOpMetadataMaps(mergeMetadata(prev, md)));
     }
   }
 
@@ -66,14 +71,39 @@ export function definition(result: Output, options: { ignoreCache?: boolean } = 
   };
   if (anyDescription) terminalCaps[Cap.metaDescription] = true;
   if (anyIgnoreCache) terminalCaps[Cap.metaIgnoreCache] = true;
-  metadata.set(terminal.digest, create(OpMetadataSchema, { caps: terminalCaps }));
+  metadata.set(
+    terminal.digest,
+    sortOpMetadataMaps(create(OpMetadataSchema, { caps: terminalCaps })),
+  );
 
   // Map order is not hashed, but a sorted map keeps Definition bytes reproducible.
   const sorted: Record<string, OpMetadata> = {};
-  for (const key of [...metadata.keys()].sort(compareBytewise)) {
-    sorted[key] = sortOpMetadataMaps(metadata.get(key)!);
-  }
+  for (const key of [...metadata.keys()].sort(compareBytewise)) sorted[key] = metadata.get(key)!;
   return create(DefinitionSchema, { def, metadata: sorted });
+}
+
+/** Per vertex, its OpMetadata with sorted maps, plain and marked ignore-cache. */
+const opMetadata = new WeakMap<Vertex, { plain?: OpMetadata; ignoreCache?: OpMetadata }>();
+
+/**
+ * A vertex's OpMetadata entry, maps sorted, made once per vertex: a run that solves many
+ * results over one graph asks for the same vertices' entries once per Definition.
+ */
+function sortedOpMetadata(v: Vertex, ignoreCache: boolean): OpMetadata {
+  let known = opMetadata.get(v);
+  if (!known) {
+    known = {};
+    opMetadata.set(v, known);
+  }
+  const key = ignoreCache ? "ignoreCache" : "plain";
+  let md = known[key];
+  if (!md) {
+    const own = vertexOpMetadata(v);
+    // `--no-cache`: every op runs again, as BuildKit does for one marked this way.
+    md = sortOpMetadataMaps(ignoreCache ? create(OpMetadataSchema, { ...own, ignoreCache }) : own);
+    known[key] = md;
+  }
+  return md;
 }
 
 /** The digest of every op in `def`, in order; the last is the terminal op. */

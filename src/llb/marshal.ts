@@ -22,6 +22,10 @@ import {
   SourceOpSchema,
 } from "../gen/buildkit/ops_pb.js";
 import { sortRecordBytewise } from "./bytewise.js";
+import { useFastUtf8Encoding } from "./text-encoding.js";
+
+// Before any op is encoded: protobuf-es picks its encoder when a writer is made.
+useFastUtf8Encoding();
 
 export interface MarshaledOp {
   /** The exact bytes to send in `Definition.def`; never re-encode them. */
