@@ -3,11 +3,21 @@ import { lstat, mkdir, readFile, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { create } from "@bufbuild/protobuf";
 import { HlnError } from "../../errors.js";
 import type { Stat } from "../../gen/buildkit/fsutil_pb.js";
+import { StatSchema } from "../../gen/buildkit/fsutil_pb.js";
 import { GoMode, isDirMode, isSymlinkMode } from "./file-mode.js";
 import { makeTree, tempDir } from "./testdata/fixtures.js";
-import { dedupePaths, nodeWalkFs, type WalkFs, type WalkOptions, walkDirectory } from "./walk.js";
+import {
+  dedupePaths,
+  fastNodeWalkFs,
+  newStat,
+  nodeWalkFs,
+  type WalkFs,
+  type WalkOptions,
+  walkDirectory,
+} from "./walk.js";
 
 const GOLDEN = fileURLToPath(new URL("./testdata/walk-order.golden.txt", import.meta.url));
 
@@ -195,5 +205,22 @@ describe("walkDirectory", () => {
     } finally {
       await t.cleanup();
     }
+  });
+});
+
+describe("walk fast paths", () => {
+  test("a plain-object Stat equals the generic create()", () => {
+    assert.deepEqual(
+      newStat("a/b", 0o644, 123n),
+      create(StatSchema, { path: "a/b", mode: 0o644, modTime: 123n }),
+    );
+  });
+
+  test("the blocking and the promise file system walk alike", async () => {
+    const root = fileURLToPath(new URL(".", import.meta.url));
+    const slow = await walk(root, { fs: nodeWalkFs });
+    const fast = await walk(root, { fs: fastNodeWalkFs });
+    assert.ok(fast.length > 10);
+    assert.deepEqual(fast, slow);
   });
 });

@@ -12,9 +12,8 @@
 import { type BigIntStats, type Dirent, lstatSync, readdirSync } from "node:fs";
 import * as fsp from "node:fs/promises";
 import { join } from "node:path";
-import { create } from "@bufbuild/protobuf";
 import { HlnError, throwIfAborted } from "../../errors.js";
-import { type Stat, StatSchema } from "../../gen/buildkit/fsutil_pb.js";
+import type { Stat } from "../../gen/buildkit/fsutil_pb.js";
 import { GoMode, goModeFromUnix } from "./file-mode.js";
 import { fsError, isNotFound, isPermissionDenied } from "./fs-error.js";
 import {
@@ -291,6 +290,26 @@ async function direntIsDir(fs: WalkFs, abs: string): Promise<boolean | undefined
   }
 }
 
+/**
+ * A Stat as a plain object, equal to `create(StatSchema, { path, mode, modTime })`: the
+ * generic `create` walks the schema field by field, a cost paid once per entry.
+ */
+export function newStat(path: string, mode: number, modTime: bigint): Stat {
+  return {
+    $typeName: "fsutil.types.Stat",
+    path,
+    mode,
+    uid: 0,
+    gid: 0,
+    size: 0n,
+    modTime,
+    linkname: "",
+    devmajor: 0n,
+    devminor: 0n,
+    xattrs: {},
+  };
+}
+
 /** Linux device numbers as Go's fsutil splits them (stat_unix.go). */
 function deviceNumbers(rdev: bigint): { major: bigint; minor: bigint } {
   return {
@@ -315,7 +334,7 @@ async function makeStat(
   // The sender clears the socket bit (archive/tar cannot express it), so a socket travels as
   // an empty regular file.
   mode = (mode & ~GoMode.socket) >>> 0;
-  const stat = create(StatSchema, { path: rel, mode, modTime: st.mtimeNs });
+  const stat = newStat(rel, mode, st.mtimeNs);
   if (st.isDirectory()) return stat;
 
   stat.size = st.size;
