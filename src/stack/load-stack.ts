@@ -162,8 +162,10 @@ async function bundle(
     banner: {
       js: `import { createRequire as __hlnCreateRequire } from "node:module";\nconst require = __hlnCreateRequire(${JSON.stringify(pathToFileURL(file).href)});`,
     },
-    // Stack traces name the stack's own files and lines.
+    // Stack traces name the stack's own files and lines (loadStack turns source maps
+    // on); the sources are named relative to the stack's directory, not the bundle's.
     sourcemap: "inline",
+    sourceRoot: `${pathToFileURL(dirname(file)).href}/`,
     metafile: true,
     logLevel: "silent",
     plugins: [
@@ -291,6 +293,8 @@ export async function loadStack(path: string): Promise<{ file: string; stack: St
   let mod: { default?: unknown };
   try {
     const { url } = await bundleStack(file);
+    // What the stack throws is shown (with --debug) at its own file and line.
+    process.setSourceMapsEnabled(true);
     mod = (await import(url)) as { default?: unknown };
   } catch (err) {
     throw new HlnError("E_STACK_INVALID", loadFailure(file, err), { cause: err });

@@ -27,6 +27,12 @@ export default defineStack({
 });
 `;
 
+/** What the cache holds besides compiled stacks (loading a stack compiles it, once). */
+const written = (dir: string) =>
+  readdirSync(dir, { recursive: true, encoding: "utf8" }).filter(
+    (p) => p !== "hln" && !p.startsWith(join("hln", "stack-bundles")),
+  );
+
 describe("hln show", () => {
   it("describes a bundled stack by name", async () => {
     const r = await runCli(["show", "hello"], { env });
@@ -53,7 +59,11 @@ describe("hln show", () => {
       d.inputs.map((i: { name: string }) => i.name),
       ["greeting", "rounds"],
     );
-    assert.deepEqual(readdirSync(cache), [], "showing a bundled stack writes nothing");
+    assert.deepEqual(
+      written(cache),
+      [],
+      "showing a bundled stack writes nothing but its compiled code",
+    );
   });
 
   it("describes a local stack with every input type, and never a secret's value", async () => {
@@ -130,7 +140,7 @@ describe("hln show", () => {
       await runCli(["show", "Hello"], { env }),
       /^hln: error: show Hello: expected a stack name/,
     );
-    assert.deepEqual(readdirSync(cache), []);
+    assert.deepEqual(written(cache), []);
     assert.deepEqual(readdirSync(root), ["broken"]);
   });
 });
