@@ -134,6 +134,8 @@ async function bundle(
 ): Promise<{ code: string; inputs: InputFile[] }> {
   // Loaded here, not at start-up: only stacks need a compiler, and only when changed.
   const { build } = await import("esbuild");
+  /** The sha256 of each file as it was read for the bundle. */
+  const read = new Map<string, string>();
   /** package.json and tsconfig.json files that decide resolution and transpiling. */
   const settings = new Set<string>();
   const settingsAbove = (path: string) => {
@@ -193,11 +195,17 @@ async function bundle(
             settingsAbove(r.path);
             return { path: pathToFileURL(r.path).href, external: true };
           });
-          // A file's import.meta is its own, not the bundle's.
-          b.onLoad({ filter: /\.[cm]?[jt]sx?$/ }, async (args) => {
+          // Every file is read here, once: its hash is of the very bytes bundled, so a
+          // file saved while esbuild runs is bundled again next time. And a file's
+          // import.meta is its own, not the bundle's.
+          b.onLoad({ filter: /\.([cm]?[jt]sx?|json)$/ }, async (args) => {
             settingsAbove(args.path);
-            const text = await readFile(args.path, "utf8");
-            if (!text.includes("import.meta.")) return undefined;
+            const bytes = await readFile(args.path);
+            read.set(args.path, sha256(bytes));
+            const loader = loaderOf(args.path);
+            const text = bytes.toString("utf8");
+            if (loader === "json" || !text.includes("import.meta."))
+              return { contents: bytes, loader };
             const url = pathToFileURL(args.path).href;
             return {
               // Code only, as far as text tells: the words inside a string stay.
@@ -208,7 +216,7 @@ async function bundle(
                     key === "url" ? url : key === "filename" ? args.path : dirname(args.path),
                   ),
               ),
-              loader: loaderOf(args.path),
+              loader,
             };
           });
         },
@@ -221,14 +229,16 @@ async function bundle(
   const files = Object.keys(result.metafile.inputs)
     .filter((f) => !f.includes(":"))
     .map((f) => resolve(dirname(file), f));
-  // Hashed after bundling: a file changed meanwhile makes the next run bundle again.
+  // Files esbuild read itself (none but of kinds we do not load) and the settings files
+  // are hashed after the build.
   const paths = [...new Set([...files, ...settings])];
-  const hashes = await Promise.all(paths.map(hashOf));
+  const hashes = await Promise.all(paths.map((f) => read.get(f) ?? hashOf(f)));
   return { code, inputs: paths.map((path, n) => ({ path, sha256: hashes[n]! })) };
 }
 
-function loaderOf(path: string): "ts" | "tsx" | "js" | "jsx" {
+function loaderOf(path: string): "ts" | "tsx" | "js" | "jsx" | "json" {
   const ext = extname(path);
+  if (ext === ".json") return "json";
   if (ext === ".tsx") return "tsx";
   if (ext === ".jsx") return "jsx";
   return /^\.[cm]?ts$/.test(ext) ? "ts" : "js";
