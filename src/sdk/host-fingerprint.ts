@@ -9,10 +9,10 @@
  * taken are named, so the ledger records their content digest and compares it next time.
  */
 import { createHash } from "node:crypto";
-import type { BigIntStats } from "node:fs";
+import { type BigIntStats, lstatSync as nodeLstatSync } from "node:fs";
 import { open, realpath } from "node:fs/promises";
 import { join } from "node:path";
-import { nodeWalkFs, type WalkFs, walkDirectory } from "../buildkit/fsutil/walk.js";
+import { fastNodeWalkFs, type WalkFs, walkDirectory } from "../buildkit/fsutil/walk.js";
 
 /** How close to the fingerprint's time a timestamp must be for the entry to count as racy. */
 export const racyWindowNs = 2_000_000_000n;
@@ -46,10 +46,19 @@ export async function fingerprintDirectory(
   // The walk's own lstat results: the same call the sender makes, with ctime and inode,
   // which the wire Stat leaves out.
   const seen = new Map<string, BigIntStats>();
+  // The blocking forms, as the sender's walk uses by default: a promise per entry costs
+  // several times the lstat itself.
+  const lstatSync =
+    fastNodeWalkFs.lstatSync ?? ((path: string) => nodeLstatSync(path, { bigint: true }));
   const fs: WalkFs = {
-    ...nodeWalkFs,
+    ...fastNodeWalkFs,
     lstat: async (path) => {
-      const st = await nodeWalkFs.lstat(path);
+      const st = await fastNodeWalkFs.lstat(path);
+      seen.set(path, st);
+      return st;
+    },
+    lstatSync: (path) => {
+      const st = lstatSync(path);
       seen.set(path, st);
       return st;
     },
@@ -65,7 +74,7 @@ export async function fingerprintDirectory(
     fs,
   })) {
     const abs = join(base, stat.path);
-    const st = seen.get(abs) ?? (await nodeWalkFs.lstat(abs));
+    const st = seen.get(abs) ?? (await fastNodeWalkFs.lstat(abs));
     seen.delete(abs);
     const type = st.isFile() ? "f" : st.isDirectory() ? "d" : st.isSymbolicLink() ? "l" : "o";
     hash.update(
