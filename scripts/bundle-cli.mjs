@@ -55,7 +55,10 @@ const result = await build({
   banner: {
     js: 'import { createRequire as __hlnCreateRequire } from "node:module";\nconst require = __hlnCreateRequire(import.meta.url);',
   },
-  sourcemap: "linked",
+  // Maps beside the chunks but not linked from them: loadStack turns Node's source maps
+  // on for the stack's sake, and hln's own frames must keep naming dist/ (action-error.ts
+  // tells hln's errors from the stack's by that), at no cost of reading maps.
+  sourcemap: "external",
   legalComments: "eof",
   logLevel: "warning",
   metafile: true,
