@@ -128,12 +128,15 @@ async function child(
     const c0 = process.cpuUsage();
     const w0 = performance.now();
     // Steps that ran: another run pruning the shared cache would make the answer cold.
+    // Vertices without inputs (the image, files made on scratch) are reported uncached
+    // even when their results are, so they are not counted.
     const ran = new Set<string>();
     const dag = hln.createDag({
       connection: engine.buildkit,
       signal,
       onStatus: (s) => {
-        for (const v of s.vertexes) if (v.completed && !v.cached) ran.add(v.digest);
+        for (const v of s.vertexes)
+          if (v.completed && !v.cached && v.inputs.length > 0) ran.add(v.digest);
       },
     });
     const final = buildGraph(dag, size);
