@@ -16,7 +16,15 @@ import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
-import { type BenchCase, BenchError, type Metric, preflight, root, type Stats } from "./lib.js";
+import {
+  type BenchCase,
+  BenchError,
+  ensureBuilt,
+  type Metric,
+  preflight,
+  root,
+  type Stats,
+} from "./lib.js";
 
 const casesDir = join(root, "bench", "cases");
 const outFile = join(root, "bench", "out", "results.json");
@@ -106,6 +114,7 @@ function machine(): string {
 
 async function main(): Promise<void> {
   const { runs, smoke, only } = options();
+  await ensureBuilt((s) => process.stderr.write(`${s}\n`));
   preflight();
   const cases = await loadCases(only);
   const stop = new AbortController();

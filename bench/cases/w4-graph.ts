@@ -39,7 +39,7 @@ export const benchCase: BenchCase = {
     // The compiled SDK, as a stack gets it from an installed hln, unless src/ is newer.
     const how = hlnBuild();
     const sdk =
-      how === "dist build" ? join(root, "dist", "index.js") : join(root, "src", "index.ts");
+      how === "bundle" ? join(root, "dist", "index.js") : join(root, "src", "index.ts");
     const { stdout } = await run(
       process.execPath,
       [
