@@ -11,6 +11,7 @@
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { debuglog } from "node:util";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { type DockerClient, httpStatus } from "../docker/client.js";
@@ -245,6 +246,91 @@ export class Ledger {
     }
   }
 
+  /**
+   * The key of a Dockerfile build of `inputs` by the engine's built-in frontend, or the
+   * reason it has none. Its answer is the Definition the frontend made: the images its FROM
+   * lines name are resolved inside the engine and pinned there by digest, so a hit counts
+   * only while each name still gives that digest (frontendImagesUnchanged).
+   */
+  async frontendKey(
+    name: string,
+    opts: Readonly<Record<string, string>>,
+    inputs: Readonly<Record<string, Definition>>,
+    hostDirectories: ReadonlyMap<string, string>,
+  ): Promise<LedgerKey | { reason: string }> {
+    if (name !== "dockerfile.v0") return { reason: `frontend ${name} is not the Dockerfile's` };
+    // Another frontend image (a syntax line, a source option) would come from a registry.
+    if ("source" in opts || "cmdline" in opts) return { reason: "the frontend is an image" };
+    const parts: string[] = [name];
+    for (const [k, v] of Object.entries(opts).sort(([a], [b]) => (a < b ? -1 : 1)))
+      parts.push(`opt ${k}=${v}`);
+    const racy: RacyFile[] = [];
+    for (const input of Object.keys(inputs).sort()) {
+      const def = inputs[input]!;
+      const key = await this.requestKey("frontend input", [input], def, hostDirectories);
+      if ("reason" in key) return key;
+      if (input === "dockerfile" && this.#namesSyntax(def, opts.filename, hostDirectories))
+        return { reason: "the Dockerfile names a frontend image (# syntax=)" };
+      parts.push(`input ${input} ${key.key}`);
+      racy.push(...key.racy);
+    }
+    return { key: this.#hash("frontend", parts), kind: `dockerfile ${opts.filename ?? ""}`, racy };
+  }
+
+  /**
+   * What to record of a frontend's answer: its config and, per image it pinned, the digest
+   * its name gives now. Undefined when the answer must not be kept (a secret, a pull, a
+   * name that no longer gives the pinned digest).
+   */
+  async frontendAnswer(
+    result: Definition,
+    config: Uint8Array,
+  ): Promise<Omit<LedgerEntry, "format" | "key" | "kind" | "recordedAt" | "racy"> | undefined> {
+    const parts = analyse(result);
+    if ("reason" in parts) {
+      debug("dockerfile build not kept: %s", parts.reason);
+      return undefined;
+    }
+    const response: Record<string, string> = { config: Buffer.from(config).toString("base64") };
+    for (const ref of parts.images) {
+      const pin = pinnedImage(ref);
+      if (!pin || (await this.imageId(pin.name, { fresh: true })) !== pin.digest) {
+        debug("dockerfile build not kept: %s is not what its name gives", ref);
+        return undefined;
+      }
+      response[`image ${pin.name}`] = pin.digest;
+    }
+    return { answer: Buffer.from(toBinary(DefinitionSchema, result)).toString("base64"), response };
+  }
+
+  /** Whether every image a recorded frontend answer pinned is still what its name gives. */
+  async frontendImagesUnchanged(entry: LedgerEntry): Promise<boolean> {
+    for (const [k, digest] of Object.entries(entry.response ?? {})) {
+      if (!k.startsWith("image ")) continue;
+      if ((await this.imageId(k.slice("image ".length))) !== digest) return false;
+    }
+    return true;
+  }
+
+  /** Whether the Dockerfile that `def` syncs starts with a `# syntax=` parser directive. */
+  #namesSyntax(
+    def: Definition,
+    filename: string | undefined,
+    hostDirectories: ReadonlyMap<string, string>,
+  ): boolean {
+    const parts = analyse(def);
+    const root = "reason" in parts ? undefined : hostDirectories.get(parts.locals[0]?.name ?? "");
+    // Not a host file (a generated Dockerfile): its bytes are in the Definition itself.
+    if (root === undefined) return false;
+    try {
+      const text = readFileSync(join(root, filename ?? "Dockerfile"), "utf8");
+      // Directives come first; any comment line naming one is enough to stay out.
+      return text.split("\n", 20).some((line) => /^\s*#\s*syntax\s*=/i.test(line));
+    } catch {
+      return true;
+    }
+  }
+
   /** Ends the run's use of the ledger: keeps it bounded when this run added to it. */
   async close(): Promise<void> {
     if (this.#wrote) await this.#store.prune().catch(() => {});
@@ -272,6 +358,19 @@ export class Ledger {
       if ((await contentDigest(r.path, this.#signal)) !== r.digest) return false;
     return true;
   }
+}
+
+/**
+ * `name[:tag]@sha256:...` as the name to ask the Docker engine for now (the tag, or the
+ * digest itself when there is none) and the digest pinned; undefined without a digest.
+ */
+export function pinnedImage(ref: string): { name: string; digest: string } | undefined {
+  const at = ref.lastIndexOf("@");
+  if (at < 0) return undefined;
+  const digest = ref.slice(at + 1);
+  const name = ref.slice(0, at);
+  const tagged = name.lastIndexOf(":") > name.lastIndexOf("/");
+  return { name: tagged ? name : ref, digest };
 }
 
 function normalizedRef(ref: string): string | undefined {

@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { debuglog } from "node:util";
+import { fromBinary } from "@bufbuild/protobuf";
 import { createAuthService } from "../buildkit/auth-service.js";
 import { assertSupported, engineCapabilities } from "../buildkit/capabilities.js";
 import type { BuildkitConnection } from "../buildkit/connection.js";
@@ -31,7 +32,7 @@ import type { SolveStatus } from "../buildkit/solve-status.js";
 import type { DockerClient } from "../docker/client.js";
 import { tagImage } from "../docker/images.js";
 import { displayCommand, ExecError, HlnError } from "../errors.js";
-import type { Definition } from "../gen/buildkit/ops_pb.js";
+import { type Definition, DefinitionSchema } from "../gen/buildkit/ops_pb.js";
 import {
   type DeferredOutput,
   deferredOutput,
@@ -168,8 +169,6 @@ export class Solver {
   readonly #imageOf = new WeakMap<Vertex, ImageBase>();
   readonly #resolving = new Map<ImageBase, Promise<{ config: Uint8Array }>>();
   readonly #frontends = new WeakMap<DeferredOutput, PendingFrontend>();
-  /** Frontend results: their images resolve inside the engine, so the ledger keeps none of them. */
-  readonly #frontendVertices = new WeakSet<Vertex>();
   readonly #ledger: Ledger | undefined;
   /** Exec vertex digests by their argv as BuildKit quotes it in errors (Go %q of the joined argv). */
   readonly #execsByArgv = new Map<string, string>();
@@ -405,17 +404,10 @@ export class Solver {
    * The ledger key of a request for `output`, or undefined (the reason in the debug log)
    * when the ledger must not answer it.
    */
-  async #ledgerKey(
-    kind: string,
-    args: string[],
-    output: Output,
-    def: Definition,
-  ): Promise<LedgerKey | undefined> {
+  async #ledgerKey(kind: string, args: string[], def: Definition): Promise<LedgerKey | undefined> {
     if (!this.#ledger) return undefined;
-    if (postOrder(output.vertex).some((v) => this.#frontendVertices.has(v))) {
-      debug("ledger: %s %s runs on the engine: it builds a Dockerfile", kind, args.join(" "));
-      return undefined;
-    }
+    // A Dockerfile's result, once known, pins the images its FROM lines resolved to by
+    // digest in `def`, so the key covers them like any other image.
     const key = await this.#ledger.requestKey(kind, args, def, this.hostDirectories);
     if ("reason" in key) {
       debug("ledger: %s %s runs on the engine: %s", kind, args.join(" "), key.reason);
@@ -427,7 +419,7 @@ export class Solver {
   /** Builds `output` and keeps nothing but the cache. */
   async sync(output: Output): Promise<void> {
     this.#solved.push(output);
-    if (pendingDeferred([output]).length > 0) {
+    if (pendingDeferred([output]).length > 0 && !(await this.#frontendsFromLedger([output]))) {
       await this.#preflight();
       await this.#inGateway(async (gw) => {
         await gw.solve(await this.#afterFrontends(gw, output), { evaluate: true });
@@ -438,7 +430,7 @@ export class Solver {
     const def = this.#definition(output);
     const key = `sync:${vertexDigest(output.vertex)}:${output.index}`;
     return this.#once(key, async () => {
-      const memo = await this.#ledgerKey("sync", [], output, def);
+      const memo = await this.#ledgerKey("sync", [], def);
       const hit = memo && (await this.#ledger?.lookup(memo));
       if (hit) return this.#ledger?.hit(hit);
       await this.#preflight();
@@ -460,7 +452,7 @@ export class Solver {
   /** Builds `output` and reads one file out of the result. */
   async readFile(output: Output, path: string): Promise<Uint8Array> {
     this.#solved.push(output);
-    if (pendingDeferred([output]).length > 0) {
+    if (pendingDeferred([output]).length > 0 && !(await this.#frontendsFromLedger([output]))) {
       // Not shared with identical requests (there is no digest to know them by yet); the
       // engine merges their work anyway.
       await this.#preflight();
@@ -472,7 +464,7 @@ export class Solver {
     const def = this.#definition(output);
     const key = `read:${vertexDigest(output.vertex)}:${output.index}:${path}`;
     return this.#once(key, async () => {
-      const memo = await this.#ledgerKey("read", [path], output, def);
+      const memo = await this.#ledgerKey("read", [path], def);
       const hit = memo && (await this.#ledger?.lookup(memo));
       if (hit?.answer !== undefined) {
         this.#ledger?.hit(hit);
@@ -498,7 +490,6 @@ export class Solver {
     options: { opts?: Record<string, string>; inputs?: Record<string, Output>; image: ImageBase },
   ): Output {
     const result = deferredOutput(`the result of ${options.image.ref}`);
-    this.#frontendVertices.add(result.output.vertex);
     this.#frontends.set(result, {
       name,
       opts: options.opts ?? {},
@@ -535,12 +526,19 @@ export class Solver {
       for (const [k, o] of Object.entries(f.inputs)) defs[k] = this.#definition(o);
       // `no-cache` is the Dockerfile frontend's own way to run every instruction again.
       const opts = this.#noCache ? { ...f.opts, "no-cache": "" } : f.opts;
+      // Taken before the engine reads the files, so a change meanwhile is not recorded as seen.
+      const memo = await this.#frontendKey(f, defs);
       const res = await gw.solveFrontend(f.name, { opts, inputs: defs });
       if (!res.definition) {
         throw new HlnError(
           "E_ENGINE_CAPABILITY",
           `${f.image.ref}: the engine returned no definition for the result (BuildKit too old?)`,
         );
+      }
+      if (memo && this.#ledger) {
+        const config = res.metadata["containerimage.config"] ?? new TextEncoder().encode("{}");
+        const answer = await this.#ledger.frontendAnswer(res.definition, config);
+        if (answer) await this.#ledger.record(memo, answer);
       }
       // Another build may have run it meanwhile; the result is the same.
       if (!deferred.resolved) {
@@ -553,6 +551,51 @@ export class Solver {
       ids.set(deferred.output.vertex, res.id);
     }
     return ids;
+  }
+
+  /** The ledger key of a frontend's build of `defs`, or undefined (the reason in the debug log). */
+  async #frontendKey(
+    f: PendingFrontend,
+    defs: Record<string, Definition>,
+  ): Promise<LedgerKey | undefined> {
+    if (!this.#ledger) return undefined;
+    const key = await this.#ledger.frontendKey(f.name, f.opts, defs, this.hostDirectories);
+    if (!("reason" in key)) return key;
+    debug("ledger: %s runs on the engine: %s", f.image.ref, key.reason);
+    return undefined;
+  }
+
+  /**
+   * Resolves from the ledger every frontend `outputs` wait on, inner ones first, when the
+   * ledger knows each one's result for the same inputs and its images are unchanged; false
+   * (some may be resolved) when one must run on the engine.
+   */
+  async #frontendsFromLedger(outputs: Output[]): Promise<boolean> {
+    const ledger = this.#ledger;
+    if (!ledger) return false;
+    for (const deferred of pendingDeferred(outputs)) {
+      const f = this.#frontends.get(deferred);
+      if (!f) return false;
+      const inputs = Object.values(f.inputs);
+      if (!(await this.#frontendsFromLedger(inputs))) return false;
+      await this.resolveImages(inputs);
+      const defs: Record<string, Definition> = {};
+      for (const [k, o] of Object.entries(f.inputs)) defs[k] = this.#definition(o);
+      const memo = await this.#frontendKey(f, defs);
+      const hit = memo && (await ledger.lookup(memo));
+      const config = hit?.response?.config;
+      if (!hit?.answer || config === undefined || !(await ledger.frontendImagesUnchanged(hit)))
+        return false;
+      // Another request of this run may have resolved it meanwhile; the result is the same.
+      if (deferred.resolved) continue;
+      ledger.hit(hit);
+      const warning = f.image.resolve(Buffer.from(config, "base64"));
+      if (warning) this.#onWarning?.(warning);
+      deferred.resolve(
+        fromDefinition(fromBinary(DefinitionSchema, Buffer.from(hit.answer, "base64"))),
+      );
+    }
+    return true;
   }
 
   /** Checks, once, what can be known about the run before any work. */
@@ -718,7 +761,11 @@ export class Solver {
     // Only a directory export names its destination; a file export goes through staging.
     const directory = exporter.type === "local" && target?.kind === "directory" && target.mode;
     const ledger = this.#ledger;
-    if (!ledger || (!image && !directory) || pendingDeferred([output]).length > 0)
+    if (
+      !ledger ||
+      (!image && !directory) ||
+      (pendingDeferred([output]).length > 0 && !(await this.#frontendsFromLedger([output])))
+    )
       return this.#exportOnEngine(output, exporter, options);
     await this.resolveImages([output]);
     const def = this.#definition(output);
@@ -729,7 +776,7 @@ export class Solver {
     const args = image
       ? ["moby", image, digest.digest("hex")]
       : ["local", target?.path ?? "", String(directory)];
-    const memo = await this.#ledgerKey("export", args, output, def);
+    const memo = await this.#ledgerKey("export", args, def);
     const hit = memo && (await ledger.lookup(memo));
     if (hit && (await this.#stillExported(hit))) {
       ledger.hit(hit);

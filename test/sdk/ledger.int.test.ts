@@ -1,12 +1,11 @@
 /**
  * The ledger through the SDK on the real engine, for what the CLI test does not reach: an
- * image stored in the Docker engine, and the requests that must always run on the engine
- * (a secret, a Dockerfile). BuildKit is watched through the connection itself: a run that
+ * image stored in the Docker engine, and a request that must always run on the engine (a
+ * secret). Dockerfile builds: ledger-dockerfile.int.test.ts. BuildKit is watched through the connection itself: a run that
  * touches its Control API, gateway or session tunnel counts.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { BuildkitConnection } from "../../src/buildkit/connection.js";
@@ -93,20 +92,6 @@ describe("the ledger through the SDK", () => {
     assert.equal((await run(read)).value, `ok-${n}\n`);
     const again = await run(read);
     assert.equal(again.value, `ok-${n}\n`);
-    assert.ok(again.buildkit > 0, "BuildKit was reached");
-    assert.equal(again.hits, 0);
-  });
-
-  it("runs a Dockerfile build on the engine every time", async () => {
-    const n = nonce();
-    const dir = tempDir("hln-ledger-docker-");
-    mkdirSync(join(dir, "ctx"));
-    writeFileSync(join(dir, "ctx", "Dockerfile"), `FROM busybox:latest\nRUN echo ${n} > /n\n`);
-    const read = async (dag: Dag) =>
-      (await dag.host().directory(join(dir, "ctx")).dockerBuild()).file("/n").contents();
-    assert.equal((await run(read)).value, `${n}\n`);
-    const again = await run(read);
-    assert.equal(again.value, `${n}\n`);
     assert.ok(again.buildkit > 0, "BuildKit was reached");
     assert.equal(again.hits, 0);
   });
