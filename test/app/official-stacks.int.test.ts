@@ -145,6 +145,27 @@ describe("web-api-db", () => {
     );
   });
 
+  it("with the ledger (a user's default), an unchanged up asks BuildKit nothing", async () => {
+    // The first run records the Dockerfile builds, the second the exports built on them;
+    // from then on the whole up is answered by the ledger and the Docker engine's API.
+    const cache = tempDir("hln-official-ledger-");
+    const withLedger = { env: { ...env, HLN_NO_LEDGER: "", XDG_CACHE_HOME: cache } };
+    const args = ["up", app, "-s", "web-api-db", "--set", `port=${port}`];
+    ok(await runCli(args, withLedger), "up recording the ledger");
+    ok(await runCli(args, withLedger), "up recording the ledger");
+    const r = ok(await runCli(args, withLedger), "up from the ledger");
+    timings.push(`web-api-db: no-op up from the ledger ${Math.round(r.ms)} ms`);
+    assert.match(r.stdout, /is up to date/);
+    assert.match(r.stderr, /^hln: \d+ results from the ledger, unchanged since /m);
+    // No build step, context transfer or export was reported: nothing ran on BuildKit.
+    assert.doesNotMatch(r.stderr, /^#\d+ /m);
+    const now = await containersOf(app);
+    assert.deepEqual(
+      now.map((c) => [c.Id, c.State.StartedAt]),
+      first.map((c) => [c.Id, c.State.StartedAt]),
+    );
+  });
+
   it("recreates only the api when the greeting changes, saying why", async () => {
     const r = ok(
       await runCli(
