@@ -2,29 +2,19 @@
  * W5: start-up. `hln version` and `hln --help` (bin/hln.js, as a user runs it) against
  * `node -e 0`, the floor any Node CLI stands on, alternating run by run. Neither touches
  * the engine. bin/hln.js runs the bundle in dist/bundle unless a file it was made from is
- * newer (then the sources through tsx, far slower): a stale bundle is made again first
- * (the bundling step of `npm run build`), and the note says which one ran.
+ * newer (then the sources through tsx, far slower): a stale build is made again first,
+ * and the note says which one ran.
  */
-import { readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
-import { alternate, type BenchCase, hlnBin, type Metric, root, run } from "../lib.js";
-
-/** What bin/hln.js will run: the same test it makes. */
-function mode(): "bundle" | "sources via tsx" {
-  try {
-    const inputs = JSON.parse(
-      readFileSync(join(root, "dist", "bundle", "inputs.json"), "utf8"),
-    ) as { startedAt: number; files: string[] };
-    const fresh = inputs.files.every(
-      (f) =>
-        (statSync(join(root, f), { throwIfNoEntry: false })?.mtimeMs ?? Infinity) <=
-        inputs.startedAt,
-    );
-    return fresh ? "bundle" : "sources via tsx";
-  } catch {
-    return "sources via tsx";
-  }
-}
+import {
+  alternate,
+  type BenchCase,
+  ensureBuilt,
+  hlnBin,
+  hlnBuild,
+  type Metric,
+  root,
+  run,
+} from "../lib.js";
 
 export const benchCase: BenchCase = {
   id: "W5",
@@ -35,11 +25,8 @@ export const benchCase: BenchCase = {
       run: async () => (await run(process.execPath, ["-e", "0"], root)).ms,
     };
     const metrics: Metric[] = [];
-    if (mode() !== "bundle") {
-      o.log("dist/bundle is older than src/: bundling the CLI first");
-      await run(process.execPath, [join(root, "scripts", "bundle-cli.mjs")], root);
-    }
-    const ran = mode();
+    await ensureBuilt(o.log);
+    const ran = hlnBuild();
     for (const args of [["version"], ["--help"]]) {
       const hln = {
         label: `hln ${args.join(" ")}`,

@@ -10,10 +10,10 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import type { BuildkitConnection } from "../../src/buildkit/connection.js";
 import type { Engine } from "../../src/engine/engine.js";
 import { createDag, type Dag } from "../../src/sdk/dag.js";
 import { pinnedImage } from "../../src/sdk/ledger.js";
+import { watchBuildkit } from "../helpers/buildkit-watch.js";
 import { nonce, requireEngine } from "../helpers/engine.js";
 import { tempDir } from "../helpers/temp-dir.js";
 
@@ -38,13 +38,7 @@ describe("Dockerfile builds through the ledger", () => {
 
   /** One run with the ledger: its answer, how often BuildKit was reached, how many hits. */
   async function run(buildArgs: Record<string, string> = {}) {
-    let buildkit = 0;
-    const connection = new Proxy(engine.buildkit, {
-      get(target, p, receiver) {
-        if (p === "control" || p === "gateway" || p === "openSessionTunnel") buildkit++;
-        return Reflect.get(target, p, receiver);
-      },
-    }) as BuildkitConnection;
+    const { connection, reached } = watchBuildkit(engine.buildkit);
     let hits = 0;
     const dag: Dag = createDag({
       connection,
@@ -55,7 +49,7 @@ describe("Dockerfile builds through the ledger", () => {
       const built = await dag.host().directory(ctx).dockerBuild({ buildArgs });
       const id = await built.asImage(image);
       const value = await built.file("/out").contents();
-      return { value, id, buildkit, hits };
+      return { value, id, buildkit: reached(), hits };
     } finally {
       await dag.close();
     }

@@ -8,9 +8,9 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import type { BuildkitConnection } from "../../src/buildkit/connection.js";
 import type { Engine } from "../../src/engine/engine.js";
 import { createDag, type Dag } from "../../src/sdk/dag.js";
+import { watchBuildkit } from "../helpers/buildkit-watch.js";
 import { nonce, requireEngine } from "../helpers/engine.js";
 import { tempDir } from "../helpers/temp-dir.js";
 
@@ -29,13 +29,7 @@ describe("the ledger through the SDK", () => {
 
   /** Runs `fn` on a dag with the ledger; says how often BuildKit was reached and what hit. */
   async function run<T>(fn: (dag: Dag) => Promise<T>) {
-    let buildkit = 0;
-    const connection = new Proxy(engine.buildkit, {
-      get(target, p, receiver) {
-        if (p === "control" || p === "gateway" || p === "openSessionTunnel") buildkit++;
-        return Reflect.get(target, p, receiver);
-      },
-    }) as BuildkitConnection;
+    const { connection, reached } = watchBuildkit(engine.buildkit);
     let hits = 0;
     const dag = createDag({
       connection,
@@ -43,7 +37,7 @@ describe("the ledger through the SDK", () => {
       ledger: { directory, onHit: () => hits++ },
     });
     try {
-      return { value: await fn(dag), buildkit, hits };
+      return { value: await fn(dag), buildkit: reached(), hits };
     } finally {
       await dag.close();
     }
