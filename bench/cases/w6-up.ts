@@ -145,7 +145,9 @@ async function runCase(o: CaseOptions): Promise<Metric[]> {
     );
     const runs = { runs: o.runs, warmup: o.smoke ? 0 : 1, log: o.log };
     const n = await alternate(noop(hln), noop(compose), runs);
-    const c = await alternate(cold(hln), cold(compose), { ...runs, warmup: 0 });
+    // A cold round rebuilds every image for minutes on each side: three rounds, not five.
+    const coldRuns = Math.min(o.runs, 3);
+    const c = await alternate(cold(hln), cold(compose), { ...runs, runs: coldRuns, warmup: 0 });
     const metric = (what: string, r: typeof n, goal: number, note: string): Metric => ({
       id: "W6",
       what,
