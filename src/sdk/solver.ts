@@ -144,6 +144,13 @@ export interface SolverOptions {
 const tailLines = 20;
 
 /** A frontend request whose result is built in the first build that needs it. */
+/** Where an export's files go, and the image config it carries. */
+export interface ExportOptions {
+  target?: ExportTarget;
+  /** Read once the result's frontends have run (the image config can depend on them). */
+  metadata?: () => Promise<Record<string, Uint8Array>>;
+}
+
 interface PendingFrontend {
   readonly name: string;
   readonly opts: Record<string, string>;
@@ -749,11 +756,7 @@ export class Solver {
   async exportTo(
     output: Output,
     exporter: ExporterSpec,
-    options: {
-      target?: ExportTarget;
-      /** Read once the result's frontends have run (the image config can depend on them). */
-      metadata?: () => Promise<Record<string, Uint8Array>>;
-    } = {},
+    options: ExportOptions = {},
   ): Promise<Record<string, string>> {
     const target = options.target;
     const named = exporter.type === "moby" && !target ? exporter.attrs?.name : undefined;
@@ -827,11 +830,7 @@ export class Solver {
   #exportOnEngine(
     output: Output,
     exporter: ExporterSpec,
-    options: {
-      target?: ExportTarget;
-      /** Read once the result's frontends have run (the image config can depend on them). */
-      metadata?: () => Promise<Record<string, Uint8Array>>;
-    } = {},
+    options: ExportOptions = {},
   ): Promise<Record<string, string>> {
     this.#solved.push(output);
     return (async () => {
