@@ -5,7 +5,7 @@
 set -u
 cd "$(dirname "$0")/.."
 serial='^test/(cli/(cache|do|engine|interrupt|app-commands-ssh)\.int|engine/remote-|app/engine-pairings\.int|bench/)'
-all=$(find src test -name '*.test.ts' | sort)
+all=$(find src test bench -name '*.test.ts' | sort)
 # Words split on purpose: one argument per file (no file name has a space).
 # shellcheck disable=SC2046
 node --import tsx --test --test-concurrency=2 $(grep -vE "$serial" <<<"$all")
