@@ -529,8 +529,7 @@ export class Solver {
       const inputs = Object.values(f.inputs);
       for (const [v, id] of await this.#runFrontends(gw, inputs)) ids.set(v, id);
       await this.resolveImages(inputs);
-      const defs: Record<string, Definition> = {};
-      for (const [k, o] of Object.entries(f.inputs)) defs[k] = this.#definition(o);
+      const defs = this.#inputDefinitions(f);
       // `no-cache` is the Dockerfile frontend's own way to run every instruction again.
       const opts = this.#noCache ? { ...f.opts, "no-cache": "" } : f.opts;
       // Taken before the engine reads the files, so a change meanwhile is not recorded as seen.
@@ -542,22 +541,35 @@ export class Solver {
           `${f.image.ref}: the engine returned no definition for the result (BuildKit too old?)`,
         );
       }
+      const config = res.metadata["containerimage.config"] ?? new TextEncoder().encode("{}");
       if (memo && this.#ledger) {
-        const config = res.metadata["containerimage.config"] ?? new TextEncoder().encode("{}");
         const answer = await this.#ledger.frontendAnswer(res.definition, config);
         if (answer) await this.#ledger.record(memo, answer);
       }
       // Another build may have run it meanwhile; the result is the same.
-      if (!deferred.resolved) {
-        const warning = f.image.resolve(
-          res.metadata["containerimage.config"] ?? new TextEncoder().encode("{}"),
-        );
-        if (warning) this.#onWarning?.(warning);
-        deferred.resolve(fromDefinition(res.definition));
-      }
+      if (!deferred.resolved) this.#settleFrontend(deferred, f, config, res.definition);
       ids.set(deferred.output.vertex, res.id);
     }
     return ids;
+  }
+
+  /** The Definitions of a frontend's inputs, by input name; their images must be resolved. */
+  #inputDefinitions(f: PendingFrontend): Record<string, Definition> {
+    const defs: Record<string, Definition> = {};
+    for (const [k, o] of Object.entries(f.inputs)) defs[k] = this.#definition(o);
+    return defs;
+  }
+
+  /** Makes a frontend's result known: its image config, then the graph built on it. */
+  #settleFrontend(
+    deferred: DeferredOutput,
+    f: PendingFrontend,
+    config: Uint8Array,
+    result: Definition,
+  ): void {
+    const warning = f.image.resolve(config);
+    if (warning) this.#onWarning?.(warning);
+    deferred.resolve(fromDefinition(result));
   }
 
   /** The ledger key of a frontend's build of `defs`, or undefined (the reason in the debug log). */
@@ -586,9 +598,7 @@ export class Solver {
       const inputs = Object.values(f.inputs);
       if (!(await this.#frontendsFromLedger(inputs))) return false;
       await this.resolveImages(inputs);
-      const defs: Record<string, Definition> = {};
-      for (const [k, o] of Object.entries(f.inputs)) defs[k] = this.#definition(o);
-      const memo = await this.#frontendKey(f, defs);
+      const memo = await this.#frontendKey(f, this.#inputDefinitions(f));
       const hit = memo && (await ledger.lookup(memo));
       const config = hit?.response?.config;
       if (!hit?.answer || config === undefined || !(await ledger.frontendImagesUnchanged(hit)))
@@ -596,10 +606,11 @@ export class Solver {
       // Another request of this run may have resolved it meanwhile; the result is the same.
       if (deferred.resolved) continue;
       ledger.hit(hit);
-      const warning = f.image.resolve(Buffer.from(config, "base64"));
-      if (warning) this.#onWarning?.(warning);
-      deferred.resolve(
-        fromDefinition(fromBinary(DefinitionSchema, Buffer.from(hit.answer, "base64"))),
+      this.#settleFrontend(
+        deferred,
+        f,
+        Buffer.from(config, "base64"),
+        fromBinary(DefinitionSchema, Buffer.from(hit.answer, "base64")),
       );
     }
     return true;
