@@ -112,7 +112,10 @@ describe("execs through hln's shim, on the real engine", () => {
     const lines = Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? `out${i}` : `err${i}`));
     const script = lines
       .map((l) => (l.startsWith("out") ? `echo ${l}` : `echo ${l} >&2`))
-      .join("; sleep 0.05; ");
+      // Two pipes keep no order between them: lines that reach both before the shim wakes
+      // come out stdout first. At 0.05 s apart, a loaded 2-core CI machine swapped one pair
+      // in one run of ten; a swap now needs the shim kept from running for 0.3 s.
+      .join("; sleep 0.3; ");
     const seen = new ByVertex();
     const runs = Array.from({ length: 10 }, (_, i) => `order-${n}-${i}`);
     // Each fails at the end, so its ExecError carries the last 20 lines.
