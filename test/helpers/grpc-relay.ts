@@ -8,7 +8,8 @@
  * Run as a process (e.g. inside a network namespace with nsenter):
  *   node --import tsx test/helpers/grpc-relay.ts --listen tcp://10.201.0.2:1234 \
  *     --docker /var/run/hln-remote.sock [--cert c.pem --key k.pem --client-ca ca.pem]
- * It prints `listening <address>` on stdout once ready.
+ * It prints `listening <address>` on stdout once ready. With --exit-with-stdin, it exits
+ * when its stdin ends.
  */
 import { readFileSync } from "node:fs";
 import net from "node:net";
@@ -148,4 +149,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const stop = () => void relay.close().then(() => process.exit(0));
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
+  // The test that started it holds our stdin: when that process dies, even by SIGKILL,
+  // stdin ends and the relay goes too, instead of holding its port for the next run.
+  if (process.argv.includes("--exit-with-stdin")) {
+    process.stdin.on("end", stop);
+    process.stdin.on("error", stop);
+    process.stdin.resume();
+  }
 }

@@ -27,8 +27,17 @@ export function requireTestEngines(): void {
 export async function relayInNamespace(args: string[]): Promise<ChildProcess> {
   const child = spawn(
     "nsenter",
-    [`--net=${netns}`, process.execPath, "--import", "tsx", "test/helpers/grpc-relay.ts", ...args],
-    { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] },
+    [
+      `--net=${netns}`,
+      process.execPath,
+      "--import",
+      "tsx",
+      "test/helpers/grpc-relay.ts",
+      "--exit-with-stdin",
+      ...args,
+    ],
+    // The relay's stdin is this pipe: it ends when this process dies, however it dies.
+    { cwd: repoRoot, stdio: ["pipe", "pipe", "pipe"] },
   );
   await new Promise<void>((resolve, reject) => {
     let err = "";
