@@ -21,6 +21,7 @@ import { File } from "./file.js";
 import { type ImageBase, type ImageConfig, mergeEnv } from "./image-base.js";
 import { resolvePath } from "./paths.js";
 import { assertProcessString } from "./process-limits.js";
+import { registryAuth } from "./registry-auth.js";
 import type { Secret } from "./secret.js";
 import type { Solver } from "./solver.js";
 
@@ -477,7 +478,7 @@ export class Container {
       // The classic store has no image exporter: store the image, then push it from there.
       await this.#asImageNow(name);
       const host = name.slice(0, name.indexOf("/"));
-      const auth = await this.solver.registryAuth(host);
+      const auth = await registryAuth(host, { env: this.solver.env, signal: this.solver.signal });
       return `${repo}@${await pushImage(classic, name, auth, this.solver.signal)}`;
     }
     const attrs: Record<string, string> = { name, push: "true" };

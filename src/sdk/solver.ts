@@ -9,61 +9,37 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { createAuthService } from "../buildkit/auth-service.js";
 import { assertSupported, engineCapabilities } from "../buildkit/capabilities.js";
 import type { BuildkitConnection } from "../buildkit/connection.js";
-import { type ContentStore, createContentStoreService } from "../buildkit/content-store-service.js";
-import {
-  dockerConfigPath,
-  loadDockerConfig,
-  lookupCredentials,
-  spawnCredentialHelper,
-} from "../buildkit/docker-config.js";
 import { createFileSendService, type ExportTarget } from "../buildkit/file-send-service.js";
 import { createFileSyncService, type FileSyncStats } from "../buildkit/file-sync-service.js";
 import { type GatewayBuild, withGateway } from "../buildkit/gateway.js";
-import {
-  localCacheStoreId,
-  prepareLocalCacheImport,
-  recordLocalCacheExport,
-} from "../buildkit/oci-layout.js";
-import { createOciLayoutStore } from "../buildkit/oci-layout-store.js";
 import { createSecretsService } from "../buildkit/secrets-service.js";
 import { openSession, type Session, type SessionService } from "../buildkit/session.js";
 import { type ExporterSpec, solve } from "../buildkit/solve.js";
 import type { SolveStatus } from "../buildkit/solve-status.js";
 import type { DockerClient } from "../docker/client.js";
 import { tagImage } from "../docker/images.js";
-import { displayCommand, ExecError, HlnError } from "../errors.js";
+import { HlnError } from "../errors.js";
 import { type Definition, DefinitionSchema } from "../gen/buildkit/ops_pb.js";
 import {
   type DeferredOutput,
   deferredOutput,
   definition,
-  fileOp,
-  formatPlatform,
   fromDefinition,
-  isMarshaled,
   type Output,
   type Platform,
   parseImageRef,
   pendingDeferred,
-  postOrder,
   type Vertex,
   vertexDigest,
 } from "../llb/index.js";
+import { CachePlan } from "./cache-plan.js";
 import { clientId } from "./client-id.js";
-import {
-  exitCodeOf,
-  oldEngineArgv,
-  quoteArgv,
-  quotedArgvOf,
-  runFailureOf,
-  runtimeStartFailure,
-  shimStartFailure,
-} from "./exec-failure.js";
-import { ImageBase } from "./image-base.js";
+import type { ImageBase } from "./image-base.js";
+import { ImageConfigs } from "./image-config.js";
 import type { Ledger, LedgerKey } from "./ledger.js";
 import type { LedgerEntry } from "./ledger-store.js";
-import { OutputTail } from "./output-tail.js";
 import type { Secret } from "./secret.js";
+import { type ExecInfo, StepExplanation } from "./step-explanation.js";
 
 const debug = debuglog("hln:sdk");
 
@@ -86,19 +62,6 @@ export interface Redactor {
   add(value: Uint8Array | string): void;
   scrub(text: string): string;
 }
-
-/** What the solver knows about an exec vertex, to explain its failure. */
-export interface ExecInfo {
-  /** The command as the stack wrote it. */
-  args: readonly string[];
-  /** The argv BuildKit runs (with the capture wrapper), as its error messages quote it. */
-  wireArgs: readonly string[];
-  /** The user set by withUser, to name that call when the engine cannot find the user. */
-  user?: string;
-}
-
-/** Exporters that produce an image, and so can carry inline cache. */
-const IMAGE_EXPORTERS = new Set(["image", "moby", "oci", "docker"]);
 
 export interface SolverOptions {
   connection: BuildkitConnection;
@@ -141,9 +104,6 @@ export interface SolverOptions {
   ledger?: Ledger;
 }
 
-const tailLines = 20;
-
-/** A frontend request whose result is built in the first build that needs it. */
 /** Where an export's files go, and the image config it carries. */
 export interface ExportOptions {
   target?: ExportTarget;
@@ -151,6 +111,7 @@ export interface ExportOptions {
   metadata?: () => Promise<Record<string, Uint8Array>>;
 }
 
+/** A frontend request whose result is built in the first build that needs it. */
 interface PendingFrontend {
   readonly name: string;
   readonly opts: Record<string, string>;
@@ -169,29 +130,14 @@ export class Solver {
   readonly #silenceTimeoutMs: number;
   #session: Promise<Session> | undefined;
   readonly #inflight = new Map<string, Promise<unknown>>();
-  /** Exec vertices by digest, registered as the graph is built. */
-  readonly #execs = new Map<string, ExecInfo>();
-  #unindexedExecs: [Output, ExecInfo][] = [];
-  readonly #images = new Map<string, ImageBase>();
-  readonly #imageOf = new WeakMap<Vertex, ImageBase>();
-  readonly #resolving = new Map<ImageBase, Promise<{ config: Uint8Array }>>();
+  readonly #steps: StepExplanation;
+  readonly #images: ImageConfigs;
   readonly #frontends = new WeakMap<DeferredOutput, PendingFrontend>();
   readonly #ledger: Ledger | undefined;
-  /** Exec vertex digests by their argv as BuildKit quotes it in errors (Go %q of the joined argv). */
-  readonly #execsByArgv = new Map<string, string>();
-  /** The last lines each vertex printed, for error reports. */
-  readonly #tails = new OutputTail(tailLines);
-  /** Names of the vertices that failed, as progress shows them, to name a failure's step. */
-  readonly #failedNames = new Map<string, string>();
   readonly #env: NodeJS.ProcessEnv;
   readonly #platform: Platform;
   readonly #docker: DockerEngineAccess | undefined;
-  readonly #cacheImports: ExporterSpec[];
-  readonly #cacheExports: ExporterSpec[];
-  #cacheChecked: Promise<void> | undefined;
-  #preparedImports: Promise<ExporterSpec[]> | undefined;
-  /** Content stores for `local` cache directories, by the store ID BuildKit asks for. */
-  readonly #cacheStores: Record<string, ContentStore> = {};
+  readonly #cache: CachePlan;
   readonly #onWarning: ((message: string) => void) | undefined;
   /** Every result solved, for the cache export at the end. */
   readonly #solved: Output[] = [];
@@ -204,8 +150,6 @@ export class Solver {
   readonly hostDirectories = new Map<string, string>();
   /** Secrets by name. */
   readonly secrets = new Map<string, Secret>();
-  /** Why a secret's value could not be had, by name, to explain the step that needed it. */
-  readonly #secretFailures = new Map<string, unknown>();
 
   constructor(options: SolverOptions) {
     this.#conn = options.connection;
@@ -218,19 +162,23 @@ export class Solver {
     this.#env = options.env ?? process.env;
     this.#platform = options.platform ?? { os: "linux", architecture: "amd64" };
     this.#docker = options.docker;
-    this.#cacheImports = options.cache?.imports ?? [];
-    this.#cacheExports = options.cache?.exports ?? [];
     this.#onWarning = options.onWarning;
-    for (const e of [...this.#cacheImports, ...this.#cacheExports]) {
-      const dir = e.type === "local" ? (e.attrs?.src ?? e.attrs?.dest) : undefined;
-      // The ID checks the path can travel in a header, before anything runs.
-      if (dir) this.#cacheStores[localCacheStoreId(dir)] ??= createOciLayoutStore(dir);
-    }
+    this.#cache = new CachePlan({
+      imports: options.cache?.imports,
+      exports: options.cache?.exports,
+      onWarning: options.onWarning,
+      signal: this.#signal,
+    });
     this.#redactor = options.redactor;
+    const redactor = this.#redactor;
+    this.#steps = new StepExplanation({
+      scrub: redactor ? (text) => redactor.scrub(text) : undefined,
+    });
     this.#onTransfer = options.onTransfer;
     this.stackDirectory = options.stackDirectory;
     this.#noCache = options.noCache === true;
     this.#ledger = options.ledger;
+    this.#images = new ImageConfigs({ ledger: this.#ledger, onWarning: this.#onWarning });
   }
 
   #definition(output: Output): Definition {
@@ -252,23 +200,6 @@ export class Solver {
   /** The Docker engine images are deployed to, when it is not the one that builds. */
   get separateDocker(): DockerClient | undefined {
     return this.#docker && !this.#docker.builtIn ? this.#docker.docker : undefined;
-  }
-
-  /** The X-Registry-Auth value for pushing to `host`, from the Docker config. */
-  async registryAuth(host: string): Promise<string> {
-    const configPath = dockerConfigPath(this.#env);
-    const config = await loadDockerConfig(configPath);
-    const { credentials } = await lookupCredentials(config, host, {
-      configPath,
-      runHelper: spawnCredentialHelper({ env: this.#env }),
-      signal: this.#signal,
-    });
-    const body = credentials.username
-      ? { username: credentials.username, password: credentials.secret, serveraddress: host }
-      : credentials.secret
-        ? { identitytoken: credentials.secret, serveraddress: host }
-        : {};
-    return Buffer.from(JSON.stringify(body)).toString("base64url");
   }
 
   /**
@@ -295,40 +226,17 @@ export class Solver {
   }
 
   registerExec(output: Output, info: ExecInfo): void {
-    // Indexed by digest only when a failure needs explaining: an exec on an image whose
-    // config is not in yet has no digest before its graph is sent.
-    this.#unindexedExecs.push([output, info]);
-  }
-
-  /** Indexes the execs of graphs sent so far; only those can have failed. */
-  #indexExecs(): void {
-    const still: [Output, ExecInfo][] = [];
-    for (const [output, info] of this.#unindexedExecs) {
-      if (!isMarshaled(output.vertex)) {
-        still.push([output, info]);
-        continue;
-      }
-      const digest = vertexDigest(output.vertex);
-      this.#execs.set(digest, info);
-      this.#execsByArgv.set(quoteArgv(info.wireArgs), digest);
-    }
-    this.#unindexedExecs = still;
+    this.#steps.registerExec(output, info);
   }
 
   /** The image a container started from, one per reference and platform. */
   imageBase(ref: string, platform: Platform): ImageBase {
-    const key = `${ref}|${formatPlatform(platform)}`;
-    let base = this.#images.get(key);
-    if (!base) {
-      base = new ImageBase(ref, platform);
-      this.#images.set(key, base);
-    }
-    return base;
+    return this.#images.imageBase(ref, platform);
   }
 
   /** Records that `vertex`'s op is written from `image`'s config, once it is known. */
   needsImage(vertex: Vertex, image: ImageBase): void {
-    this.#imageOf.set(vertex, image);
+    this.#images.needsImage(vertex, image);
   }
 
   /**
@@ -336,75 +244,8 @@ export class Solver {
    * have not been told yet, all in one gateway build. Must run before those graphs are
    * marshaled.
    */
-  async resolveImages(images: ReadonlyArray<ImageBase | Output>): Promise<void> {
-    const wanted = new Set<ImageBase>();
-    for (const x of images) {
-      // A frontend's image is told its config by the frontend's own build.
-      if (x instanceof ImageBase) {
-        if (!x.resolved && !x.built) wanted.add(x);
-        continue;
-      }
-      for (const v of postOrder(x.vertex, (u) => !isMarshaled(u))) {
-        const image = this.#imageOf.get(v);
-        if (image && !image.resolved && !image.built) wanted.add(image);
-      }
-    }
-    if (wanted.size === 0) return;
-    const keys = await this.#configsFromLedger(wanted);
-    if (wanted.size === 0) return;
-    await this.#inGateway(async (gw) => {
-      await Promise.all(
-        [...wanted].map(async (image) => {
-          if (image.resolved) return;
-          const pending =
-            this.#resolving.get(image) ?? gw.resolveImageConfig(image.ref, image.platform);
-          this.#resolving.set(image, pending);
-          try {
-            const res = await pending;
-            if (image.resolved) return;
-            const warning = image.resolve(res.config);
-            if (warning) this.#onWarning?.(warning);
-            const key = keys.get(image);
-            if (key) await this.#ledger?.record(key, { answer: base64(res.config) });
-          } catch (err) {
-            this.#resolving.delete(image);
-            throw new HlnError(
-              "E_SOLVE_FAILED",
-              `from(${JSON.stringify(image.ref)}): ${err instanceof Error ? err.message : String(err)}`,
-              { cause: err },
-            );
-          }
-        }),
-      );
-    });
-  }
-
-  /**
-   * Resolves from the ledger the images of `wanted` whose configs it holds for the image
-   * the Docker engine has now, and removes them from `wanted`. Returns the keys of the
-   * others, to record what the engine answers for them.
-   */
-  async #configsFromLedger(wanted: Set<ImageBase>): Promise<Map<ImageBase, LedgerKey>> {
-    const keys = new Map<ImageBase, LedgerKey>();
-    const ledger = this.#ledger;
-    if (!ledger) return keys;
-    await Promise.all(
-      [...wanted].map(async (image) => {
-        const key = await ledger.configKey(image.ref, image.platform);
-        if (!key) return;
-        const hit = await ledger.lookup(key);
-        if (hit?.answer === undefined) {
-          keys.set(image, key);
-          return;
-        }
-        wanted.delete(image);
-        if (image.resolved) return;
-        ledger.hit(hit);
-        const warning = image.resolve(Buffer.from(hit.answer, "base64"));
-        if (warning) this.#onWarning?.(warning);
-      }),
-    );
-    return keys;
+  resolveImages(images: ReadonlyArray<ImageBase | Output>): Promise<void> {
+    return this.#images.resolve(images, (fn) => this.#inGateway(fn));
   }
 
   /**
@@ -448,7 +289,7 @@ export class Solver {
         sessionId: session.id,
         onStatus: this.#tapInto(failed),
         signal: this.#signal,
-        cacheImports: await this.#imports(),
+        cacheImports: await this.#cache.imports(),
       }).catch(async (err) => {
         throw this.#explain(await this.#capabilityFailure(err, def), failed);
       });
@@ -618,8 +459,11 @@ export class Solver {
 
   /** Checks, once, what can be known about the run before any work. */
   async #preflight(): Promise<void> {
-    this.#cacheChecked ??= this.#assertCacheExportable();
-    await this.#cacheChecked;
+    const docker = this.#docker;
+    await this.#cache.check(
+      this.#conn.endpoint,
+      async () => docker?.builtIn === true && (await docker.imageStore(this.#signal)) === "classic",
+    );
   }
 
   /**
@@ -645,20 +489,6 @@ export class Solver {
     return err;
   }
 
-  /** Docker's classic store exports only inline cache; say so before the run, not after it. */
-  async #assertCacheExportable(): Promise<void> {
-    const other = this.#cacheExports.find((e) => e.type !== "inline");
-    if (!other || !this.#docker?.builtIn) return;
-    if ((await this.#docker.imageStore(this.#signal)) !== "classic") return;
-    throw new HlnError(
-      "E_ENGINE_CAPABILITY",
-      `${this.#conn.endpoint}: cache export type=${other.type} needs Docker's containerd image store; this engine uses the classic store, which exports only type=inline`,
-      {
-        hint: 'enable "features": {"containerd-snapshotter": true} in daemon.json, or use --cache-to type=inline',
-      },
-    );
-  }
-
   /** Runs `fn` in a gateway build on the shared session; failed steps become ExecErrors. */
   async #inGateway<T>(fn: (gw: GatewayBuild) => Promise<T>, def?: Definition): Promise<T> {
     const session = await this.#openSession();
@@ -669,7 +499,7 @@ export class Solver {
         sessionId: session.id,
         onStatus: this.#tapInto(failed),
         signal: this.#signal,
-        cacheImports: await this.#imports(),
+        cacheImports: await this.#cache.imports(),
       },
       fn,
     ).catch(async (err) => {
@@ -678,68 +508,24 @@ export class Solver {
   }
 
   /**
-   * Exports the build cache of everything this run built, in one solve: one per result
-   * would leave a registry ref holding only the last. The solve depends on every result
-   * through copies that match nothing, so no data moves and every step is cached.
+   * Exports the build cache of everything this run built, in one solve at the end of the
+   * run (see CachePlan.export).
    */
-  async exportCache(): Promise<void> {
-    const exports = this.#cacheExports.filter((e) => e.type !== "inline");
-    if (exports.length === 0 || this.#solved.length === 0) return;
-    // A result whose frontend never ran (its build failed first) has nothing cached.
-    const built = this.#solved.filter((o) => pendingDeferred([o]).length === 0);
-    const roots = [
-      ...new Map(built.map((o) => [`${vertexDigest(o.vertex)}:${o.index}`, o])).values(),
-    ];
-    const join = fileOp({
-      base: null,
-      actions: roots.map((src) => ({
-        kind: "copy" as const,
-        src,
-        srcPath: "/.hln-cache-export-matches-nothing*",
-        destPath: "/",
-        allowWildcard: true,
-        allowEmptyWildcard: true,
-      })),
-      customName: "hln: export build cache",
+  exportCache(): Promise<void> {
+    return this.#cache.export(this.#solved, async (join, exports) => {
+      const session = await this.#openSession();
+      const res = await solve(this.#conn, {
+        definition: this.#definition(join),
+        sessionId: session.id,
+        onStatus: this.#tap,
+        signal: this.#signal,
+        cacheImports: await this.#cache.imports(),
+        cacheExports: exports,
+      }).catch((err) => {
+        throw this.#explain(err, new Map());
+      });
+      return res.exporterResponse;
     });
-    const session = await this.#openSession();
-    const res = await solve(this.#conn, {
-      definition: this.#definition(join),
-      sessionId: session.id,
-      onStatus: this.#tap,
-      signal: this.#signal,
-      cacheImports: await this.#imports(),
-      cacheExports: exports,
-    }).catch((err) => {
-      throw this.#explain(err, new Map());
-    });
-    for (const e of exports)
-      if (e.type === "local")
-        await recordLocalCacheExport(e.attrs ?? {}, res.exporterResponse, { signal: this.#signal });
-  }
-
-  /**
-   * The cache imports as BuildKit takes them: a `local` import names its manifest by
-   * digest, read from the directory's index.json. A directory without that cache yet
-   * (the first CI run) is skipped with a warning, as buildx does.
-   */
-  #imports(): Promise<ExporterSpec[]> {
-    this.#preparedImports ??= Promise.all(
-      this.#cacheImports.map(async (e) => {
-        if (e.type !== "local") return e;
-        try {
-          return {
-            ...e,
-            attrs: await prepareLocalCacheImport(e.attrs ?? {}, { signal: this.#signal }),
-          };
-        } catch (err) {
-          if (!(err instanceof HlnError) || err.code !== "E_USAGE") throw err;
-          this.#onWarning?.(`cache import skipped: ${err.message}`);
-          return undefined;
-        }
-      }),
-    ).then((all) => all.filter((e): e is ExporterSpec => e !== undefined));
-    return this.#preparedImports;
   }
 
   async close(): Promise<void> {
@@ -865,11 +651,8 @@ export class Solver {
             exporters: [exporter],
             onStatus: this.#tapInto(failed),
             signal: this.#signal,
-            cacheImports: await this.#imports(),
-            // Inline cache lives in the image's config, so it rides on image exports only.
-            cacheExports: IMAGE_EXPORTERS.has(exporter.type)
-              ? this.#cacheExports.filter((e) => e.type === "inline")
-              : [],
+            cacheImports: await this.#cache.imports(),
+            cacheExports: this.#cache.inlineExports(exporter.type),
             onResponse: (r) => {
               response = r;
             },
@@ -916,15 +699,13 @@ export class Solver {
           } catch (err) {
             // The engine fails the step with its own wrapping of this; the error
             // report gives the user ours.
-            this.#secretFailures.set(id, err);
+            this.#steps.secretFailed(id, err);
             throw err;
           }
         },
       }),
       createAuthService({ env: this.#env }),
-      ...(Object.keys(this.#cacheStores).length > 0
-        ? [createContentStoreService(this.#cacheStores)]
-        : []),
+      ...this.#cache.services(),
       ...extra,
     ];
     return {
@@ -952,102 +733,22 @@ export class Solver {
 
   #tapInto(failed: Map<string, string>): (status: SolveStatus) => void {
     return (status) => {
-      // The failure cancels the other steps in flight: they report "context canceled",
-      // which is no cause, and must not hide one reported before.
-      for (const v of status.vertexes)
-        if (v.error && !(isCancellation(v.error) && failed.has(v.digest))) {
-          failed.set(v.digest, v.error);
-          this.#failedNames.set(v.digest, v.name);
-        }
-      this.#tap(status);
+      this.#steps.record(status, failed);
+      this.#onStatus?.(this.#steps.shown(status));
     };
   }
 
   readonly #tap = (status: SolveStatus): void => {
-    for (const log of status.logs) this.#tails.add(log);
-    this.#onStatus?.(status.vertexes.some((v) => v.error) ? this.#userCommands(status) : status);
+    this.#steps.record(status);
+    this.#onStatus?.(this.#steps.shown(status));
   };
 
-  /**
-   * BuildKit names a failed exec by the argv it ran, hln's shim or wrapper included;
-   * progress shows the command the stack wrote instead.
-   */
-  #userCommands(status: SolveStatus): SolveStatus {
-    this.#indexExecs();
-    return {
-      ...status,
-      vertexes: status.vertexes.map((v) => {
-        const exec = v.error ? this.#execs.get(v.digest) : undefined;
-        if (!exec || !v.error) return v;
-        const shown = displayCommand(exec.args);
-        // Functions, so `$&` and the like in the command stay as written.
-        const error = v.error
-          .replace(quoteArgv(exec.wireArgs), () => JSON.stringify(shown))
-          .replace(oldEngineArgv(exec.wireArgs), () => `[${shown}]`);
-        return { ...v, error };
-      }),
-    };
-  }
-
-  /** Turns a failed solve into an ExecError when an exec we know of failed. */
+  /** Explains a failed solve: the lost engine, else the failed step (see StepExplanation). */
   #explain(err: unknown, failed: Map<string, string>): unknown {
-    if (this.#lostError) return this.#lostError;
-    if (!(err instanceof HlnError) || err.code !== "E_SOLVE_FAILED") return err;
-    for (const [name, failure] of this.#secretFailures)
-      if ([err.message, ...failed.values()].some((m) => m.includes(`secret "${name}"`)))
-        return failure;
-    this.#indexExecs();
-    const candidates = [...failed];
-    // A gateway solve can fail before the Status stream reports the vertex; the error
-    // message then names it by its quoted argv.
-    const quoted = quotedArgvOf(err.message);
-    const byArgv = quoted ? this.#execsByArgv.get(quoted) : undefined;
-    if (byArgv) candidates.push([byArgv, err.message]);
-    for (const [digest, message] of candidates) {
-      const exec = this.#execs.get(digest);
-      if (!exec || isCancellation(message)) continue;
-      const exitCode = exitCodeOf(message) ?? exitCodeOf(err.message);
-      const tail = this.#tails.lines(digest);
-      debug("exec %s failed: %s", digest, message);
-      // A process that never started (an unknown user) has no output; the reason is all.
-      const reason =
-        exitCode === undefined
-          ? (runFailureOf(message) ?? runFailureOf(err.message))
-          : (shimStartFailure(exitCode, tail) ?? runtimeStartFailure(exitCode, tail));
-      const userAtFault =
-        reason !== undefined &&
-        exec.user !== undefined &&
-        /unable to find (user|group)/.test(reason);
-      return new ExecError({
-        args: exec.args,
-        exitCode,
-        reason,
-        origin: userAtFault ? `withUser(${JSON.stringify(exec.user)})` : undefined,
-        output: this.#redactor ? this.#redactor.scrub(tail.join("\n")) : tail.join("\n"),
-        vertex: digest,
-        cause: err,
-      });
-    }
-    // Another step failed (a Dockerfile's COPY, a file op): the final line names it as
-    // progress does, for the engine's reason alone ("/x": not found) does not say where.
-    for (const [digest, error] of failed) {
-      const name = this.#failedNames.get(digest);
-      if (!name || isCancellation(error)) continue;
-      if (/process "/.test(err.message) || err.message.includes(name)) continue;
-      return new HlnError("E_SOLVE_FAILED", `${displayCommand([name])}: ${err.message}`, {
-        cause: err,
-        hint: err.hint,
-      });
-    }
-    return err;
+    return this.#lostError ?? this.#steps.explain(err, failed);
   }
 }
 
 function base64(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
-}
-
-/** A step's error that only says the build stopped it, because another step failed. */
-function isCancellation(error: string): boolean {
-  return /\bcontext canceled\b/.test(error);
 }
