@@ -3,7 +3,7 @@
  * tasks, a reader that gives up when the transfer is aborted, and packet constructors.
  */
 import { create } from "@bufbuild/protobuf";
-import { HlnError } from "../../errors.js";
+import { HlnError, isAbortError } from "../../errors.js";
 import { type Packet, PacketSchema, PacketType } from "../../gen/buildkit/fsutil_pb.js";
 import type { PacketStream } from "../packet-stream.js";
 import { packetOf } from "./packet-wire.js";
@@ -42,8 +42,18 @@ export function packetReader(stream: PacketStream, signal: AbortSignal): PacketR
       if (closed) return undefined;
       const pending = it.next();
       pending.catch(() => undefined);
-      const r = await Promise.race([pending, aborted]);
-      return r.done ? undefined : r.value;
+      try {
+        const r = await Promise.race([pending, aborted]);
+        return r.done ? undefined : r.value;
+      } catch (err) {
+        if (signal.aborted || err instanceof HlnError || isAbortError(err)) throw err;
+        // Bytes that do not decode as a packet, or a stream that broke, are the peer's doing,
+        // not a bug of hln (E_INTERNAL would make the CLI exit 70).
+        throw protocolError(
+          `the file transfer broke: ${err instanceof Error ? err.message : String(err)}`,
+          err,
+        );
+      }
     },
     close() {
       if (closed) return;
