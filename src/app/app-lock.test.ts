@@ -174,6 +174,33 @@ describe("acquireLock", () => {
     }
   });
 
+  it("waits without a bound when waitMs is Infinity, and says so without a number", async () => {
+    const path = join(tempDir("hln-lock-"), "shop.lock");
+    const c = lockChild(path);
+    await c.line((l) => l === "held");
+    const waits: string[] = [];
+    const lock = await acquireLock(path, {
+      command: "hln up shop",
+      waitMs: Number.POSITIVE_INFINITY,
+      onWait: (m) => {
+        waits.push(m);
+        c.child.stdin?.end();
+      },
+    });
+    try {
+      assert.equal(waits.length, 1);
+      assert.match(
+        waits[0] ?? "",
+        new RegExp(
+          `^app shop is locked by pid ${c.child.pid} \\(hln up shop\\) on \\S+ since [0-9:]+; waiting for it to finish$`,
+        ),
+      );
+      assert.equal(await c.exited, 0);
+    } finally {
+      lock.release();
+    }
+  });
+
   it("stops waiting, with E_ABORTED, when its signal fires", async () => {
     const path = join(tempDir("hln-lock-"), "shop.lock");
     const c = lockChild(path);

@@ -28,7 +28,8 @@ export interface LockOptions {
   signal?: AbortSignal;
   /**
    * How long to wait for a live owner; 0 (default) fails at once with E_LOCKED naming the
-   * owner. While waiting, `onWait` is told once.
+   * owner, Infinity waits until it is gone or `signal` aborts. While waiting, `onWait` is
+   * told once.
    */
   waitMs?: number;
   onWait?: (message: string) => void;
@@ -240,9 +241,15 @@ export async function acquireLock(path: string, options: LockOptions): Promise<A
     if (Date.now() >= giveUp) throw new HlnError("E_LOCKED", message);
     if (!told && waitMs > 0) {
       told = true;
-      options.onWait?.(
-        `${message.slice(0, message.indexOf(";"))}; waiting up to ${Math.ceil(waitMs / 1000)} s`,
-      );
+      const how = Number.isFinite(waitMs)
+        ? `waiting up to ${Math.ceil(waitMs / 1000)} s`
+        : "waiting for it to finish";
+      // A holder on another machine may be gone for good: an endless wait says what ends it.
+      const elsewhere =
+        holder.kind === "owner" && holder.owner.host !== hostname()
+          ? `; it runs on another machine, so if it is gone remove ${path}`
+          : "";
+      options.onWait?.(`${message.slice(0, message.indexOf(";"))}; ${how}${elsewhere}`);
     }
     await pause(Math.min(pollMs, Math.max(1, giveUp - Date.now())), options.signal);
   }

@@ -41,6 +41,13 @@ export interface UpOptions
   onEvent?: (service: string, message: string) => void;
   /** Told when a lock left by a process that is gone is taken over. */
   onTakeover?: (message: string) => void;
+  /**
+   * How long to wait while another live process holds the app's lock: 0 (default) fails at
+   * once with E_LOCKED naming it, Infinity waits until it is done or `signal` aborts.
+   */
+  lockWaitMs?: number;
+  /** Told once, when the lock is held by another live process and this run waits for it. */
+  onLockWait?: (message: string) => void;
 }
 
 export interface ServiceAddress {
@@ -89,7 +96,13 @@ export async function upApp(o: UpOptions): Promise<UpResult> {
   // A dry run changes nothing, so it needs no lock.
   const lock = o.dryRun
     ? undefined
-    : await store.lock(app, { command: o.command, signal, onTakeover: o.onTakeover });
+    : await store.lock(app, {
+        command: o.command,
+        signal,
+        onTakeover: o.onTakeover,
+        waitMs: o.lockWaitMs,
+        onWait: o.onLockWait,
+      });
   const previous = await store.read(app, signal);
   const stackLabel = `${prepared.stack.name}@${prepared.stack.version}`;
   let plan: Plan | undefined;

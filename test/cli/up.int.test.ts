@@ -376,7 +376,7 @@ describe("hln up when things go wrong", () => {
     }
   });
 
-  it("refuses a second up of an app whose lock a live process holds, naming it", async () => {
+  it("with --no-wait, refuses a second up of an app whose lock a live process holds, naming it", async () => {
     const app = newApp();
     const engineId = (await engine.docker.info()).ID;
     const holder = spawn(
@@ -394,9 +394,11 @@ describe("hln up when things go wrong", () => {
     );
     try {
       await new Promise<void>((resolve) => holder.stdout?.once("data", () => resolve()));
-      const r = await up(app, ["--set", `port=${await freePort()}`]);
+      // Without --no-wait it would wait for the holder: test/cli/concurrent-up.int.test.ts.
+      const r = await up(app, ["--set", `port=${await freePort()}`, "--no-wait"]);
       assert.equal(r.code, 75, r.stderr);
       assert.match(r.stderr, new RegExp(`pid ${holder.pid} \\(holder of the lock\\)`));
+      assert.doesNotMatch(r.stderr, /waiting/);
     } finally {
       holder.kill("SIGKILL");
     }

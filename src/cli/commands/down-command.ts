@@ -14,16 +14,22 @@ export function registerDown(program: Command, ctx: CliContext, hooks: DownHooks
     .argument("<app>", "the app")
     .option("-y, --yes", "do not ask for confirmation (needed without a terminal)")
     .option("--volumes", "remove the app's named volumes too, and the data in them")
+    .option(
+      "--no-wait",
+      "fail at once when another hln holds the app's lock, instead of waiting for it",
+    )
     .addHelpText(
       "after",
       `
 Asks before removing unless -y. Named volumes (the app's data) are kept unless
---volumes; each kept one is named.
+--volumes; each kept one is named. While another hln holds the app's lock (an up of it,
+say), down says who and waits for it, unless --no-wait.
 
 Examples:
   hln down shop
   hln down shop -y
-  hln down shop -y --volumes`,
+  hln down shop -y --volumes
+  hln down shop -y --no-wait                fail (exit 75) if another hln holds shop's lock`,
     )
     .action(async (app: string, opts: DownOptions) => {
       const { runDown } = await import("./down.js");

@@ -4,6 +4,7 @@ import { removeApp } from "../../app/remove-app.js";
 import type { AppState } from "../../app/state-store.js";
 import { HlnError } from "../../errors.js";
 import type { CliContext } from "../context.js";
+import { lockWaitLine, lockWaitMs } from "../lock-wait.js";
 import { readStateOrWarn, requireApp, withDeployEngine } from "./status.js";
 
 export interface DownOptions {
@@ -11,6 +12,8 @@ export interface DownOptions {
   yes?: boolean;
   /** Remove the app's named volumes too. */
   volumes?: boolean;
+  /** False with --no-wait: fail at once when another hln holds the app's lock. */
+  wait?: boolean;
 }
 
 export interface DownHooks {
@@ -55,6 +58,8 @@ export async function runDown(
       command: `hln down ${app}`,
       signal: ctx.signal,
       onTakeover: (message) => ctx.stderr.write(`hln: ${message}\n`),
+      waitMs: lockWaitMs(opts.wait),
+      onWait: (message) => ctx.stderr.write(`hln: ${lockWaitLine(message)}\n`),
     });
     try {
       const state = await readStateOrWarn(store, app, ctx, "it goes with the app");

@@ -22,6 +22,10 @@ export function registerUp(program: Command, ctx: CliContext, logFormat: () => L
   )
     .option("--dry-run", "build and print the plan; change nothing on the Docker engine")
     .option("--no-cache", "run every build step again instead of reusing the build cache")
+    .option(
+      "--no-wait",
+      "fail at once when another hln holds the app's lock, instead of waiting for it",
+    )
     .option("-o, --output <format>", "print the result as yaml or json instead of a summary");
   cacheFlags(command)
     .addHelpText(
@@ -33,12 +37,15 @@ Examples:
   hln up shop --dry-run                     what a rerun would change, changing nothing
   hln up shop                               rerun shop's stack with its recorded inputs
   hln up --dir ./my-stack -f values.yaml -i
+  hln up shop --no-wait                     fail (exit 75) if another hln is deploying shop
 
 The plan printed before anything changes says, per service, create, recreate (and why),
 keep or remove. Services start in dependency order, independent ones together; jobs run
 to completion before what depends on them. Ports publish on 127.0.0.1 unless the stack
 says otherwise. The Docker engine is DOCKER_HOST's (or the Docker context's), wherever
-BUILDKIT_HOST builds.`,
+BUILDKIT_HOST builds. While another hln holds the app's lock (an up or down of the same
+app), up says who (pid, command, since) and waits for it; a lock left by a process that
+is gone is taken over, with a message.`,
     )
     .action(async (app: string | undefined, opts: UpOptions & { cache?: boolean }) => {
       // commander turns --no-cache into cache: false.

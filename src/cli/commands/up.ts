@@ -13,6 +13,7 @@ import { parseStackRef } from "../../stack/stack-ref.js";
 import { parseValues, type ValuesFile } from "../../stack/values-file.js";
 import { deployEvent, formatPlan, formatUpResult, planEvent } from "../../ui/app-plan.js";
 import type { CliContext } from "../context.js";
+import { lockWaitLine, lockWaitMs } from "../lock-wait.js";
 import type { LogFormat } from "../log-format.js";
 import { openFromCli } from "../open-engine.js";
 import { formatData, parseOutputFormat } from "../output.js";
@@ -32,6 +33,8 @@ export interface UpOptions {
   cacheFrom: string[];
   /** False with --no-ledger. */
   ledger?: boolean;
+  /** False with --no-wait: fail at once when another hln holds the app's lock. */
+  wait?: boolean;
 }
 
 /** Builds what the stack declares and converges the app on the Docker engine. */
@@ -110,6 +113,8 @@ export async function runUp(
           else if (!quiet) say(`${service}: ${message}`);
         },
         onTakeover: (m) => say(m),
+        lockWaitMs: lockWaitMs(o.wait),
+        onLockWait: (m) => say(lockWaitLine(m)),
       });
     } finally {
       endProgress(true);
