@@ -3,9 +3,7 @@ import { describe, test } from "node:test";
 import { HlnError } from "../../errors.js";
 import {
   createPatternMatcher,
-  goRegexpToJs,
   type MatchInfo,
-  matchGlob,
   type PatternKind,
   parseIgnoreFile,
 } from "./pattern-matcher.js";
@@ -301,14 +299,6 @@ describe("pattern matcher", () => {
     }
   });
 
-  test("Go regexps translate to JS with Go's meaning", () => {
-    assert.equal(new RegExp(goRegexpToJs("^a.b$"), "u").test("a\rb"), true);
-    assert.equal(new RegExp(goRegexpToJs("^a.b$"), "u").test("a\nb"), false);
-    assert.equal(new RegExp(goRegexpToJs("^\\d$"), "u").test("٣"), false);
-    assert.equal(new RegExp(goRegexpToJs("^[\\s]$"), "u").test("\u00a0"), false);
-    assert.throws(() => goRegexpToJs("^\\y$"));
-  });
-
   test("exceptions and the prefix pruning fsutil uses", () => {
     const inc = createPatternMatcher(["src/app", "docs/*"]);
     assert.equal(inc.mayMatchInside("src"), true);
@@ -322,13 +312,6 @@ describe("pattern matcher", () => {
     assert.equal(exc.mayExceptInside("build"), false);
     assert.equal(createPatternMatcher(["build"]).mayExceptInside("build"), false);
     assert.equal(createPatternMatcher(["build", "!**/*.keep"]).mayExceptInside("build"), true);
-  });
-
-  test("matchGlob is Go's filepath.Match", () => {
-    assert.equal(matchGlob("Dockerfile*", "Dockerfile.dev"), true);
-    assert.equal(matchGlob("*", "a/b"), false);
-    assert.equal(matchGlob("[!a]", "!"), true);
-    assert.throws(() => matchGlob("a[", "b"), HlnError);
   });
 });
 

@@ -16,13 +16,8 @@ import { HlnError, throwIfAborted } from "../../errors.js";
 import type { Stat } from "../../gen/buildkit/fsutil_pb.js";
 import { GoMode, goModeFromUnix } from "./file-mode.js";
 import { fsError, isNotFound, isPermissionDenied } from "./fs-error.js";
-import {
-  containsWildcards,
-  createPatternMatcher,
-  type MatchInfo,
-  matchGlob,
-  type PatternMatcher,
-} from "./pattern-matcher.js";
+import { containsWildcards, matchGlob } from "./go-filepath-match.js";
+import { createPatternMatcher, type MatchInfo, type PatternMatcher } from "./pattern-matcher.js";
 import { baseOf, cleanPath, compareBytewise, dirOf, joinPath } from "./wire-path.js";
 
 /** The file system calls a walk makes; tests pass a wrapper to count them. */
