@@ -9,15 +9,16 @@ import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { HlnError } from "../errors.js";
 import { CacheOptionsEntrySchema } from "../gen/buildkit/control_pb.js";
-import type {
-  APICap,
+import {
+  type APICap,
   SolveRequestSchema as GatewaySolveRequestSchema,
-  Result,
+  type Result,
 } from "../gen/buildkit/gateway_pb.js";
 import type { Definition } from "../gen/buildkit/ops_pb.js";
 import { type Platform, toPbPlatform } from "../llb/platform.js";
 import type { BuildkitConnection } from "./connection.js";
 import { cleanEngineMessage } from "./engine-message.js";
+import { dumpRequest } from "./request-dump.js";
 import { newBuildRef, type SolveOptions, solve } from "./solve.js";
 
 /** How much of a large file one ReadFile call asks for, well under the 16 MiB message limit. */
@@ -119,10 +120,14 @@ export async function withGateway<T>(
     what: string,
   ): Promise<{ id: string; result: Result }> => {
     try {
-      const res = await conn.gateway.solve(
-        { ...request, allowResultReturn: true, allowResultArrayRef: true, cacheImports },
-        call,
-      );
+      const sent = create(GatewaySolveRequestSchema, {
+        ...request,
+        allowResultReturn: true,
+        allowResultArrayRef: true,
+        cacheImports,
+      });
+      dumpRequest("gateway", GatewaySolveRequestSchema, sent);
+      const res = await conn.gateway.solve(sent, call);
       const r = res.result?.result;
       // Before the proto.refarray cap a result was a bare ID.
       const id = r?.case === "ref" ? r.value.id : r?.case === "refDeprecated" ? r.value : undefined;

@@ -16,6 +16,7 @@ import {
 import type { Definition } from "../gen/buildkit/ops_pb.js";
 import type { BuildkitConnection } from "./connection.js";
 import { cleanEngineMessage } from "./engine-message.js";
+import { dumpRequest } from "./request-dump.js";
 import type { SolveStatus } from "./solve-status.js";
 
 const debug = debuglog("hln:solve");
@@ -106,6 +107,7 @@ export function solveRequest(o: SolveOptions, ref: string): SolveRequest {
 export async function solve(conn: BuildkitConnection, o: SolveOptions): Promise<SolveResult> {
   const ref = o.ref ?? newBuildRef();
   const req = solveRequest(o, ref);
+  dumpRequest("solve", SolveRequestSchema, req);
 
   // Status outlives Solve by a little: the last vertex updates arrive after Solve returns.
   const statusAbort = new AbortController();
