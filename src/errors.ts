@@ -44,6 +44,17 @@ export interface HlnErrorOptions {
   hint?: string;
 }
 
+/**
+ * Every error hln raises: a stable `code`, a one-line message, an optional `hint`, the `cause`.
+ *
+ * @example
+ * try {
+ *   await openEngine();
+ * } catch (err) {
+ *   if (err instanceof HlnError && err.code === "E_ENGINE_UNREACHABLE") console.error(err.message);
+ *   else throw err;
+ * }
+ */
 export class HlnError extends Error {
   override readonly name: string = "HlnError";
   readonly code: HlnErrorCode;
@@ -77,7 +88,16 @@ export function displayCommand(args: readonly string[]): string {
   return `${joined.slice(0, shownCommandLength)}… (${joined.length - shownCommandLength} more characters)`;
 }
 
-/** A step of the build exited with a code it was not allowed to exit with. */
+/**
+ * A step of the build exited with a code it was not allowed to exit with.
+ *
+ * @example
+ * try {
+ *   await dag.container().from("busybox").withExec(["sh", "-c", "exit 2"]).sync();
+ * } catch (err) {
+ *   if (err instanceof ExecError) console.error(err.exitCode, err.output); // 2, the last lines
+ * }
+ */
 export class ExecError extends HlnError {
   override readonly name = "ExecError";
   /** The command line, as given to withExec. */

@@ -134,6 +134,11 @@ async function child(
   profile?: string,
 ): Promise<ChildResult> {
   const hln = (await import(pathToFileURL(sdk).href)) as typeof import("../../src/index.js");
+  // "hln/llb", beside the entry in the same build.
+  const llbEntry = sdk.replace(/index\.(js|ts)$/, "llb/public.$1");
+  const llb = (await import(
+    pathToFileURL(llbEntry).href
+  )) as typeof import("../../src/llb/public.js");
   const engine = await hln.openEngine();
   const signal = new AbortController().signal;
   const once = async () => {
@@ -170,7 +175,7 @@ async function child(
   try {
     const warm = await once();
     process.stderr.write(`warm-up: ${warm.cpu.toFixed(3)} s CPU, ${warm.wallMs.toFixed(0)} ms\n`);
-    const def = hln.llb.definition(warm.final.directory("/").output);
+    const def = llb.definition(warm.final.directory("/").output);
     const cpu: number[] = [];
     const buildCpu: number[] = [];
     const wallMs: number[] = [];

@@ -61,6 +61,17 @@ export interface BuildkitConnection {
 /** BuildKit and its Go client both cap messages at 16 MiB. */
 const maxMessageBytes = 16 << 20;
 
+/**
+ * A lazy gRPC connection to BuildKit's Control and gateway APIs over the byte streams
+ * `connect` opens; nothing is dialled until the first call.
+ *
+ * @example
+ * import { connect } from "node:net";
+ * const conn = createBuildkitConnection({
+ *   endpoint: "unix:///run/buildkit/buildkitd.sock",
+ *   connect: async () => connect("/run/buildkit/buildkitd.sock"),
+ * });
+ */
 export function createBuildkitConnection(options: BuildkitConnectionOptions): BuildkitConnection {
   // Control.Session carries one metadata value per served method; BuildKit matches them
   // one by one, and a joined list would hide FileSync and FileSend ("no local sources").

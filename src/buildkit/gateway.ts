@@ -75,6 +75,12 @@ export interface GatewayOptions extends Omit<SolveOptions, "definition" | "front
 /**
  * Runs `fn` inside a gateway build and ends the build when it settles. Errors from `fn`
  * win over the error the build then reports.
+ *
+ * @example
+ * const text = await withGateway(conn, { sessionId: session.id }, async (build) => {
+ *   const { id } = await build.solveFrontend("dockerfile.v0", { opts: { filename: "Dockerfile" } });
+ *   return new TextDecoder().decode(await build.readFile(id, "/etc/os-release"));
+ * });
  */
 export async function withGateway<T>(
   conn: BuildkitConnection,

@@ -69,6 +69,14 @@ function healthService(onCheck: () => void): SessionService {
  * Opens a session on `conn` and serves it until closed. Solves that name `id` can use it
  * as soon as this resolves; BuildKit waits a few seconds for a session to appear, so it
  * is safe to start solving right away.
+ *
+ * @example
+ * const session = await openSession(conn, { signal });
+ * try {
+ *   await solve(conn, { definition: def, sessionId: session.id, signal });
+ * } finally {
+ *   await session.close();
+ * }
  */
 export async function openSession(
   conn: BuildkitConnection,

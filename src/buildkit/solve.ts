@@ -57,7 +57,16 @@ export interface SolveResult {
   exporterResponse: Record<string, string>;
 }
 
-/** A solve that BuildKit rejected or that failed in a step. */
+/**
+ * A solve that BuildKit rejected or that failed in a step.
+ *
+ * @example
+ * try {
+ *   await solve(conn, { definition: def, sessionId: session.id });
+ * } catch (err) {
+ *   if (err instanceof SolveError) console.error(err.ref, err.message);
+ * }
+ */
 export class SolveError extends HlnError {
   override readonly name = "SolveError";
   constructor(
@@ -104,6 +113,20 @@ export function solveRequest(o: SolveOptions, ref: string): SolveRequest {
   });
 }
 
+/**
+ * Runs one Control.Solve: builds `o.definition` (or the frontend's graph), streams its
+ * progress to `o.onStatus`, and resolves with what the exporters reported. Failures are
+ * SolveError; `o.signal` cancels the build on the engine.
+ *
+ * @example
+ * const def = definition(exec({ root: imageSource("busybox"), args: ["true"], cwd: "/" }).root);
+ * const { exporterResponse } = await solve(conn, {
+ *   definition: def,
+ *   sessionId: session.id,
+ *   exporters: [{ type: "image", attrs: { name: "example/app:dev" } }],
+ *   onStatus: (s) => console.log(s.vertexes.length),
+ * });
+ */
 export async function solve(conn: BuildkitConnection, o: SolveOptions): Promise<SolveResult> {
   const ref = o.ref ?? newBuildRef();
   const req = solveRequest(o, ref);

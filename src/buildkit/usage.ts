@@ -31,6 +31,13 @@ function record(r: UsageRecord): CacheRecord {
   };
 }
 
+/**
+ * The engine's build cache records, as `docker buildx du` lists them.
+ *
+ * @example
+ * const records = await diskUsage(conn);
+ * console.log(records.reduce((n, r) => n + r.size, 0), "bytes of build cache");
+ */
 export async function diskUsage(
   conn: BuildkitConnection,
   options: { signal?: AbortSignal } = {},
@@ -49,6 +56,14 @@ export interface PruneOptions {
   onRecord?: (r: CacheRecord) => void;
 }
 
+/**
+ * Removes build cache (what BuildKit considers reclaimable unless `all`), and resolves with
+ * the records removed.
+ *
+ * @example
+ * const removed = await prune(conn, { keepDurationMs: 7 * 24 * 3600 * 1000 });
+ * console.log(removed.length, "records removed");
+ */
 export async function prune(
   conn: BuildkitConnection,
   options: PruneOptions = {},

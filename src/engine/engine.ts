@@ -57,6 +57,18 @@ const startHint =
 const buildkitHint =
   "check that buildkitd serves that address; without BUILDKIT_HOST and --engine, hln uses the Docker engine";
 
+/**
+ * Connects to the engine `resolveEngine` chooses (or `options.choice`), and checks that it
+ * answers within `timeoutMs`; fails with E_ENGINE_UNREACHABLE naming the endpoint.
+ *
+ * @example
+ * const engine = await openEngine(); // BUILDKIT_HOST, else DOCKER_HOST, docker context, local socket
+ * try {
+ *   console.log(engine.choice.kind, engine.buildkit.endpoint);
+ * } finally {
+ *   engine.close();
+ * }
+ */
 export async function openEngine(options: OpenEngineOptions = {}): Promise<Engine> {
   const choice = options.choice ?? resolveEngine(options);
   const timeoutMs = options.timeoutMs ?? 2000;
@@ -304,6 +316,14 @@ const vendored: Record<string, string> = {
   "28": "v0.20",
 };
 
+/**
+ * What the engine is: its choice and endpoint, the Docker and BuildKit versions, workers
+ * and image store.
+ *
+ * @example
+ * const info = await engineInfo(engine);
+ * console.log(info.buildkit.version, info.workers.map((w) => w.platforms));
+ */
 export async function engineInfo(engine: Engine, signal?: AbortSignal): Promise<EngineInfo> {
   const builtIn = engine.builtIn;
   const [version, imageStore, workers] = await Promise.all([

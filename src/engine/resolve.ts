@@ -55,6 +55,14 @@ function readIfExists(path: string): string | undefined {
   }
 }
 
+/**
+ * Which engine to use, and why, without connecting: `options.engine`, then BUILDKIT_HOST, then
+ * the Docker host as the Docker CLI finds it (DOCKER_HOST, docker context, the local socket).
+ *
+ * @example
+ * const choice = resolveEngine({ env: { BUILDKIT_HOST: "tcp://buildkit:1234" } });
+ * // { kind: "buildkit", address: "tcp://buildkit:1234", source: "BUILDKIT_HOST", ... }
+ */
 export function resolveEngine(options: ResolveOptions = {}): EngineChoice {
   const env = options.env ?? process.env;
   const flag = options.engine?.trim();

@@ -106,7 +106,12 @@ function sortedOpMetadata(v: Vertex, ignoreCache: boolean): OpMetadata {
   return md;
 }
 
-/** The digest of every op in `def`, in order; the last is the terminal op. */
+/**
+ * The digest of every op in `def`, in order; the last is the terminal op.
+ *
+ * @example
+ * definitionDigests(definition(imageSource("alpine"))).at(-1); // the terminal op's digest
+ */
 export function definitionDigests(def: Definition): string[] {
   return def.def.map((bytes) => sha256Digest(bytes));
 }

@@ -16,6 +16,14 @@ import {
   type Vertex,
 } from "./vertex.js";
 
+/**
+ * The result of a Definition made elsewhere (a frontend, another tool), to build on; its
+ * ops keep their exact bytes and digests.
+ *
+ * @example
+ * const built = fromDefinition(result.definition); // e.g. what a frontend returned
+ * const next = exec({ root: built, args: ["ls", "/"], cwd: "/" }).root;
+ */
 export function fromDefinition(def: Definition): Output {
   if (def.def.length < 2) throw new HlnError("E_ENGINE_PROTOCOL", "definition has no result");
   const bytesByDigest = new Map<string, Uint8Array>();

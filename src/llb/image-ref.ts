@@ -65,14 +65,24 @@ export function normalizeImageRef(ref: string): string {
   return formatImageRef(parseImageRef(ref));
 }
 
-/** `domain/path[:tag][@digest]`. */
+/**
+ * `domain/path[:tag][@digest]`.
+ *
+ * @example
+ * formatImageRef(parseImageRef("nginx:1.27")); // "docker.io/library/nginx:1.27"
+ */
 export function formatImageRef(r: ImageRef): string {
   const tag = r.tag === undefined ? "" : `:${r.tag}`;
   const digest = r.digest === undefined ? "" : `@${r.digest}`;
   return `${r.domain}/${r.path}${tag}${digest}`;
 }
 
-/** Parses and normalises a reference; a missing tag becomes `latest` unless a digest is given. */
+/**
+ * Parses and normalises a reference; a missing tag becomes `latest` unless a digest is given.
+ *
+ * @example
+ * parseImageRef("ghcr.io/acme/app"); // { domain: "ghcr.io", path: "acme/app", tag: "latest" }
+ */
 export function parseImageRef(ref: string): ImageRef {
   const fail = (reason: string): never => {
     throw new HlnError(

@@ -49,12 +49,22 @@ export function parsePlatform(specifier: string): Platform {
   });
 }
 
-/** `os/arch[/variant]`; the inverse of parsePlatform for normalised platforms. */
+/**
+ * `os/arch[/variant]`; the inverse of parsePlatform for normalised platforms.
+ *
+ * @example
+ * formatPlatform({ os: "linux", architecture: "arm", variant: "v7" }); // "linux/arm/v7"
+ */
 export function formatPlatform(p: Platform): string {
   return p.variant ? `${p.os}/${p.architecture}/${p.variant}` : `${p.os}/${p.architecture}`;
 }
 
-/** containerd/platforms `Normalize`: lower-case, canonical arch names, default variants. */
+/**
+ * containerd/platforms `Normalize`: lower-case, canonical arch names, default variants.
+ *
+ * @example
+ * normalizePlatform({ os: "Linux", architecture: "x86_64" }); // { os: "linux", architecture: "amd64" }
+ */
 export function normalizePlatform(p: Platform): Platform {
   const os = normalizeOs(p.os);
   const [architecture, variant] = normalizeArch(p.architecture, p.variant ?? "");

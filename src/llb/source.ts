@@ -77,6 +77,9 @@ export interface LocalSourceOptions {
 /**
  * A `local://<name>` source: a directory the client serves over the session's FileSync
  * (`name` is its `dir-name`). Platform-neutral, so no platform is set.
+ *
+ * @example
+ * const context = localSource("context", { sessionId: session.id, excludePatterns: ["node_modules"] });
  */
 export function localSource(name: string, opts: LocalSourceOptions = {}): Output {
   const attrs: Record<string, string> = {};

@@ -77,7 +77,9 @@ interface ContainerState {
 export class Container {
   /** @internal */
   constructor(
+    /** @internal */
     readonly solver: Solver,
+    /** @internal */
     private readonly state: ContainerState,
   ) {}
 

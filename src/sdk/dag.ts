@@ -138,6 +138,12 @@ function ledgerOf(options: DagOptions): Ledger | undefined {
   });
 }
 
+/**
+ * The platform containers get unless told otherwise: linux on this machine's architecture.
+ *
+ * @example
+ * hostPlatform(); // { os: "linux", architecture: "amd64" } on an x86-64 machine
+ */
 export function hostPlatform(): Platform {
   const arch: Record<string, string> = {
     x64: "amd64",

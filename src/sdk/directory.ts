@@ -30,10 +30,17 @@ export interface CopyFilter {
 /**
  * A directory tree in a build result. Immutable and lazy: each `with*` returns a new
  * Directory, and nothing runs until a result is asked for.
+ *
+ * @example
+ * const site = dag.directory()
+ *   .withNewFile("index.html", "<h1>hello</h1>")
+ *   .withDirectory("assets", dag.host().directory("./assets"));
+ * await site.export("./public");
  */
 export class Directory {
   /** @internal */
   constructor(
+    /** @internal */
     readonly solver: Solver,
     /** @internal The result holding the tree; null is an empty filesystem. */
     readonly output: Output | null,

@@ -6,10 +6,18 @@ import { fileOp, type Output } from "../llb/index.js";
 import { prepareFileDestination } from "./export-destination.js";
 import type { Solver } from "./solver.js";
 
-/** A file in a build result. Lazy: nothing runs until its contents are asked for. */
+/**
+ * A file in a build result. Lazy: nothing runs until its contents are asked for.
+ *
+ * @example
+ * const release = await dag.container().from("debian:bookworm-slim")
+ *   .file("/etc/os-release")
+ *   .contents();
+ */
 export class File {
   /** @internal */
   constructor(
+    /** @internal */
     readonly solver: Solver,
     /** @internal The result that holds the file; null is an empty filesystem. */
     readonly output: Output | null,

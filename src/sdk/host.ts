@@ -33,10 +33,19 @@ function literal(name: string): string {
   return name.replace(/[\\*?[\]]/g, "\\$&");
 }
 
-/** Files and directories on the machine running hln, sent to the engine on demand. */
+/**
+ * Files and directories on the machine running hln, sent to the engine on demand.
+ *
+ * @example
+ * const src = dag.host().directory(".", { exclude: ["node_modules"] });
+ * const lock = dag.host().file("package-lock.json");
+ */
 export class Host {
   /** @internal */
-  constructor(private readonly solver: Solver) {}
+  constructor(
+    /** @internal */
+    private readonly solver: Solver,
+  ) {}
 
   /**
    * A directory on this machine. `.hlnignore` at its root (or `.dockerignore` when there is

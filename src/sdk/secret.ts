@@ -9,6 +9,13 @@ import { fingerprint, fingerprintKey } from "./secret-fingerprint.js";
  * (`withSecretVariable`). Only its name enters the graph, so values never reach LLB,
  * cache keys, logs or image layers; the engine fetches the value from the session when
  * the step runs, and hln redacts it from everything it prints.
+ *
+ * @example
+ * const token = dag.secretFromEnv("NPM_TOKEN");
+ * await dag.container().from("node:22-slim")
+ *   .withSecretVariable("NPM_TOKEN", token)
+ *   .withExec(["npm", "whoami"])
+ *   .sync();
  */
 export class Secret {
   #value: Promise<Uint8Array> | undefined;
@@ -17,6 +24,7 @@ export class Secret {
   constructor(
     /** The name it is known by in messages. */
     readonly name: string,
+    /** @internal */
     private readonly load: () => Promise<Uint8Array>,
     /**
      * @internal Its ID on the wire and in cache keys: the name, plus a keyed fingerprint

@@ -1,20 +1,13 @@
 /**
- * A program can do what `hln do` does before the engine, through the package entry alone:
- * find a stack, load it and check its inputs.
+ * A program can do what `hln do` does before the engine, through the package's entry points
+ * alone ("hln" and "hln/stack"): find a stack, load it and check its inputs.
  */
 import assert from "node:assert/strict";
 import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import {
-  defineStack,
-  HlnError,
-  listStacks,
-  parseStackRef,
-  prepareStack,
-  resolveInputs,
-  type Stack,
-} from "../../src/index.js";
+import { defineStack, HlnError, type Stack } from "../../src/index.js";
+import { listStacks, parseStackRef, prepareStack, resolveInputs } from "../../src/stack/public.js";
 import { repoRoot } from "../helpers/run-cli.js";
 import { tempDir } from "../helpers/temp-dir.js";
 

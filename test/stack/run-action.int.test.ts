@@ -7,13 +7,8 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { SolveStatus } from "../../src/buildkit/solve-status.js";
 import type { Engine } from "../../src/engine/engine.js";
-import {
-  defineStack,
-  HlnError,
-  type PreparedStack,
-  runAction,
-  type Stack,
-} from "../../src/index.js";
+import { defineStack, HlnError, type Stack } from "../../src/index.js";
+import { type PreparedStack, runAction } from "../../src/stack/public.js";
 import { nonce, requireEngine, StatusLog } from "../helpers/engine.js";
 import { tempDir } from "../helpers/temp-dir.js";
 
