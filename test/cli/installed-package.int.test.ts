@@ -127,6 +127,35 @@ describe("the installed package", () => {
     );
     assert.match(show.stdout, /^greeting +string /m);
 
+    // A program beside the package imports each entry point by name, and nothing else.
+    const probe = join(prefix, "lib", "probe.mjs");
+    writeFileSync(
+      probe,
+      `const out = {};
+for (const e of [".", "./stack", "./buildkit", "./llb"])
+  out[e] = Object.keys(await import(e === "." ? "hln" : \`hln\${e.slice(1)}\`)).sort();
+try { await import("hln/dist/sdk/solver.js"); out.deep = "imported"; } catch (err) { out.deep = err.code; }
+console.log(JSON.stringify(out));
+`,
+    );
+    const probed = JSON.parse(
+      ok(await run(process.execPath, [probe], { cwd: home, env }), "probe").stdout,
+    );
+    const surface = JSON.parse(
+      readFileSync(join(repoRoot, "test", "api", "testdata", "public-surface.json"), "utf8"),
+    ) as Record<string, string[]>;
+    for (const [entry, names] of Object.entries(surface))
+      assert.deepEqual(
+        probed[entry],
+        names.filter((n) => !n.startsWith("type ")).sort(),
+        `the values "${entry}" exports`,
+      );
+    assert.equal(probed.deep, "ERR_PACKAGE_PATH_NOT_EXPORTED");
+    // stripInternal: what only hln's own layers use is not in the types a user sees.
+    const types = readFileSync(join(installed, "dist", "sdk", "container.d.ts"), "utf8");
+    assert.ok(!/\bsolver\b/.test(types), "Container's solver is @internal");
+    assert.ok(types.includes("withExec("), "the container's types are there");
+
     const init = ok(await hln("init", "my-stack"), "hln init");
     assert.match(init.stdout, /^Wrote stack "my-stack" in /);
     const dir = join(home, "my-stack");
