@@ -57,3 +57,18 @@ export function fsReason(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
   return /^E[A-Z]+: ([^,]+)/.exec(message)?.[1] ?? message;
 }
+
+/** A failure to write the entry `path` of a received export into the staging tree. */
+export function writeError(err: unknown, path: string): HlnError {
+  // EEXIST, ELOOP: a name that collides with an earlier one (case-insensitive file systems)
+  // or a symlink in the way. Either way the stream asked for something we will not do.
+  const code = errnoCode(err);
+  if (code === "EEXIST" || code === "ELOOP") {
+    return new HlnError(
+      "E_ENGINE_PROTOCOL",
+      `refusing to write ${JSON.stringify(path)}: it collides with an earlier entry`,
+      { cause: err },
+    );
+  }
+  return fsError(err, `cannot write ${JSON.stringify(path)} of the export`);
+}

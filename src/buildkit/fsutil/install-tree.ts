@@ -21,7 +21,7 @@ import { debuglog } from "node:util";
 import { HlnError, isAbortError } from "../../errors.js";
 import { makeDirectories } from "../../make-directories.js";
 import { chmodBitsFromGo } from "./file-mode.js";
-import { fsReason, isNotFound, isPermissionDenied } from "./fs-error.js";
+import { fsReason, isNotFound, isPermissionDenied, writeError } from "./fs-error.js";
 
 const debug = debuglog("hln:fsutil");
 
@@ -154,6 +154,40 @@ export async function discardStaging(staging: Staging): Promise<void> {
   await removeTree(staging.dir).catch((err) =>
     debug("cannot remove %s: %s", staging.dir, (err as Error).message),
   );
+}
+
+/** A hardlink of a received tree: `path` names the regular file `target`; both relative. */
+export interface StagedLink {
+  path: string;
+  target: string;
+}
+
+/**
+ * Completes a received tree in its staging directory once every file is written: makes its
+ * hardlinks, then gives each directory its mode and mtime (`dirs` in the order received).
+ */
+export async function finishStaging(
+  staging: Staging,
+  hardlinks: readonly StagedLink[],
+  dirs: ReadonlyMap<string, DirMeta>,
+): Promise<void> {
+  const at = (path: string) => join(staging.tree, path);
+  for (const link of hardlinks) {
+    try {
+      await fsp.link(at(link.target), at(link.path));
+    } catch (err) {
+      throw writeError(err, link.path);
+    }
+  }
+  // Deepest first: filling a directory changes its mtime, and its mode may forbid writing.
+  for (const [path, meta] of [...dirs].reverse()) {
+    try {
+      await fsp.chmod(at(path), chmodBitsFromGo(meta.mode));
+      await fsp.utimes(at(path), seconds(meta.mtime), seconds(meta.mtime));
+    } catch (err) {
+      throw writeError(err, path);
+    }
+  }
 }
 
 /** Moves the staged tree into `target` (see the file's comment). The staging stays for discard. */

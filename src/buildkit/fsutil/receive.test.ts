@@ -8,7 +8,7 @@ import { type Packet, PacketSchema, PacketType, StatSchema } from "../../gen/bui
 import { GoMode } from "./file-mode.js";
 import { createMemoryPacketStreams, type MemoryPacketStream } from "./memory-stream.js";
 import { dataPacket, errPacket, finPacket, statEndPacket } from "./packet-io.js";
-import { OrderValidator, receiveDirectory } from "./receive.js";
+import { receiveDirectory } from "./receive.js";
 import { tempDir } from "./testdata/fixtures.js";
 
 const DIR = (GoMode.dir | 0o755) >>> 0;
@@ -277,24 +277,5 @@ describe("receiveDirectory", () => {
       receive(file, []),
       (e: unknown) => e instanceof HlnError && e.code === "E_USAGE",
     );
-  });
-
-  test("the order validator accepts fsutil's order and nothing else", () => {
-    const v = new OrderValidator();
-    for (const [p, dir] of [
-      ["B", false],
-      ["a", true],
-      ["a/b", true],
-      ["a/b/c", false],
-      ["a/c", false],
-      ["a.txt", false],
-      ["b", false],
-      ["é", false],
-      ["\uE000", false],
-      ["😀", false],
-    ] as const) {
-      v.check(p, dir);
-    }
-    assert.throws(() => v.check("a/d", false), /out of order/);
   });
 });

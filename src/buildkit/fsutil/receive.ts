@@ -7,28 +7,29 @@
  * - every path must be clean and relative (no "/x", "..", "a/../b"), and its parent must have been
  *   announced as a directory earlier in the stream; entries of a directory come in strictly
  *   increasing byte order. So no path can lead through a symlink the stream created, and no
- *   name can come twice.
+ *   name can come twice (receive-validator.ts).
  * - symlinks are created as symlinks and never followed: files are opened with
- *   O_CREAT|O_EXCL|O_NOFOLLOW, directories with mkdir (which never follows), metadata is set
+ *   O_CREAT|O_EXCL|O_NOFOLLOW (writer-pool.ts), directories with mkdir (which never follows), metadata is set
  *   on open handles or with lutimes, hardlinks point only at regular files received before.
  * - the tree is built in a fresh staging directory beside the destination and put in place
  *   (install-tree.ts) only once the transfer has succeeded, so a failed or hostile export leaves
  *   the previous contents of the destination as they were.
  */
-import { constants } from "node:fs";
 import * as fsp from "node:fs/promises";
 import { join } from "node:path";
 import { debuglog } from "node:util";
 import { HlnError, throwIfAborted } from "../../errors.js";
 import { PacketType, type Stat } from "../../gen/buildkit/fsutil_pb.js";
-import { chmodBitsFromGo, GoMode, isDirMode, isRegularMode, isSymlinkMode } from "./file-mode.js";
-import { errnoCode, fsError } from "./fs-error.js";
+import { GoMode, isDirMode, isRegularMode, isSymlinkMode } from "./file-mode.js";
+import { writeError } from "./fs-error.js";
 import {
   type DirMeta,
   discardStaging,
+  finishStaging,
   installTree,
   type KeptPath,
   prepareDestination,
+  type StagedLink,
   type Staging,
   seconds,
   stageBeside,
@@ -41,17 +42,12 @@ import {
   packetReader,
   packetText,
   protocolError,
-  reqPacket,
   serialSender,
 } from "./packet-io.js";
-import { cleanPath, compareBytewise, compareWirePaths } from "./wire-path.js";
+import { HardlinkValidator, OrderValidator } from "./receive-validator.js";
+import { WriterPool } from "./writer-pool.js";
 
 const debug = debuglog("hln:fsutil");
-
-/** Files requested and open at once. */
-const MAX_OPEN_FILES = 16;
-/** Data queued for one file before reading the stream waits for its writes. */
-const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
 
 export interface ReceiveDirectoryOptions {
   signal?: AbortSignal;
@@ -73,63 +69,6 @@ export interface ReceiveResult {
   bytes: number;
   /** STAT entries received. */
   entries: number;
-}
-
-interface PendingFile {
-  id: number;
-  path: string;
-  mode: number;
-  mtime: bigint;
-}
-
-/**
- * A requested file. Its writes run as a promise chain off the packet loop, so several files
- * are written at once while packets keep being read.
- */
-interface OpenFile extends PendingFile {
-  /** Resolves to the open handle once every write queued so far is done. */
-  chain: Promise<fsp.FileHandle | undefined>;
-  /** Bytes queued on the chain and not yet written. */
-  queued: number;
-}
-
-/**
- * fsutil's order validator: clean relative paths, parents announced as directories first,
- * names strictly increasing within a directory.
- */
-export class OrderValidator {
-  private readonly parents: { dir: string; last: string }[] = [{ dir: "", last: "" }];
-
-  /** Throws an `E_ENGINE_PROTOCOL` HlnError when `path` may not come next. */
-  check(path: string, isDir: boolean): void {
-    const shown = JSON.stringify(path);
-    if (path === "" || path === "." || path.includes("\0") || cleanPath(path) !== path) {
-      throw protocolError(`refusing to write ${shown}: not a clean relative path`);
-    }
-    if (path.startsWith("/")) throw protocolError(`refusing to write ${shown}: absolute path`);
-    if (path === ".." || path.startsWith("../")) {
-      throw protocolError(`refusing to write ${shown}: it leaves the destination`);
-    }
-    const slash = path.lastIndexOf("/");
-    const dir = slash < 0 ? "" : path.slice(0, slash);
-    const base = path.slice(slash + 1);
-    // The records form a chain of ancestors; drop those this path is no longer inside.
-    while (this.parents.length > 1 && compareWirePaths(this.parents.at(-1)!.dir, dir) > 0) {
-      this.parents.pop();
-    }
-    const top = this.parents.at(-1)!;
-    if (top.dir !== dir || compareBytewise(top.last, base) >= 0) {
-      const previous = top.dir === "" ? top.last : `${top.dir}/${top.last}`;
-      throw protocolError(
-        `changes out of order: ${shown} after ${JSON.stringify(previous)}` +
-          (top.dir !== dir
-            ? ` (its parent ${JSON.stringify(dir)} was not sent as a directory)`
-            : ""),
-      );
-    }
-    top.last = base;
-    if (isDir) this.parents.push({ dir: path, last: "" });
-  }
 }
 
 /**
@@ -156,87 +95,24 @@ export async function receiveDirectory(
   const signal = abort.controller.signal;
   const send = serialSender(stream);
   const reader = packetReader(stream, signal);
-  const result: ReceiveResult = { files: 0, bytes: 0, entries: 0 };
   const dirs = new Map<string, DirMeta>();
   const at = (path: string) => join(staging.tree, path);
-  // Requested files still being written, and files being closed; both hold descriptors.
-  const open = new Map<number, OpenFile>();
-  const closing = new Set<Promise<void>>();
+  const pool = new WriterPool({ at, send, fail: (err) => abort.fail(err), signal });
+  let entries = 0;
   let sentFin = false;
   let peerFailed = false;
 
-  const pending: PendingFile[] = [];
-  const requestMore = (): void => {
-    while (open.size + closing.size < MAX_OPEN_FILES && pending.length > 0 && !signal.aborted) {
-      const file = pending.shift()!;
-      const chain = fsp
-        .open(
-          at(file.path),
-          constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
-          0o600,
-        )
-        .catch((err) => {
-          abort.fail(writeError(err, file.path));
-          return undefined;
-        });
-      open.set(file.id, { ...file, chain, queued: 0 });
-      send(reqPacket(file.id)).catch((err) => abort.fail(err));
-    }
-  };
-
-  const queueWrite = (file: OpenFile, data: Uint8Array): void => {
-    file.queued += data.length;
-    file.chain = file.chain.then(async (handle) => {
-      if (handle === undefined || signal.aborted) return handle;
-      try {
-        let offset = 0;
-        while (offset < data.length) {
-          const { bytesWritten } = await handle.write(data, offset);
-          offset += bytesWritten;
-        }
-      } catch (err) {
-        abort.fail(writeError(err, file.path));
-      }
-      file.queued -= data.length;
-      return handle;
-    });
-  };
-
-  const queueClose = (file: OpenFile): void => {
-    open.delete(file.id);
-    const done = file.chain
-      .then(async (handle) => {
-        if (handle === undefined) return;
-        try {
-          if (!signal.aborted) {
-            await handle.chmod(chmodBitsFromGo(file.mode));
-            await handle.utimes(seconds(file.mtime), seconds(file.mtime));
-            result.files++;
-          }
-        } catch (err) {
-          abort.fail(writeError(err, file.path));
-        } finally {
-          await handle.close().catch(() => undefined);
-        }
-      })
-      .finally(() => {
-        closing.delete(done);
-        requestMore();
-      });
-    closing.add(done);
-  };
-
   try {
-    const validator = new OrderValidator();
-    const received = new Set<string>();
-    const hardlinks: { path: string; target: string }[] = [];
+    const order = new OrderValidator();
+    const links = new HardlinkValidator();
+    const hardlinks: StagedLink[] = [];
     let statsDone = false;
     let id = 0;
 
     const onStat = async (stat: Stat, statId: number) => {
       const path = stat.path;
       const mode = stat.mode;
-      validator.check(path, isDirMode(mode));
+      order.check(path, isDirMode(mode));
       if (isDirMode(mode)) {
         try {
           // Owner-only until the end, so that read-only directories can still be filled.
@@ -254,15 +130,11 @@ export async function receiveDirectory(
         }
       } else if (isRegularMode(mode)) {
         if (stat.linkname !== "") {
-          if (!received.has(stat.linkname)) {
-            throw protocolError(
-              `invalid hardlink ${JSON.stringify(path)} to unknown path ${JSON.stringify(stat.linkname)}`,
-            );
-          }
+          links.check(path, stat.linkname);
           hardlinks.push({ path, target: stat.linkname });
         } else {
-          received.add(path);
-          pending.push({ id: statId, path, mode, mtime: stat.modTime });
+          links.addFile(path);
+          pool.add({ id: statId, path, mode, mtime: stat.modTime });
         }
       } else {
         // Devices, pipes and sockets need privileges or make no sense in an export.
@@ -274,7 +146,7 @@ export async function receiveDirectory(
       }
     };
 
-    while (!statsDone || pending.length > 0 || open.size > 0) {
+    while (!statsDone || pool.busy) {
       const p = await reader.next();
       if (p === undefined) {
         throw protocolError("the sender closed the file transfer before finishing it");
@@ -285,26 +157,14 @@ export async function receiveDirectory(
           if (p.stat === undefined) {
             statsDone = true;
           } else {
-            result.entries++;
+            entries++;
             await onStat(p.stat, id++);
-            requestMore();
+            pool.requestMore();
           }
           break;
-        case PacketType.PACKET_DATA: {
-          const file = open.get(p.id);
-          if (file === undefined) {
-            throw protocolError(`the sender sent data for unrequested file id ${p.id}`);
-          }
-          if (p.data.length === 0) {
-            queueClose(file);
-          } else {
-            queueWrite(file, p.data);
-            result.bytes += p.data.length;
-            // Bound the memory held by writes that lag behind the stream.
-            if (file.queued > MAX_QUEUED_BYTES) await file.chain;
-          }
+        case PacketType.PACKET_DATA:
+          await pool.data(p.id, p.data);
           break;
-        }
         case PacketType.PACKET_FIN:
           throw protocolError("the sender ended the file transfer before sending every file");
         case PacketType.PACKET_ERR:
@@ -315,25 +175,9 @@ export async function receiveDirectory(
           break;
       }
     }
-    await Promise.all([...closing]);
+    await pool.drain();
     if (signal.aborted) throw signal.reason;
-
-    for (const link of hardlinks) {
-      try {
-        await fsp.link(at(link.target), at(link.path));
-      } catch (err) {
-        throw writeError(err, link.path);
-      }
-    }
-    // Deepest first: filling a directory changes its mtime, and its mode may forbid writing.
-    for (const [path, meta] of [...dirs].reverse()) {
-      try {
-        await fsp.chmod(at(path), chmodBitsFromGo(meta.mode));
-        await fsp.utimes(at(path), seconds(meta.mtime), seconds(meta.mtime));
-      } catch (err) {
-        throw writeError(err, path);
-      }
-    }
+    await finishStaging(staging, hardlinks, dirs);
 
     sentFin = true;
     await send(finPacket());
@@ -348,7 +192,7 @@ export async function receiveDirectory(
       dirs,
       keep: options.keep,
     });
-    return result;
+    return { files: pool.files, bytes: pool.bytes, entries };
   } catch (err) {
     const reason = signal.aborted ? signal.reason : err;
     const e = HlnError.from(reason);
@@ -360,22 +204,7 @@ export async function receiveDirectory(
     abort.fail(new HlnError("E_ABORTED", "transfer finished"));
     abort.dispose();
     reader.close();
-    // Let in-flight writes notice the abort and close their handles before cleaning up.
-    for (const file of open.values()) queueClose(file);
-    await Promise.allSettled([...closing]);
+    await pool.close();
     await discardStaging(staging);
   }
-}
-
-function writeError(err: unknown, path: string): HlnError {
-  // EEXIST, ELOOP: a name that collides with an earlier one (case-insensitive file systems)
-  // or a symlink in the way. Either way the stream asked for something we will not do.
-  const code = errnoCode(err);
-  if (code === "EEXIST" || code === "ELOOP") {
-    return protocolError(
-      `refusing to write ${JSON.stringify(path)}: it collides with an earlier entry`,
-      err,
-    );
-  }
-  return fsError(err, `cannot write ${JSON.stringify(path)} of the export`);
 }
