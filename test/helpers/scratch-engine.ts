@@ -40,6 +40,11 @@ export interface ScratchEngine {
   pid(): number;
   /** The managed containerd's pid, or 0 when it has none. */
   containerdPid(): number;
+  /**
+   * SIGSTOP of dockerd: it takes requests but answers none, so the next kill9 finds one
+   * in flight, at a moment of the test's choosing.
+   */
+  freeze(): void;
   /** kill -9 of dockerd alone, as a crash or an OOM kill would; waits until it is gone. */
   kill9(): Promise<void>;
   /** Starts dockerd again on the same roots and waits until it answers. */
@@ -125,6 +130,7 @@ export async function startScratchEngine(): Promise<ScratchEngine> {
         return 0;
       }
     },
+    freeze: () => process.kill(engine.pid(), "SIGSTOP"),
     async kill9() {
       const pid = engine.pid();
       process.kill(pid, "SIGKILL");
