@@ -12,6 +12,7 @@ import {
   containerLogs,
   createContainer,
   inspectContainer,
+  killContainer,
   listContainers,
   putArchive,
   removeContainer,
@@ -279,20 +280,46 @@ async function makeContainer(o: ConvergeOptions, d: DesiredService): Promise<str
 
 /**
  * Brings the newest replaced container back under its name and, when it ran, starts it
- * again. A stop already sent finishes on the engine whatever the client does, so it is
- * waited for (bounded: the stop's own grace and a little more) before the start.
+ * again. It runs after the run's signal aborted too, so nothing here takes longer than a
+ * couple of seconds (see endStop).
  */
 async function restore(o: ConvergeOptions, service: string, aside: ObservedContainer[]) {
   const [newest] = aside;
   if (!newest) return;
-  const name = containerName(o.app, service);
-  const now = await inspectContainer(o.docker, newest.id);
+  const { docker, app } = o;
+  const name = containerName(app, service);
+  const now = await inspectContainer(docker, newest.id);
   if (!now) return;
-  if (now.Name.replace(/^\//, "") !== name) await renameContainer(o.docker, newest.id, name);
+  if (now.Name.replace(/^\//, "") !== name) {
+    // A create cut short by Ctrl-C may still have made the successor under the name.
+    const holder = await inspectContainer(docker, name);
+    if (holder && holder.Id !== newest.id && holder.Config.Labels?.[labels.app] === app)
+      await discard(docker, holder.Id, undefined);
+    await renameContainer(docker, newest.id, name);
+  }
   if (newest.state !== "running" && newest.state !== "restarting") return;
-  if (now.State.Running)
-    await waitContainer(o.docker, newest.id, AbortSignal.timeout(15_000)).catch(() => {});
-  await startContainer(o.docker, newest.id);
+  if (now.State.Running) await endStop(docker, newest.id);
+  await startContainer(docker, newest.id);
+}
+
+/**
+ * How long a container whose stop was cut short (Ctrl-C) is given to end on its own
+ * before it is killed: a stop already sent goes on on the engine whatever the client does
+ * (SIGTERM, then SIGKILL at the end of its grace, 10 s), and a PID 1 that ignores SIGTERM
+ * would hold Ctrl-C that long before the container could be started again.
+ */
+const stopCutShortMs = 500;
+
+/** Ends a stop in progress: the container's own end if it comes soon, SIGKILL otherwise. */
+async function endStop(docker: DockerClient, id: string): Promise<void> {
+  try {
+    await waitContainer(docker, id, AbortSignal.timeout(stopCutShortMs));
+    return;
+  } catch {
+    // Still in its grace period.
+  }
+  await killContainer(docker, id, AbortSignal.timeout(5000)).catch(() => {});
+  await waitContainer(docker, id, AbortSignal.timeout(5000)).catch(() => {});
 }
 
 async function discard(docker: DockerClient, id: string, signal: AbortSignal | undefined) {

@@ -164,6 +164,26 @@ export async function stopContainer(
 }
 
 /**
+ * `POST /containers/{id}/kill` with SIGKILL: the container ends at once, and a stop
+ * waiting out its grace period on the engine returns. One that is not running (409) or
+ * gone (404) is fine.
+ */
+export async function killContainer(
+  docker: DockerClient,
+  id: string,
+  signal?: AbortSignal,
+): Promise<void> {
+  try {
+    await docker.json("POST", `/containers/${encodeURIComponent(id)}/kill?signal=KILL`, {
+      signal,
+    });
+  } catch (err) {
+    const status = httpStatus(err);
+    if (status !== 409 && status !== 404) throw err;
+  }
+}
+
+/**
  * `DELETE /containers/{id}`; a container already gone is fine. `force` kills a running
  * one. The container's anonymous volumes go with it unless `volumes: false`; Docker never
  * removes named volumes with a container, so an app's data stays.
