@@ -4,7 +4,7 @@
  * not after the build as an engine or file system error.
  */
 import { realpathSync } from "node:fs";
-import { mkdtemp, realpath, rmdir, stat } from "node:fs/promises";
+import { lstat, mkdtemp, realpath, rename, rmdir, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { isNotFound } from "../buildkit/fsutil/fs-error.js";
@@ -113,4 +113,39 @@ export async function exportEmptyDirectory(
   } finally {
     await discardStaging(staging);
   }
+}
+
+/**
+ * Puts the file a single-file export received as `name` in `staging` at `target`, where
+ * `source` is its path in the result. Only a regular file goes in place: the export copies
+ * with followSymlink, so a correct engine never sends a symlink, and one from a broken or
+ * hostile engine could point anywhere on this machine.
+ */
+export async function placeExportedFile(options: {
+  staging: string;
+  name: string;
+  target: string;
+  source: string;
+  shown: string;
+}): Promise<void> {
+  const { staging, name, target, source, shown } = options;
+  const from = join(staging, name);
+  const st = await lstat(from).catch((err) => {
+    if (isNotFound(err)) return undefined;
+    throw destinationError(err, shown, "cannot put the file in place");
+  });
+  if (st?.isDirectory()) {
+    throw new HlnError("E_USAGE", `export to ${shown}: ${JSON.stringify(source)} is a directory`);
+  }
+  if (!st?.isFile()) {
+    const what =
+      st === undefined ? "nothing" : st.isSymbolicLink() ? "a symlink" : "a special file";
+    throw new HlnError(
+      "E_ENGINE_PROTOCOL",
+      `export to ${shown}: the engine sent ${what} as ${JSON.stringify(name)}, not a regular file`,
+    );
+  }
+  await rename(from, target).catch((err) => {
+    throw destinationError(err, shown, "cannot put the file in place");
+  });
 }

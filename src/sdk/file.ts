@@ -1,9 +1,9 @@
-import { mkdtemp, rename, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { basename, dirname, join, posix, resolve } from "node:path";
 import { destinationError } from "../buildkit/fsutil/install-tree.js";
 import { HlnError } from "../errors.js";
 import { fileOp, type Output } from "../llb/index.js";
-import { prepareFileDestination } from "./export-destination.js";
+import { placeExportedFile, prepareFileDestination } from "./export-destination.js";
 import type { Solver } from "./solver.js";
 
 /**
@@ -75,9 +75,7 @@ export class File {
         { type: "local" },
         { target: { kind: "directory", path: staging } },
       );
-      await rename(join(staging, name), target).catch((err) => {
-        throw destinationError(err, path, "cannot put the file in place");
-      });
+      await placeExportedFile({ staging, name, target, source: this.path, shown: path });
     } finally {
       await rm(staging, { recursive: true, force: true });
     }
