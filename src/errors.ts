@@ -38,10 +38,97 @@ export type HlnErrorCode =
   /** A bug in hln. */
   | "E_INTERNAL";
 
+/**
+ * A setting of hln's that fixes an error, named apart from any interface: the CLI names
+ * it by the flag or environment variable the user used (`tlsCa`: `--tlscacert` or
+ * `BUILDKIT_TLS_CA`), a library user reads the words of `settingWords`.
+ */
+export type Setting =
+  /** The BuildKit address (`openEngine`'s `engine`). */
+  | "engine"
+  /** The Docker engine's address. */
+  | "dockerHost"
+  /** The CA certificate a TLS BuildKit's certificate is checked against. */
+  | "tlsCa"
+  /** The TLS client certificate and its key, given together. */
+  | "tlsClientCert"
+  /** A directory holding the TLS files (ca.pem, cert.pem, key.pem). */
+  | "tlsDir"
+  /** The name checked in a TLS BuildKit's certificate. */
+  | "tlsServerName"
+  /** How long the engine may stay silent (`silenceTimeoutMs`). */
+  | "silenceTimeout"
+  /** The build cache to export (`cache.exports` / `cache.to`). */
+  | "cacheTo"
+  /** Running every step again (`noCache`). */
+  | "noCache"
+  /** The stack trace of every error. */
+  | "debug";
+
+/** The words a library user reads for a setting: what it is, not how a CLI spells it. */
+export const settingWords: Record<Setting, string> = {
+  engine: "the engine address",
+  dockerHost: "the Docker engine address",
+  tlsCa: "the CA certificate that signed the server's",
+  tlsClientCert: "a client certificate and its key",
+  tlsDir: "a TLS directory",
+  tlsServerName: "the server name to the name in the certificate",
+  silenceTimeout: "silenceTimeoutMs",
+  cacheTo: "a cache export of",
+  noCache: "noCache",
+  debug: "the error's stack",
+};
+
+/**
+ * What fixes an error, as data: each of `settings` would (the first preferred), given
+ * `value` when one is known. Shown as `[lead] names [value] [does]`, e.g. "set the CA
+ * certificate that signed the server's", "or use --cache-to type=inline",
+ * "HLN_SILENCE_TIMEOUT sets how long to wait".
+ */
+export interface Remedy {
+  settings: readonly Setting[];
+  value?: string;
+  /** The words before the names; "set" when neither this nor `does` is given. */
+  lead?: string;
+  /** The words after the names. */
+  does?: string;
+}
+
+/** How an interface names a setting, and a value given to it (`--flag value`, `VAR=value`). */
+export type SettingNamer = (setting: Setting, value?: string) => string;
+
+/** The library's naming: `settingWords`, and a value after the words. */
+export const librarySettingNamer: SettingNamer = (setting, value) =>
+  value === undefined ? settingWords[setting] : `${settingWords[setting]} ${value}`;
+
+/** A remedy in one interface's words, e.g. "set --tlscacert or BUILDKIT_TLS_CA". */
+export function remedyText(remedy: Remedy, name: SettingNamer = librarySettingNamer): string {
+  const names = remedy.settings.map((s) => name(s, remedy.value)).join(" or ");
+  const lead = remedy.lead ?? (remedy.does === undefined ? "set" : "");
+  return [lead, names, remedy.does ?? ""].filter((w) => w !== "").join(" ");
+}
+
+/** A hint and a remedy as one line, the remedy in the words `name` gives. */
+export function hintText(
+  advice: string | undefined,
+  remedy: Remedy | undefined,
+  name: SettingNamer = librarySettingNamer,
+): string | undefined {
+  const parts = [advice, remedy && remedyText(remedy, name)].filter(
+    (p): p is string => p !== undefined && p !== "",
+  );
+  return parts.length > 0 ? parts.join("; ") : undefined;
+}
+
 export interface HlnErrorOptions {
   cause?: unknown;
   /** Extra lines that help the user act on the error (shown under the one-line message). */
   hint?: string;
+  /**
+   * The setting that fixes the error, named by each interface in its own words (the
+   * library's in `hint`). Never write a CLI flag or variable in a message or hint.
+   */
+  remedy?: Remedy;
 }
 
 /**
@@ -58,12 +145,28 @@ export interface HlnErrorOptions {
 export class HlnError extends Error {
   override readonly name: string = "HlnError";
   readonly code: HlnErrorCode;
+  /** What helps the user act on the error, the remedy included in the library's words. */
   readonly hint: string | undefined;
+  /** The setting that fixes the error, for an interface to name in its own words. */
+  readonly remedy: Remedy | undefined;
+  /** The hint without the remedy. */
+  readonly advice: string | undefined;
 
   constructor(code: HlnErrorCode, message: string, options: HlnErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
-    this.hint = options.hint;
+    const cause = options.cause;
+    // A wrapper that passes its cause's hint on keeps its cause's remedy, so the CLI can
+    // still name the setting in its own words.
+    const inherited =
+      options.remedy === undefined &&
+      cause instanceof HlnError &&
+      cause.remedy !== undefined &&
+      options.hint !== undefined &&
+      options.hint === cause.hint;
+    this.remedy = inherited ? cause.remedy : options.remedy;
+    this.advice = inherited ? cause.advice : options.hint;
+    this.hint = hintText(this.advice, this.remedy);
   }
 
   /** Wraps anything thrown into an HlnError, keeping an HlnError as it is. */

@@ -2,7 +2,7 @@
  * The CLI's one place for failure: every error becomes one line on stderr (plus a hint
  * and, for failed steps, their last output) and an exit code scripts can rely on.
  */
-import { ExecError, HlnError, type HlnErrorCode } from "../errors.js";
+import { ExecError, HlnError, type HlnErrorCode, hintText, type SettingNamer } from "../errors.js";
 
 export const exitCodes: Record<HlnErrorCode, number> = {
   E_EXEC_FAILED: 1,
@@ -28,6 +28,11 @@ export interface ReportOptions {
   write: (text: string) => void;
   /** Applied to every line printed, to keep secrets out. */
   scrub?: (text: string) => string;
+  /**
+   * Names the setting an error's remedy is about in the words of the interface the user
+   * used (setting-words.ts); without it the library's words are printed.
+   */
+  names?: SettingNamer;
 }
 
 /** Prints `err` for a person and returns the process exit code. */
@@ -39,7 +44,8 @@ export function reportError(err: unknown, o: ReportOptions): number {
     lines.push(`  last output of the step:`);
     for (const l of e.output.trimEnd().split("\n")) lines.push(`  | ${l}`);
   }
-  if (e.hint) lines.push(`  hint: ${e.hint}`);
+  const hint = o.names ? hintText(e.advice, e.remedy, o.names) : e.hint;
+  if (hint) lines.push(`  hint: ${hint}`);
   if (o.debug) {
     let c: unknown = e;
     while (c instanceof Error) {

@@ -22,6 +22,7 @@ import type { CliContext } from "./context.js";
 import { reportError } from "./errors.js";
 import { faultError, watchFaults } from "./faults.js";
 import { type LogFormat, parseLogFormat } from "./log-format.js";
+import { cliSettingNamer } from "./setting-words.js";
 import { interruptSignal } from "./signals.js";
 import { commanderError } from "./usage-error.js";
 
@@ -138,6 +139,10 @@ export async function main(
       debug,
       write: quiet((s) => ctx.stderr.write(s)),
       scrub: (t) => ctx.redactor.scrub(t),
+      names: cliSettingNamer({
+        flags: new Set(argv.filter((a) => a.startsWith("--")).map((a) => a.split("=")[0]!)),
+        env: ctx.env,
+      }),
     });
   };
   let code: number;

@@ -117,7 +117,8 @@ export function tlsFromEnv(
   if (!!settings.cert !== !!settings.key)
     throw new HlnError(
       "E_INPUT_INVALID",
-      `BuildKit TLS: a client certificate needs its key and the other way round (${flags.BUILDKIT_TLS_CERT || flags.BUILDKIT_TLS_KEY ? "--tlscert, --tlskey" : "BUILDKIT_TLS_CERT, BUILDKIT_TLS_KEY"})`,
+      "BuildKit TLS: a client certificate needs its key and the other way round",
+      { remedy: { settings: ["tlsClientCert"] } },
     );
   return settings;
 }

@@ -8,7 +8,7 @@ import { engineCapabilities } from "../buildkit/capabilities.js";
 import { type BuildkitConnection, createBuildkitConnection } from "../buildkit/connection.js";
 import { createDockerClient, type DockerClient, usesContainerdStore } from "../docker/client.js";
 import { execStdioDialer } from "../docker/exec-stdio.js";
-import { HlnError } from "../errors.js";
+import { HlnError, type Remedy } from "../errors.js";
 import { type Dialer, tcpDialer, tlsDialer, unixDialer } from "../transport/dialer.js";
 import { unreachable } from "../transport/node-error.js";
 import { parseBuildkitAddress, tlsFromEnv } from "./buildkit-address.js";
@@ -51,11 +51,19 @@ export interface OpenEngineOptions extends ResolveOptions {
 
 // What works wherever hln is installed; the repository's own engine script is for
 // developing hln (docs/engines.md, README's Development).
-const startHint =
-  "start Docker (sudo systemctl start docker), or point DOCKER_HOST at a running Docker engine or BUILDKIT_HOST at a buildkitd";
+const startHint = "start Docker (sudo systemctl start docker)";
+const startRemedy: Remedy = {
+  lead: "or set",
+  settings: ["dockerHost", "engine"],
+  does: "to a running engine",
+};
 
-const buildkitHint =
-  "check that buildkitd serves that address; without BUILDKIT_HOST and --engine, hln uses the Docker engine";
+const buildkitHint = "check that buildkitd serves that address";
+const buildkitRemedy: Remedy = {
+  lead: "or drop",
+  settings: ["engine"],
+  does: "to use the Docker engine",
+};
 
 /**
  * Connects to the engine `resolveEngine` chooses (or `options.choice`), and checks that it
@@ -144,6 +152,7 @@ export async function pingDocker(
     throw new HlnError("E_ENGINE_UNREACHABLE", `${e.message} (engine from ${source})`, {
       cause: err,
       hint: startHint,
+      remedy: startRemedy,
     });
   }
 }
@@ -244,11 +253,15 @@ async function openBuildkit(
     if (options.signal?.aborted)
       throw new HlnError("E_ABORTED", "cancelled", { cause: options.signal.reason });
     const why = silent.signal.aborted
-      ? `cannot reach ${dialer.endpoint}: connected, but ${address.scheme === "docker-container" ? "buildctl dial-stdio" : "BuildKit"} did not answer within ${answerMs / 1000} s${tlsHint(dialer.endpoint)}`
-      : describeProbeFailure(dialer.endpoint, err);
-    throw new HlnError("E_ENGINE_UNREACHABLE", `${why} (engine from ${choice.source})`, {
+      ? {
+          message: `cannot reach ${dialer.endpoint}: connected, but ${address.scheme === "docker-container" ? "buildctl dial-stdio" : "BuildKit"} did not answer within ${answerMs / 1000} s`,
+          remedy: tlsRemedy(dialer.endpoint),
+        }
+      : probeFailure(dialer.endpoint, err);
+    throw new HlnError("E_ENGINE_UNREACHABLE", `${why.message} (engine from ${choice.source})`, {
       cause: err,
       hint: buildkitHint,
+      remedy: why.remedy ?? buildkitRemedy,
     });
   } finally {
     clearTimeout(timer);
@@ -257,10 +270,10 @@ async function openBuildkit(
 }
 
 /** A plain tcp:// endpoint that stays silent may be a TLS one spoken to in the clear. */
-function tlsHint(endpoint: string): string {
+function tlsRemedy(endpoint: string): Remedy | undefined {
   return /^tcp:\/\/[^ ]+$/.test(endpoint)
-    ? " (a TLS endpoint needs BUILDKIT_TLS_CA or --tlscacert)"
-    : "";
+    ? { lead: "if it speaks TLS, set", settings: ["tlsCa"] }
+    : undefined;
 }
 
 /**
@@ -273,16 +286,19 @@ function transportCause(err: unknown): unknown {
   return err;
 }
 
-/** The root cause of a failed first call, without gRPC's wrapping. */
-function describeProbeFailure(endpoint: string, err: unknown): string {
+/** The root cause of a failed first call, without gRPC's wrapping, and what fixes it. */
+function probeFailure(endpoint: string, err: unknown): { message: string; remedy?: Remedy } {
   let cause: unknown = err;
   while (cause && !(cause instanceof HlnError) && (cause as { cause?: unknown }).cause)
     cause = (cause as { cause?: unknown }).cause;
-  if (cause instanceof HlnError) return cause.message;
+  if (cause instanceof HlnError) return { message: cause.message, remedy: cause.remedy };
   const ce = ConnectError.from(err);
   const sys = (cause as { code?: string })?.code;
-  if (sys) return unreachable(endpoint, cause).message;
-  return `cannot reach ${endpoint}: ${ce.rawMessage}`;
+  if (sys) {
+    const e = unreachable(endpoint, cause);
+    return { message: e.message, remedy: e.remedy };
+  }
+  return { message: `cannot reach ${endpoint}: ${ce.rawMessage}` };
 }
 
 export interface EngineInfo {

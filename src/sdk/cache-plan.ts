@@ -67,7 +67,8 @@ export class CachePlan {
         "E_ENGINE_CAPABILITY",
         `${endpoint}: cache export type=${other.type} needs Docker's containerd image store; this engine uses the classic store, which exports only type=inline`,
         {
-          hint: 'enable "features": {"containerd-snapshotter": true} in daemon.json, or use --cache-to type=inline',
+          hint: 'enable "features": {"containerd-snapshotter": true} in daemon.json',
+          remedy: { lead: "or use", settings: ["cacheTo"], value: "type=inline" },
         },
       );
     })();

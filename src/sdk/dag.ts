@@ -119,7 +119,7 @@ function ledgerOf(options: DagOptions): Ledger | undefined {
   const why = !docker?.builtIn
     ? "the BuildKit is not the Docker engine's own: its images come from a registry"
     : options.noCache
-      ? "--no-cache"
+      ? "noCache: every step runs again"
       : (options.cache?.exports?.length ?? 0) > 0
         ? "the run exports build cache"
         : undefined;

@@ -718,7 +718,8 @@ export class Solver {
           "E_ENGINE_PROTOCOL",
           `lost the connection to ${this.#conn.endpoint}: no word from the engine for over ${this.#silenceTimeoutMs / 1000} s`,
           {
-            hint: "the network or the engine went away; HLN_SILENCE_TIMEOUT sets how long to wait",
+            hint: "the network or the engine went away",
+            remedy: { settings: ["silenceTimeout"], does: "sets how long to wait" },
           },
         );
         this.#lost.abort(this.#lostError);

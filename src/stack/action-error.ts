@@ -108,7 +108,8 @@ export function actionError(err: unknown, where: string): HlnError {
   if (call)
     return new HlnError("E_STACK_ACTION", `${where}: ${call}(): ${messageOf(err)}`, {
       cause: err,
-      hint: `a value of the wrong type reached ${call}() or a call before it; --debug shows where`,
+      hint: `a value of the wrong type reached ${call}() or a call before it`,
+      remedy: { settings: ["debug"], does: "shows where" },
     });
   if (thrownByHln(err)) return HlnError.from(err);
   return new HlnError("E_STACK_ACTION", `${where} failed: ${messageOf(err)}`, { cause: err });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { HlnError } from "../errors.js";
-import { describeNodeError, unreachable } from "./node-error.js";
+import { describeNodeError, nodeErrorRemedy, unreachable } from "./node-error.js";
 
 /** An error as Node raises it: a message of internals and a code. */
 const nodeError = (code: string, message = `${code}: internals`) =>
@@ -27,22 +27,24 @@ describe("describeNodeError", () => {
     );
   });
 
-  it("points an untrusted chain at the CA settings", () => {
-    assert.equal(
-      describeNodeError(
-        nodeError("SELF_SIGNED_CERT_IN_CHAIN", "self-signed certificate in certificate chain"),
-      ),
-      "TLS: the server's certificate is not signed by a trusted CA (set BUILDKIT_TLS_CA or --tlscacert)",
+  it("points an untrusted chain at the CA setting, as data", () => {
+    const err = nodeError(
+      "SELF_SIGNED_CERT_IN_CHAIN",
+      "self-signed certificate in certificate chain",
     );
+    assert.equal(
+      describeNodeError(err),
+      "TLS: the server's certificate is not signed by a trusted CA",
+    );
+    assert.deepEqual(nodeErrorRemedy(err), { settings: ["tlsCa"] });
   });
 
   it("keeps Node's message for a name mismatch, and points at the server name setting", () => {
     const message =
       "Hostname/IP does not match certificate's altnames: Host: 10.0.0.2. is not in the cert's altnames: DNS:buildkitd";
-    assert.equal(
-      describeNodeError(nodeError("ERR_TLS_CERT_ALTNAME_INVALID", message)),
-      `TLS: ${message} (set BUILDKIT_TLS_SERVERNAME or --tlsservername to the name in the certificate)`,
-    );
+    const err = nodeError("ERR_TLS_CERT_ALTNAME_INVALID", message);
+    assert.equal(describeNodeError(err), `TLS: ${message}`);
+    assert.deepEqual(nodeErrorRemedy(err), { settings: ["tlsServerName"] });
   });
 
   it("falls back to the message, or the value itself", () => {
@@ -62,6 +64,24 @@ describe("unreachable", () => {
     assert.equal(err.message, "cannot reach tcp://10.0.0.2:1234: connection refused");
     assert.equal(err.cause, cause);
     assert.equal(err.hint, "start buildkitd");
+  });
+
+  it("carries a TLS failure's remedy as a setting, and no CLI flag or variable", () => {
+    for (const code of [
+      "ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED",
+      "SELF_SIGNED_CERT_IN_CHAIN",
+      "DEPTH_ZERO_SELF_SIGNED_CERT",
+      "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+      "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+      "ERR_TLS_CERT_ALTNAME_INVALID",
+    ]) {
+      const err = unreachable("tcp://10.0.0.2:1443 (TLS)", nodeError(code), "start buildkitd");
+      assert.ok(err.remedy && err.remedy.settings.length > 0, code);
+      assert.equal(err.advice, "start buildkitd");
+      assert.doesNotMatch(`${err.message}\n${err.hint}`, /--[a-z]|BUILDKIT_|HLN_|DOCKER_/, code);
+    }
+    const ca = unreachable("x", nodeError("UNABLE_TO_VERIFY_LEAF_SIGNATURE"));
+    assert.equal(ca.hint, "set the CA certificate that signed the server's");
   });
 
   it("keeps an HlnError as it is", () => {
