@@ -6,6 +6,8 @@ export interface CliContext {
   /** Learns every secret value and redacts it from everything the CLI prints. */
   redactor: Scrubber;
   env: NodeJS.ProcessEnv;
+  /** Where relative paths the user typed are read from; process.cwd() when absent. */
+  cwd?: string;
   /** The `--engine` flag, when given. */
   engine?: string;
   /** The TLS settings given as flags, by the variable they stand for, to name the flag in errors. */

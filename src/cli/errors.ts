@@ -46,6 +46,12 @@ export function reportError(err: unknown, o: ReportOptions): number {
   }
   const hint = o.names ? hintText(e.advice, e.remedy, o.names) : e.hint;
   if (hint) lines.push(`  hint: ${hint}`);
+  else if (e.code === "E_INTERNAL")
+    // A message such as "Cannot read properties of undefined" alone reads like the
+    // user's mistake; it is hln's.
+    lines.push(
+      `  hint: this is a bug in hln; please report it with the output of the same command with --debug`,
+    );
   if (o.debug) {
     let c: unknown = e;
     while (c instanceof Error) {

@@ -22,6 +22,26 @@ export interface Faults {
   dispose(): void;
 }
 
+/** The watchers of the commands running now: more than one only when main runs in-process. */
+const watching = new Set<(f: Fault) => void>();
+
+/**
+ * Installed once per process, not once per command: a process that runs main again and
+ * again (tests, a library caller) would otherwise gather a listener per run. Once no
+ * command runs, a late error is only logged, as a command that ended does.
+ */
+function listen(): void {
+  if (listening) return;
+  listening = true;
+  const raise = (f: Fault) => {
+    if (watching.size === 0) debug("after the command ended: %o", f.error);
+    for (const w of watching) w(f);
+  };
+  process.on("uncaughtException", (err) => raise(new Fault("uncaught", err)));
+  process.on("unhandledRejection", (err) => raise(new Fault("rejection", err)));
+}
+let listening = false;
+
 export function watchFaults(): Faults {
   const controller = new AbortController();
   let first: Fault | undefined;
@@ -44,12 +64,10 @@ export function watchFaults(): Faults {
     reject(f);
     controller.abort(f);
   };
-  const onUncaught = (err: unknown) => raise(new Fault("uncaught", err));
-  const onRejection = (err: unknown) => raise(new Fault("rejection", err));
   // Fires only when nothing is left to run: whatever hln still awaits can never settle.
   const onDrained = () => raise(new Fault("drained", undefined));
-  process.on("uncaughtException", onUncaught);
-  process.on("unhandledRejection", onRejection);
+  listen();
+  watching.add(raise);
   process.on("beforeExit", onDrained);
   return {
     signal: controller.signal,
@@ -60,6 +78,7 @@ export function watchFaults(): Faults {
     /** Stops watching for a drained loop; later errors are only logged (hln:cli). */
     dispose() {
       ended = true;
+      watching.delete(raise);
       process.off("beforeExit", onDrained);
     },
   };

@@ -29,9 +29,20 @@ import { commanderError } from "./usage-error.js";
 /** What `cat` exits with when its reader goes away (128 + SIGPIPE), as under `set -o pipefail`. */
 const closedOutputExit = 141;
 
+/** What a caller that runs main in-process may add (tests). */
+export interface MainOptions {
+  /** Registers more commands beside hln's own, e.g. one that throws what a test gives it. */
+  register?: (program: Command, ctx: CliContext) => void;
+}
+
+/**
+ * Runs hln with `argv` (without the program name) and returns the exit code; nothing
+ * here exits the process. `base` replaces the process's env, cwd and output streams.
+ */
 export async function main(
   argv: string[],
   base: Omit<CliContext, "signal" | "redactor" | "faults"> = defaultContext(),
+  options: MainOptions = {},
 ): Promise<number> {
   const interrupt = interruptSignal((s) => base.stderr.write(s));
   const faults = watchFaults();
@@ -62,9 +73,11 @@ export async function main(
     .description("application stacks as code, built on BuildKit")
     .version(hlnVersion(), "-V, --version")
     .addOption(
-      new Option("--log-format <format>", "progress output: auto, tty, plain, json or quiet")
-        .default("auto")
-        .env("HLN_LOG_FORMAT"),
+      // HLN_LOG_FORMAT is read from ctx.env below, not by commander, which reads process.env.
+      new Option(
+        "--log-format <format>",
+        "progress output: auto, tty, plain, json or quiet (env: HLN_LOG_FORMAT)",
+      ).default("auto"),
     )
     .option("--debug", "print stack traces with errors")
     .addOption(
@@ -109,11 +122,14 @@ export async function main(
     ctx.env = env;
     ctx.tlsFlags = flags;
   });
-  const logFormat = (): LogFormat =>
-    parseLogFormat(
-      program.opts<{ logFormat: string }>().logFormat,
-      program.getOptionValueSource("logFormat") === "env" ? "HLN_LOG_FORMAT" : "--log-format",
-    );
+  const logFormat = (): LogFormat => {
+    const fromEnv =
+      program.getOptionValueSource("logFormat") === "default" &&
+      ctx.env.HLN_LOG_FORMAT !== undefined;
+    return fromEnv
+      ? parseLogFormat(ctx.env.HLN_LOG_FORMAT as string, "HLN_LOG_FORMAT")
+      : parseLogFormat(program.opts<{ logFormat: string }>().logFormat, "--log-format");
+  };
   registerVersion(program, ctx);
   registerEngine(program, ctx);
   registerUp(program, ctx, logFormat);
@@ -132,6 +148,7 @@ export async function main(
         ctx,
       ),
   });
+  options.register?.(program, ctx);
 
   const report = (err: unknown): number => {
     const debug = program.opts<{ debug?: boolean }>().debug === true || !!ctx.env.HLN_DEBUG;

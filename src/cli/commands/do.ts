@@ -13,6 +13,7 @@ import type { CliContext } from "../context.js";
 import type { LogFormat } from "../log-format.js";
 import { openFromCli } from "../open-engine.js";
 import { formatData, parseOutputFormat } from "../output.js";
+import { cacheFlagNames } from "../setting-words.js";
 import { ledgerFor, progressFor } from "../stack-flags.js";
 
 export interface DoOptions {
@@ -40,7 +41,7 @@ export async function runDo(
   // Everything about the stack and its inputs is checked before the engine is touched.
   const prepared = await prepareFromCli(o, ctx);
   actionOf(prepared, action);
-  const cache = { from: o.cacheFrom, to: o.cacheTo };
+  const cache = { from: o.cacheFrom, to: o.cacheTo, names: cacheFlagNames };
   resolveCache(prepared.file, prepared.stack, cache);
   const silenceTimeoutMs = ctx.env.HLN_SILENCE_TIMEOUT
     ? parseDuration(ctx.env.HLN_SILENCE_TIMEOUT, "HLN_SILENCE_TIMEOUT")
@@ -84,7 +85,10 @@ export async function runDo(
 }
 
 /** Which stack the flags name: -s, --dir, --plan, or stack.ts in the working directory. */
-export function stackFromFlags(o: Pick<DoOptions, "stack" | "dir" | "plan">): StackRef {
+export function stackFromFlags(
+  o: Pick<DoOptions, "stack" | "dir" | "plan">,
+  cwd = process.cwd(),
+): StackRef {
   const given = [
     o.stack !== undefined && "-s",
     o.dir !== undefined && "--dir",
@@ -95,7 +99,7 @@ export function stackFromFlags(o: Pick<DoOptions, "stack" | "dir" | "plan">): St
   if (o.stack !== undefined) return parseStackRef(o.stack, "-s");
   const dir = o.dir ?? o.plan;
   if (dir !== undefined) return { kind: "directory", path: dir };
-  if (existsSync(resolve("stack.ts"))) return { kind: "directory", path: "." };
+  if (existsSync(resolve(cwd, "stack.ts"))) return { kind: "directory", path: "." };
   throw new HlnError(
     "E_USAGE",
     "do: no stack named, and no stack.ts here: pass -s NAME (see hln list stacks) or --dir DIR",
@@ -111,8 +115,9 @@ export async function prepareFromCli(
   },
   ctx: CliContext,
 ): Promise<PreparedStack> {
-  const prepared = await prepareStack(stackFromFlags(o), {
+  const prepared = await prepareStack(stackFromFlags(o, ctx.cwd), {
     env: ctx.env,
+    cwd: ctx.cwd,
     signal: ctx.signal,
     presets: o.presets,
     valuesFiles: o.file,

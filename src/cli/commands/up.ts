@@ -17,6 +17,7 @@ import { lockWaitLine, lockWaitMs } from "../lock-wait.js";
 import type { LogFormat } from "../log-format.js";
 import { openFromCli } from "../open-engine.js";
 import { formatData, parseOutputFormat } from "../output.js";
+import { cacheFlagNames } from "../setting-words.js";
 import { ledgerFor, progressFor } from "../stack-flags.js";
 import { prepareFromCli } from "./do.js";
 
@@ -47,7 +48,7 @@ export async function runUp(
   const format = o.output === undefined ? undefined : parseOutputFormat(o.output);
   if (appArg !== undefined) checkAppName(appArg, "up");
   const named = o.stack !== undefined || o.dir !== undefined;
-  const here = existsSync(resolve("stack.ts"));
+  const here = existsSync(resolve(ctx.cwd ?? ".", "stack.ts"));
   let engine: Engine | undefined;
   try {
     // With a stack named (or one here), everything about it is checked before the engine.
@@ -92,6 +93,7 @@ export async function runUp(
         onWarning: (m) => say(`warning: ${m}`),
         redactor: ctx.redactor,
         cache: {
+          names: cacheFlagNames,
           ...(o.cacheFrom.length > 0 ? { from: o.cacheFrom } : {}),
           ...(o.cacheTo.length > 0 ? { to: o.cacheTo } : {}),
         },
