@@ -70,14 +70,21 @@ export async function readValuesFile(
   throwIfAborted(options.signal);
   const file = resolve(options.cwd, path);
   const shown = shownPath(file, options.cwd);
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(file, { encoding: "utf8", signal: options.signal });
+    bytes = await readFile(file, { signal: options.signal });
   } catch (err) {
     throwIfAborted(options.signal);
     throw new HlnError("E_INPUT_INVALID", `${shown}: cannot read values file: ${fileReason(err)}`, {
       cause: err,
     });
+  }
+  let text: string;
+  try {
+    // Bytes that are not UTF-8 would otherwise become U+FFFD in a value, without a word.
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new HlnError("E_INPUT_INVALID", `${shown}: not UTF-8 text (a values file is YAML)`);
   }
   return { file, shown, directory: dirname(file), entries: parseValues(text, shown) };
 }
@@ -108,13 +115,49 @@ export function parseValues(text: string, shown: string): YamlEntry[] {
   if (!isMap(top)) {
     fail(undefined, `expected a mapping of input names to values, got ${kind(top)}`);
   }
-  return mappingEntries(top as Node, doc, text, at, fail);
+  return mappingEntries(
+    top as Node,
+    {
+      doc,
+      text,
+      at,
+      fail,
+      made: 0,
+      expanding: new Set(),
+      targets: new Map(),
+    },
+    0,
+  );
 }
+
+/**
+ * Most values one file may stand for once its aliases are expanded: nine anchors of nine
+ * aliases each make 9^9 values from a few lines (a "billion laughs"), and would take
+ * minutes and gigabytes where a real values file holds a few hundred.
+ */
+const maxValues = 10_000;
+/** Deepest nesting of lists and mappings: inputs take a scalar or a list of them. */
+const maxDepth = 64;
 
 type At = (offset: number) => Position;
 type Fail = (where: Position | undefined, message: string) => never;
 
-function mappingEntries(node: Node, doc: Document, text: string, at: At, fail: Fail): YamlEntry[] {
+/** What the walk over one document shares. */
+interface Walk {
+  doc: Document;
+  text: string;
+  at: At;
+  fail: Fail;
+  /** Values made so far, aliases expanded. */
+  made: number;
+  /** The anchors being expanded now: one met again refers to itself. */
+  expanding: Set<Node>;
+  /** Each alias's anchor, once resolved. */
+  targets: Map<Node, Node | undefined>;
+}
+
+function mappingEntries(node: Node, w: Walk, depth: number): YamlEntry[] {
+  const { text, at, fail } = w;
   const entries: YamlEntry[] = [];
   const seen = new Map<string, Position>();
   if (!isMap(node)) return entries;
@@ -135,19 +178,33 @@ function mappingEntries(node: Node, doc: Document, text: string, at: At, fail: F
     const valueNode = pair.value as Node | null;
     // `key:` with nothing after it: YAML's null, placed just after the key.
     const value: YamlValue = valueNode
-      ? toValue(valueNode, doc, text, at, fail)
+      ? toValue(valueNode, w, depth + 1)
       : { kind: "scalar", value: null, text: "", ...keyAt };
     entries.push({ key, keyAt, value });
   }
   return entries;
 }
 
-function toValue(node: Node, doc: Document, text: string, at: At, fail: Fail): YamlValue {
+function toValue(node: Node, w: Walk, depth: number): YamlValue {
+  const { doc, text, at, fail } = w;
   const where = at(node.range?.[0] ?? 0);
+  if (++w.made > maxValues) fail(where, `more than ${maxValues} values once aliases are expanded`);
+  if (depth > maxDepth) fail(where, `nested more than ${maxDepth} levels deep`);
   if (isAlias(node)) {
-    const target = node.resolve(doc);
+    // Resolving walks the whole document: once per alias, not once per expansion.
+    let target = w.targets.get(node);
+    if (!w.targets.has(node)) {
+      target = node.resolve(doc) as Node | undefined;
+      w.targets.set(node, target);
+    }
     if (!target) fail(where, `alias *${node.source} names no anchor`);
-    return { ...toValue(target as Node, doc, text, at, fail), ...where };
+    if (w.expanding.has(target as Node)) fail(where, `alias *${node.source} refers to itself`);
+    w.expanding.add(target as Node);
+    try {
+      return { ...toValue(target as Node, w, depth), ...where };
+    } finally {
+      w.expanding.delete(target as Node);
+    }
   }
   if (isSeq(node)) {
     return {
@@ -155,13 +212,12 @@ function toValue(node: Node, doc: Document, text: string, at: At, fail: Fail): Y
       items: node.items.map((item) =>
         item === null
           ? { kind: "scalar" as const, value: null, text: "", ...where }
-          : toValue(item as Node, doc, text, at, fail),
+          : toValue(item as Node, w, depth + 1),
       ),
       ...where,
     };
   }
-  if (isMap(node))
-    return { kind: "mapping", entries: mappingEntries(node, doc, text, at, fail), ...where };
+  if (isMap(node)) return { kind: "mapping", entries: mappingEntries(node, w, depth), ...where };
   const scalar = node as Scalar;
   const raw = scalar.value;
   const value =
