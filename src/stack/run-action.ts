@@ -129,6 +129,7 @@ export async function runAction<T>(
     if (faults?.first !== undefined) throw faults.first;
   };
   let failed = true;
+  const cancelled = aborted(signal);
   try {
     // A fault (a throw from the stack's timer, a promise it left failing, a promise that
     // can never settle) ends the action too, instead of a stack trace or exit 13.
@@ -143,7 +144,7 @@ export async function runAction<T>(
         }))(),
       ...(faults ? [faults.fault] : []),
       // Ctrl-C ends the run even while the action awaits something of its own.
-      aborted(signal),
+      cancelled.promise,
     ]);
     faulted();
     const spec = stackInvalid(where, () => recorder.spec());
@@ -157,6 +158,7 @@ export async function runAction<T>(
   } catch (err) {
     throw actionError(err, where);
   } finally {
+    cancelled.done();
     if (failed) await dag.close({ exportCache: false, settle: false });
   }
 }
@@ -194,13 +196,19 @@ function prefixed(err: unknown, where: string): unknown {
   });
 }
 
-/** Rejects with E_ABORTED once `signal` aborts. */
-function aborted(signal: AbortSignal): Promise<never> {
-  return new Promise<never>((_, reject) => {
-    const fail = () => reject(new HlnError("E_ABORTED", "cancelled", { cause: signal.reason }));
-    if (signal.aborted) fail();
-    else signal.addEventListener("abort", fail, { once: true });
+/**
+ * Rejects with E_ABORTED once `signal` aborts, until `done()`: the caller's signal may
+ * outlive the run (a library user's, reused run after run), and a listener left on it
+ * would keep one per run, with what it holds.
+ */
+function aborted(signal: AbortSignal): { promise: Promise<never>; done: () => void } {
+  let fail = () => {};
+  const promise = new Promise<never>((_, reject) => {
+    fail = () => reject(new HlnError("E_ABORTED", "cancelled", { cause: signal.reason }));
   });
+  if (signal.aborted) fail();
+  else signal.addEventListener("abort", fail, { once: true });
+  return { promise, done: () => signal.removeEventListener("abort", fail) };
 }
 
 function printableResult(result: unknown, where: string): unknown {
