@@ -172,6 +172,40 @@ describe("installTree", () => {
     assert.deepEqual((await readdir(join(base, "rollback"))).sort(), ["out", "outside.txt"]);
   });
 
+  test("merges into one destination run one after the other", async () => {
+    // Two exports into one place (a multi-platform export sends one stream per platform):
+    // interleaved, both checks passed on the empty destination, then the second merge set the
+    // first one's new directory aside (deleted with its staging) for a symlink, and both
+    // reported success. Whether they interleave depends on the thread pool, so many rounds.
+    const outside = join(base, "concurrent-outside");
+    await mkdir(outside);
+    for (let round = 0; round < 40; round++) {
+      const dest = join(base, "concurrent", String(round));
+      await mkdir(dest, { recursive: true });
+      const target = await prepareDestination(dest);
+      const withDir = await stageBeside(target, dest);
+      const withLink = await stageBeside(target, dest);
+      try {
+        await mkdir(join(withDir.tree, "d"));
+        await writeFile(join(withDir.tree, "d", "x"), "from the first export");
+        await symlink(outside, join(withLink.tree, "d"));
+        const installs = [
+          () => installTree(withDir, target, { dirs: new Map([["d", DIR_META]]) }),
+          () => installTree(withLink, target, {}),
+        ];
+        if (round % 2 === 1) installs.reverse();
+        await Promise.allSettled(installs.map((install) => install()));
+        // Either order ends with the directory export's files in place and nothing outside.
+        assert.ok((await lstat(join(dest, "d"))).isDirectory(), `round ${round}: d is a symlink`);
+        assert.equal(await readFile(join(dest, "d", "x"), "utf8"), "from the first export");
+        assert.deepEqual(await readdir(outside), []);
+      } finally {
+        await discardStaging(withDir);
+        await discardStaging(withLink);
+      }
+    }
+  });
+
   test("keptWithin: a kept path, any directory holding one, and / are kept", () => {
     const keep: KeptPath[] = [{ path: "/home/u/proj", what: "the stack's directory" }];
     assert.equal(keptWithin("/", keep)?.path, "/");

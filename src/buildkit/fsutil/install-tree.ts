@@ -190,11 +190,35 @@ export async function finishStaging(
   }
 }
 
+/**
+ * The install running into each destination path. A merge checks, then moves: another merge
+ * into the same place between the two could set aside a directory the first just put there,
+ * or swap one it is descending into for a symlink. Exports of one process into one place (a
+ * multi-platform export sends one stream per platform) therefore take turns.
+ */
+const installing = new Map<string, Promise<void>>();
+
 /** Moves the staged tree into `target` (see the file's comment). The staging stays for discard. */
 export async function installTree(
   staging: Staging,
   target: Destination,
   options: InstallOptions = {},
+): Promise<void> {
+  const before = installing.get(target.path) ?? Promise.resolve();
+  const turn = before.then(() => installNow(staging, target, options));
+  const settled = turn.catch(() => undefined);
+  installing.set(target.path, settled);
+  try {
+    await turn;
+  } finally {
+    if (installing.get(target.path) === settled) installing.delete(target.path);
+  }
+}
+
+async function installNow(
+  staging: Staging,
+  target: Destination,
+  options: InstallOptions,
 ): Promise<void> {
   const dirs = options.dirs ?? new Map<string, DirMeta>();
   const keep = options.keep ?? [];
