@@ -30,10 +30,6 @@ const allowed: Record<string, { words: RegExp; why: string }> = {
     words: /^--/,
     why: "the README and scripts `hln init` writes tell the user which commands to run",
   },
-  "stack/cache-spec.ts": {
-    words: /^--cache-$/,
-    why: "resolveCache names the entries the CLI gave by their flags; to move to the caller (left for the lead: cli/commands/do.ts and up.ts)",
-  },
   "stack/inputs.ts": {
     words: /^--set$/,
     why: "stack inputs arrive as `--set key=value` strings, the grammar this file parses",

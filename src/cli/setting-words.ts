@@ -22,6 +22,9 @@ export const cliSettingWords: Record<Setting, { flag?: string; variable?: string
   debug: { flag: "--debug", variable: "HLN_DEBUG" },
 };
 
+/** The flags cache entries come from, for errors about them (stack/cache-spec.ts). */
+export const cacheFlagNames = { from: "--cache-from", to: "--cache-to" };
+
 /** What the user gave on this run: the flags (as typed, `--tlscacert`) and the environment. */
 export interface GivenSettings {
   flags: ReadonlySet<string>;

@@ -3,7 +3,8 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { assertWritableDir, parseCacheSpec } from "./cache-spec.js";
+import { assertWritableDir, parseCacheSpec, resolveCache } from "./cache-spec.js";
+import type { Stack } from "./define-stack.js";
 
 describe("parseCacheSpec", () => {
   it("reads buildx's syntax", () => {
@@ -101,6 +102,24 @@ describe("assertWritableDir", () => {
     assert.throws(() => assertWritableDir("--cache-to", "/proc/hln-cache"), {
       code: "E_USAGE",
       message: /^--cache-to: cannot create \/proc\/hln-cache \(ENOENT in \/proc\)$/,
+    });
+  });
+});
+
+describe("resolveCache", () => {
+  const stack = { name: "s", version: "0.0.1", actions: {} } as unknown as Stack;
+
+  it("names the entries a library caller gave by the option, not by a CLI flag", () => {
+    assert.throws(() => resolveCache("/s/stack.ts", stack, { from: [], to: [""] }), {
+      code: "E_USAGE",
+      message: /^cache\.to option "": expected a registry ref/,
+    });
+  });
+
+  it("names them by the caller's words when it gives them (the CLI: its flags)", () => {
+    const names = { from: "--cache-from", to: "--cache-to" };
+    assert.throws(() => resolveCache("/s/stack.ts", stack, { from: ["type=x"], to: [], names }), {
+      message: /^--cache-from type=x: unknown cache type "x"/,
     });
   });
 });

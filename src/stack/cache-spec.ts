@@ -107,14 +107,23 @@ export function assertWritableDir(where: string, dir: string): void {
 }
 
 /**
- * The cache a run uses: the flags where given, else the stack's own `cache`. Local
- * directories resolve against the working directory for flags and against the stack
- * file's directory for the stack's entries.
+ * How messages name the entries a caller gave, by direction: the CLI gives its flags
+ * (`--cache-from`), a library caller reads `cache.from option` by default.
+ */
+export interface CacheEntryNames {
+  from: string;
+  to: string;
+}
+
+/**
+ * The cache a run uses: the entries the caller gave where given (the CLI's flags), else
+ * the stack's own `cache`. Local directories resolve against the working directory for
+ * given entries and against the stack file's directory for the stack's.
  */
 export function resolveCache(
   file: string,
   stack: Stack,
-  flags: { from: string[]; to: string[] },
+  given: { from: string[]; to: string[]; names?: CacheEntryNames | undefined },
 ): { imports: CacheEntry[]; exports: CacheEntry[] } {
   const entry = (direction: "import" | "export", where: string, value: string, base: string) => {
     const e = local(parseCacheSpec(direction, where, value), base);
@@ -122,15 +131,17 @@ export function resolveCache(
       assertWritableDir(`${where} ${value}`, e.attrs.dest);
     return e;
   };
-  const pick = (direction: "import" | "export", given: string[], field: "from" | "to") => {
+  const pick = (direction: "import" | "export", entries: string[], field: "from" | "to") => {
     const own = stack.cache?.[field];
-    if (given.length > 0 || own === undefined)
-      return given.map((v) => entry(direction, `--cache-${field}`, v, process.cwd()));
+    if (entries.length > 0 || own === undefined)
+      return entries.map((v) =>
+        entry(direction, given.names?.[field] ?? `cache.${field} option`, v, process.cwd()),
+      );
     if (!Array.isArray(own) || own.some((v) => typeof v !== "string"))
       throw new HlnError("E_STACK_INVALID", `${file}: cache.${field} must be a list of strings`);
     return own.map((v, i) => entry(direction, `${file}: cache.${field}[${i}]`, v, dirname(file)));
   };
-  return { imports: pick("import", flags.from, "from"), exports: pick("export", flags.to, "to") };
+  return { imports: pick("import", given.from, "from"), exports: pick("export", given.to, "to") };
 }
 
 /** BuildKit's store key is the dir attr verbatim, so make it absolute once, here. */

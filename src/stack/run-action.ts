@@ -11,7 +11,7 @@ import { createDag, type Dag, type DagOptions } from "../sdk/dag.js";
 import type { Redactor } from "../sdk/solver.js";
 import { actionError, Fault } from "./action-error.js";
 import { type App, type AppSpec, createAppRecorder } from "./app-spec.js";
-import { resolveCache } from "./cache-spec.js";
+import { type CacheEntryNames, resolveCache } from "./cache-spec.js";
 import type { Action } from "./define-stack.js";
 import { shownPath } from "./load-stack.js";
 import type { PreparedStack } from "./prepare-stack.js";
@@ -30,8 +30,11 @@ export interface RunActionOptions {
   /** Told about things that did not stop the run, e.g. a cache import that was skipped. */
   onWarning?: (message: string) => void;
   redactor?: Redactor;
-  /** --cache-from / --cache-to entries; each given direction replaces the stack's own */
-  cache?: { from?: string[]; to?: string[] };
+  /**
+   * Cache import (`from`) and export (`to`) entries; each given direction replaces the
+   * stack's own. `names` is how errors name them (the CLI's flags).
+   */
+  cache?: { from?: string[]; to?: string[]; names?: CacheEntryNames };
   /** See DagOptions.silenceTimeoutMs. */
   silenceTimeoutMs?: number;
   /** Run every build step again instead of reusing the cache (`--no-cache`). */
@@ -101,6 +104,7 @@ export async function runAction<T>(
   const cache = resolveCache(file, stack, {
     from: options.cache?.from ?? [],
     to: options.cache?.to ?? [],
+    names: options.cache?.names,
   });
   const dag = createDag({
     connection: options.engine.buildkit,
