@@ -13,6 +13,7 @@ import {
   type APICap,
   SolveRequestSchema as GatewaySolveRequestSchema,
   type Result,
+  ReturnRequestSchema,
 } from "../gen/buildkit/gateway_pb.js";
 import type { Definition } from "../gen/buildkit/ops_pb.js";
 import { type Platform, toPbPlatform } from "../llb/platform.js";
@@ -232,14 +233,14 @@ export async function withGateway<T>(
     options.signal?.removeEventListener("abort", onAbort);
   }
   try {
-    await conn.gateway.return(
-      {
-        result: last
-          ? { result: { case: "ref", value: { id: last } }, metadata: resultMetadata }
-          : {},
-      },
-      call,
-    );
+    // The result's metadata carries the image config: what the image's env and labels become.
+    const returned = create(ReturnRequestSchema, {
+      result: last
+        ? { result: { case: "ref", value: { id: last } }, metadata: resultMetadata }
+        : {},
+    });
+    dumpRequest("return", ReturnRequestSchema, returned);
+    await conn.gateway.return(returned, call);
   } catch (err) {
     // An engine that already ended the build has nothing left to return to.
     if (ConnectError.from(err).code !== Code.NotFound) {

@@ -1,7 +1,8 @@
 /**
  * A debug aid: with `HLN_DEBUG_LLB_DIR` set, every solve request hln sends to BuildKit
- * (Control.Solve and LLBBridge.Solve: the Definition, frontend inputs, exporter attributes
- * with the image config) is also written there as protobuf binary, one file per request.
+ * (Control.Solve and LLBBridge.Solve: the Definition, frontend inputs, exporter attributes;
+ * LLBBridge.Return: the result's metadata with the image config) is also written there as
+ * protobuf binary, one file per request.
  * It shows exactly what left the process, which is what a secrets audit and a cache-miss
  * hunt need; `buildctl debug dump-llb` reads a Definition file as is.
  */

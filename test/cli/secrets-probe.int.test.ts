@@ -23,7 +23,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { httpStatus } from "../../src/docker/client.js";
 import type { Engine } from "../../src/engine/engine.js";
 import { SolveRequestSchema } from "../../src/gen/buildkit/control_pb.js";
-import { SolveRequestSchema as GatewaySolveRequestSchema } from "../../src/gen/buildkit/gateway_pb.js";
+import { ReturnRequestSchema } from "../../src/gen/buildkit/gateway_pb.js";
 import { H2cSessionManager } from "../../src/transport/h2c.js";
 import { nonce, removeImagesMatching, requireEngine } from "../helpers/engine.js";
 import { type CliResult, repoRoot, runCli, runProgram } from "../helpers/run-cli.js";
@@ -455,15 +455,18 @@ describe("a secret through hln up", () => {
     // (a) the solve requests hln sent; they must hold the graph that names the secret.
     const refs = new Set<string>();
     let mounts = 0;
+    let configs = 0;
     for (const f of walk(llbDir)) {
       const data = readFileSync(f);
       scan("solve requests sent (HLN_DEBUG_LLB_DIR)", f, data);
       if (data.includes("/run/secrets/build-token")) mounts++;
-      const req = f.endsWith("-solve.pb")
-        ? fromBinary(SolveRequestSchema, data)
-        : fromBinary(GatewaySolveRequestSchema, data);
-      if ("ref" in req && req.ref) refs.add(req.ref);
+      if (f.endsWith("-solve.pb")) refs.add(fromBinary(SolveRequestSchema, data).ref);
+      if (f.endsWith("-return.pb"))
+        configs += Number(
+          "containerimage.config" in fromBinary(ReturnRequestSchema, data).result!.metadata,
+        );
     }
+    assert.ok(configs > 0, "the dump holds the image config the build returned");
     assert.ok(mounts > 0, "the dump holds the step that mounts the secret");
 
     // (c) the state directory (app state, locks, the fingerprint key); the ledger and the
