@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { HlnError } from "../errors.js";
-import { actionError, Fault, misusedCall, thrownByHln } from "./action-error.js";
+import { actionError, Fault, messageOf, misusedCall, thrownByHln } from "./action-error.js";
 
 function thrownAt(file: string): Error {
   const e = new Error("boom");
@@ -87,5 +87,41 @@ describe("actionError", () => {
     const drained = actionError(new Fault("drained", undefined), where);
     assert.equal(drained.code, "E_STACK_ACTION");
     assert.equal(drained.message, 'stack.ts: action "up" returned a promise that never settled');
+  });
+});
+
+describe("messageOf", () => {
+  it("says something of any value, even one that throws when read", () => {
+    const throwingMessage = new Error("x");
+    Object.defineProperty(throwingMessage, "message", {
+      get() {
+        throw new Error("m");
+      },
+    });
+    const throwingStack = new Error("boom");
+    Object.defineProperty(throwingStack, "stack", {
+      get() {
+        throw new Error("s");
+      },
+    });
+    const trap = new Proxy(
+      {},
+      {
+        get: () => {
+          throw new Error("trap");
+        },
+        ownKeys: () => {
+          throw 1;
+        },
+      },
+    );
+    // JSON leaves a toString that throws out, as it leaves out every function.
+    assert.equal(messageOf({ toString: () => Symbol() }), "{}");
+    assert.equal(messageOf(trap), "a value that cannot be shown (object)");
+    assert.equal(messageOf(Symbol("s")), "Symbol(s)");
+    assert.equal(messageOf(undefined), "undefined");
+    assert.equal(messageOf(throwingMessage), "{}");
+    assert.equal(thrownByHln(throwingStack), false);
+    assert.equal(actionError(throwingMessage, 'stack.ts: action "x"').code, "E_STACK_ACTION");
   });
 });

@@ -43,9 +43,16 @@ interface Frame {
 
 /** The frames of `err`'s stack that name a file: `at [async] fn (/path:1:2)`. */
 function frames(err: unknown): Frame[] {
-  if (!(err instanceof Error) || typeof err.stack !== "string") return [];
+  let stack: unknown;
+  try {
+    // A stack's error may have a `stack` getter that throws.
+    stack = err instanceof Error ? err.stack : undefined;
+  } catch {
+    return [];
+  }
+  if (typeof stack !== "string") return [];
   const out: Frame[] = [];
-  for (const line of err.stack.split("\n").slice(1)) {
+  for (const line of stack.split("\n").slice(1)) {
     const m = /^\s*at (?:async )?(?:(\S+) \()?(?:file:\/\/)?(\/[^):]+)/.exec(line);
     if (m) out.push({ fn: m[1] ?? "", path: m[2]! });
   }
@@ -74,14 +81,25 @@ export function misusedCall(err: unknown, root = hlnRoot): string | undefined {
   return undefined;
 }
 
+/**
+ * What was thrown, as text. A stack may throw anything, including a value whose
+ * `message` getter, `toJSON` or `toString` throws: none of that may escape from here.
+ */
 export function messageOf(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  if (typeof err === "string") return err;
-  try {
-    return JSON.stringify(err) ?? String(err);
-  } catch {
-    return String(err);
+  const attempts: (() => unknown)[] = [
+    () => (err instanceof Error ? err.message : typeof err === "string" ? err : undefined),
+    () => (typeof err === "object" && err !== null ? JSON.stringify(err) : undefined),
+    () => String(err),
+  ];
+  for (const attempt of attempts) {
+    try {
+      const text = attempt();
+      if (typeof text === "string") return text;
+    } catch {
+      // The next way to say it.
+    }
   }
+  return `a value that cannot be shown (${err === null ? "null" : typeof err})`;
 }
 
 /**

@@ -122,7 +122,7 @@ async function locateDirectory(path: string, options: CatalogueOptions): Promise
   const { env, cwd } = settings(options);
   const home = env.HOME || homedir();
   const expanded = expandHome(path, home);
-  const { file, stack } = await loadStack(resolve(cwd, expanded));
+  const { file, stack } = await loadStack(resolve(cwd, expanded), { env });
   return { stack, file, directory: dirname(file), source: "local", reference: dirname(file) };
 }
 
@@ -146,7 +146,7 @@ async function locateNpm(spec: string, options: CatalogueOptions): Promise<Locat
   const file = await stackModule(pkg.packageDirectory, reference);
   let stack: Stack;
   try {
-    ({ stack } = await loadStack(file));
+    ({ stack } = await loadStack(file, { env }));
   } catch (err) {
     // Only the run that put it there takes it out: a copy that another run installed is
     // that run's to judge.

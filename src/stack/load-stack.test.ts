@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -122,6 +122,38 @@ describe("bundleStack and loadStack", () => {
     );
     assert.equal((await bundleStack(file, { cacheDirectory })).built, true);
     assert.equal((await bundleStack(file, { cacheDirectory })).built, false);
+  });
+
+  it("a default export or definition that throws when read is the stack's mistake, not hln's", async () => {
+    const cases: [string, RegExp][] = [
+      [
+        "export default new Proxy({}, { get() { throw 7; } });",
+        /stack\.ts: the default export is not a stack/,
+      ],
+      [
+        'export default defineStack({ get name() { throw new Error("getter"); }, version: "1", actions: {} });',
+        /stack\.ts: cannot load stack: getter$/,
+      ],
+      [
+        'export default defineStack({ name: "s", version: "1", actions: { get x() { throw new Error("g"); } } });',
+        /stack\.ts: reading the stack's definition threw: g$/,
+      ],
+      ["throw { toString() { throw new Error('no'); } };", /stack\.ts: cannot load stack: \{\}$/],
+    ];
+    for (const [code, message] of cases) {
+      const dir = temp();
+      const file = join(dir, "stack.ts");
+      writeFileSync(file, `import { defineStack } from "hln";\n${code}\n`);
+      await assert.rejects(loadStack(file), { code: "E_STACK_INVALID", message }, code);
+    }
+  });
+
+  it("keeps its bundles under the cache of the env it is given", async () => {
+    const dir = temp();
+    const cache = temp();
+    const file = writeStack(dir);
+    await loadStack(file, { env: { XDG_CACHE_HOME: cache } });
+    assert.ok(existsSync(join(cache, "hln", "stack-bundles")));
   });
 
   it("names the file, line and column of a syntax error in a file the stack imports", async () => {

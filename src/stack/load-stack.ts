@@ -17,6 +17,7 @@ import { pathToFileURL } from "node:url";
 import { HlnError } from "../errors.js";
 import { makeDirectories } from "../make-directories.js";
 import { replaceFile } from "../replace-file.js";
+import { messageOf } from "./action-error.js";
 import { isStack, type Stack } from "./define-stack.js";
 import { validateStack } from "./validate-stack.js";
 
@@ -286,7 +287,11 @@ export function shownPath(file: string, cwd = process.cwd()): string {
 /** What loadStack says of a module whose default export is something else. */
 export const notAStack = "the default export is not a stack";
 
-export async function loadStack(path: string): Promise<{ file: string; stack: Stack }> {
+export async function loadStack(
+  path: string,
+  /** `env` says where the bundle cache is (XDG_CACHE_HOME, HOME); default process.env. */
+  options: { env?: NodeJS.ProcessEnv } = {},
+): Promise<{ file: string; stack: Stack }> {
   const file = stackFile(path);
   const shown = shownPath(file);
   if (/\.c[jt]s$/.test(file))
@@ -302,22 +307,67 @@ export async function loadStack(path: string): Promise<{ file: string; stack: St
     );
   let mod: { default?: unknown };
   try {
-    const { url } = await bundleStack(file);
+    const { url } = await bundleStack(file, {
+      cacheDirectory: stackBundleDirectory(options.env ?? process.env),
+    });
     // What the stack throws is shown (with --debug) at its own file and line.
     process.setSourceMapsEnabled(true);
-    mod = (await import(url)) as { default?: unknown };
+    mod = (await importOrDrained(url)) as { default?: unknown };
   } catch (err) {
     throw new HlnError("E_STACK_INVALID", loadFailure(file, err), { cause: err });
   }
   const stack = mod.default;
-  if (!isStack(stack)) {
+  // The export is the stack's code: a Proxy, or getters that throw, are its mistake too.
+  let branded: boolean;
+  try {
+    branded = isStack(stack);
+  } catch {
+    branded = false;
+  }
+  if (!branded) {
     throw new HlnError(
       "E_STACK_INVALID",
       `${shown}: ${notAStack} (export default defineStack({...}))`,
     );
   }
-  validateStack(shown, stack);
-  return { file, stack };
+  try {
+    validateStack(shown, stack as Stack);
+  } catch (err) {
+    if (err instanceof HlnError) throw err;
+    throw new HlnError(
+      "E_STACK_INVALID",
+      `${shown}: reading the stack's definition threw: ${messageOf(err)}`,
+      { cause: err },
+    );
+  }
+  return { file, stack: stack as Stack };
+}
+
+/**
+ * import(url), or an error as soon as it cannot succeed: the module's top level awaits
+ * something that never settles (the process would end with exit 13 and not a word), or
+ * code it started threw from a timer or a promise nobody awaited (the import would wait
+ * on, and the error be lost).
+ */
+async function importOrDrained(url: string): Promise<unknown> {
+  let fail: (why: string, err?: unknown) => void = () => {};
+  const failed = new Promise<never>((_, reject) => {
+    fail = (why, err) =>
+      reject(new Error(err === undefined ? why : `${why}: ${messageOf(err)}`, { cause: err }));
+  });
+  const onDrained = () => fail("its top level awaits something that never settles");
+  const onUncaught = (err: unknown) => fail("its top level started code that threw", err);
+  const onRejection = (err: unknown) => fail("a promise its top level did not await failed", err);
+  process.once("beforeExit", onDrained);
+  process.on("uncaughtException", onUncaught);
+  process.on("unhandledRejection", onRejection);
+  try {
+    return await Promise.race([import(url), failed]);
+  } finally {
+    process.off("beforeExit", onDrained);
+    process.off("uncaughtException", onUncaught);
+    process.off("unhandledRejection", onRejection);
+  }
 }
 
 /**
@@ -326,7 +376,8 @@ export async function loadStack(path: string): Promise<{ file: string; stack: St
  * editors and tsc from 1). A file the stack imports that has the error is named instead.
  */
 export function loadFailure(file: string, err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
+  // The module's top level may throw anything, e.g. an object whose toString throws.
+  const message = messageOf(err);
   const errors = [...message.matchAll(/^(.+?):(\d+):(\d+): ERROR: (.*)$/gm)];
   const first = errors[0];
   if (first) {

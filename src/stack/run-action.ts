@@ -9,7 +9,7 @@ import type { Engine } from "../engine/engine.js";
 import { HlnError } from "../errors.js";
 import { createDag, type Dag, type DagOptions } from "../sdk/dag.js";
 import type { Redactor } from "../sdk/solver.js";
-import { actionError, Fault } from "./action-error.js";
+import { actionError, Fault, messageOf } from "./action-error.js";
 import { type App, type AppSpec, createAppRecorder } from "./app-spec.js";
 import { type CacheEntryNames, resolveCache } from "./cache-spec.js";
 import type { Action } from "./define-stack.js";
@@ -219,7 +219,14 @@ function printableResult(result: unknown, where: string): unknown {
   try {
     return toPrintable(result);
   } catch (err) {
-    const e = HlnError.from(err);
-    throw new HlnError(e.code, `${where} returned ${e.message}`, { hint: e.hint });
+    // Not printable.ts's own verdict: the stack's value threw while it was read (a getter,
+    // toJSON, a Proxy trap), or was nested too deeply to walk. Either is the stack's.
+    if (!(err instanceof HlnError))
+      throw new HlnError(
+        "E_STACK_ACTION",
+        `${where} returned a value that cannot be read: ${err instanceof RangeError ? "nested too deeply" : messageOf(err)}`,
+        { cause: err },
+      );
+    throw new HlnError(err.code, `${where} returned ${err.message}`, { hint: err.hint });
   }
 }
