@@ -172,6 +172,40 @@ describe("installTree", () => {
     assert.deepEqual((await readdir(join(base, "rollback"))).sort(), ["out", "outside.txt"]);
   });
 
+  test("two exports into a destination that did not exist both land in it", async (t) => {
+    // One stream per platform, each found the destination missing before either was in place.
+    const dest = join(base, "new-multi", "out");
+    const target = await prepareDestination(dest);
+    const amd = await stageBeside(target, dest);
+    const arm = await stageBeside(target, dest);
+    try {
+      await mkdir(join(amd.tree, "linux_amd64"));
+      await writeFile(join(amd.tree, "linux_amd64", "app"), "amd64");
+      await mkdir(join(arm.tree, "linux_arm64"));
+      await writeFile(join(arm.tree, "linux_arm64", "app"), "arm64");
+      const results = await Promise.allSettled(
+        [amd, arm].map((staging) =>
+          installTree(staging, target, {
+            dirs: new Map([
+              ["linux_amd64", DIR_META],
+              ["linux_arm64", DIR_META],
+            ]),
+          }),
+        ),
+      );
+      for (const r of results) if (r.status === "rejected") t.diagnostic(String(r.reason));
+      assert.deepEqual(
+        results.map((r) => r.status),
+        ["fulfilled", "fulfilled"],
+      );
+      assert.equal(await readFile(join(dest, "linux_amd64", "app"), "utf8"), "amd64");
+      assert.equal(await readFile(join(dest, "linux_arm64", "app"), "utf8"), "arm64");
+    } finally {
+      await discardStaging(amd);
+      await discardStaging(arm);
+    }
+  });
+
   test("merges into one destination run one after the other", async () => {
     // Two exports into one place (a multi-platform export sends one stream per platform):
     // interleaved, both checks passed on the empty destination, then the second merge set the

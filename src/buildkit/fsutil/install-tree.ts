@@ -217,17 +217,26 @@ export async function installTree(
 
 async function installNow(
   staging: Staging,
-  target: Destination,
+  found: Destination,
   options: InstallOptions,
 ): Promise<void> {
   const dirs = options.dirs ?? new Map<string, DirMeta>();
   const keep = options.keep ?? [];
-  const mode = options.mode ?? "merge";
+  let mode = options.mode ?? "merge";
+  let target = found;
   try {
     if (!target.existed) {
-      await fsp.chmod(staging.tree, 0o755);
-      await fsp.rename(staging.tree, target.path);
-      return;
+      // Another export into the same new place (one stream per platform) may have put its
+      // tree there since: this one merges into it, whatever the mode, as neither replaces
+      // anything the user had.
+      const now = await lstatOrUndefined(target.path);
+      if (now === undefined) {
+        await fsp.chmod(staging.tree, 0o755);
+        await fsp.rename(staging.tree, target.path);
+        return;
+      }
+      target = { ...target, existed: true, mode: now.mode & 0o7777 };
+      mode = "merge";
     }
     if (mode === "merge") {
       // Every refusal comes before the first move, so a refused export changes nothing.
