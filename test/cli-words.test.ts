@@ -40,10 +40,6 @@ const allowed: Record<string, { words: RegExp; why: string }> = {
     why: "parses the stack reference the CLI was given (-s, --dir)",
   },
   "stack/catalogue.ts": { words: /^--dir$/, why: "suggests the CLI's stack reference" },
-  "engine/resolve.ts": {
-    words: /^--engine$/,
-    why: "the source of an engine address, passed through from the CLI's flag",
-  },
 };
 
 function sources(dir: string): string[] {

@@ -6,6 +6,7 @@ export function openFromCli(ctx: CliContext): Promise<Engine> {
   return openEngine({
     env: ctx.env,
     engine: ctx.engine,
+    engineFrom: "--engine",
     tlsFlags: ctx.tlsFlags,
     signal: ctx.signal,
   });

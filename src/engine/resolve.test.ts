@@ -107,7 +107,13 @@ describe("resolveEngine", () => {
     });
     assert.deepEqual(
       resolveEngine({ engine: "unix:///run/bk.sock", env, home: "/home/u", readFile: files({}) }),
-      { kind: "buildkit", address: "unix:///run/bk.sock", source: "--engine", docker },
+      { kind: "buildkit", address: "unix:///run/bk.sock", source: "engine option", docker },
+    );
+    // The CLI names its flag; a library caller reads no CLI word.
+    assert.equal(
+      resolveEngine({ engine: "unix:///b.sock", engineFrom: "--engine", env, readFile: files({}) })
+        .source,
+      "--engine",
     );
     assert.deepEqual(
       resolveEngine({ engine: "docker", env, home: "/home/u", readFile: files({}) }),

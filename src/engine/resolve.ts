@@ -36,8 +36,13 @@ export type EngineChoice =
     };
 
 export interface ResolveOptions {
-  /** The `--engine` flag: a BuildKit address, or `docker` for the Docker engine. */
+  /** A BuildKit address, or `docker` for the Docker engine (the CLI's `--engine`). */
   engine?: string;
+  /**
+   * How messages and `hln engine info` name where `engine` came from: the CLI passes its
+   * flag. Default `engine option`.
+   */
+  engineFrom?: string;
   env?: NodeJS.ProcessEnv;
   /** Reads a file as text, or returns undefined when it does not exist. */
   readFile?: (path: string) => string | undefined;
@@ -70,7 +75,7 @@ export function resolveEngine(options: ResolveOptions = {}): EngineChoice {
     return {
       kind: "buildkit",
       address: flag,
-      source: "--engine",
+      source: options.engineFrom ?? "engine option",
       docker: resolveDockerHost(options),
     };
   if (!flag && env.BUILDKIT_HOST)
