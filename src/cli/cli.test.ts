@@ -59,6 +59,12 @@ describe("reportError", () => {
     );
   });
 
+  it("keeps a message on one line and inert: line breaks and escapes are shown escaped", () => {
+    const r = report(new HlnError("E_STACK_ACTION", "first\nsecond\r\u001b[2J\u202eend\ttab"));
+    assert.equal(r.out, "hln: error: first\\nsecond\\r\\u001b[2J\\u202eend\ttab\n");
+    assert.equal(r.code, 1);
+  });
+
   it("redacts secrets from every line it prints", () => {
     let out = "";
     reportError(new HlnError("E_INPUT_INVALID", "bad token s3cret", { hint: "s3cret again" }), {

@@ -35,17 +35,35 @@ export interface ReportOptions {
   names?: SettingNamer;
 }
 
+/**
+ * `text` on one line and inert on a terminal: a stack's error (or a value quoted in one)
+ * may hold line breaks, terminal escapes or bidi overrides, which would otherwise break
+ * the one-line form or redraw the user's screen. Each is shown escaped, as in JSON.
+ */
+export function oneLine(text: string): string {
+  return text.replace(
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds
+    /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g,
+    (c) =>
+      c === "\n"
+        ? "\\n"
+        : c === "\r"
+          ? "\\r"
+          : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
 /** Prints `err` for a person and returns the process exit code. */
 export function reportError(err: unknown, o: ReportOptions): number {
   const e = HlnError.from(err);
   const scrub = o.scrub ?? ((s: string) => s);
-  const lines = [`hln: error: ${e.message}`];
+  const lines = [`hln: error: ${oneLine(e.message)}`];
   if (e instanceof ExecError && e.output.trim() !== "") {
     lines.push(`  last output of the step:`);
     for (const l of e.output.trimEnd().split("\n")) lines.push(`  | ${l}`);
   }
   const hint = o.names ? hintText(e.advice, e.remedy, o.names) : e.hint;
-  if (hint) lines.push(`  hint: ${hint}`);
+  if (hint) lines.push(`  hint: ${oneLine(hint)}`);
   else if (e.code === "E_INTERNAL")
     // A message such as "Cannot read properties of undefined" alone reads like the
     // user's mistake; it is hln's.
