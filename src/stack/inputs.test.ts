@@ -88,6 +88,10 @@ describe("resolveInputs: --set (ported)", () => {
       ["rounds=", "--set rounds=: expected a number"],
       ["rounds=0x10", "--set rounds=0x10: expected a number"],
       ["rounds=Infinity", "--set rounds=Infinity: expected a number"],
+      [
+        "rounds=-9007199254740993",
+        "--set rounds=-9007199254740993: expected an integer of at most 9007199254740991 in size",
+      ],
       ["fast=yes", "--set fast=yes: expected true or false"],
       ["fast=1", "--set fast=1: expected true or false"],
       ["size=xl", "--set size=xl: expected one of s, m"],
@@ -267,6 +271,10 @@ describe("resolveInputs: values files", () => {
         "values.yaml:2:1: not YAML: more than one document (a values file is one mapping)",
       ],
       ["port: .inf\n", "values.yaml:1:7: port: expected a finite number, got .inf"],
+      [
+        "port: 99999999999999999999999\n",
+        "values.yaml:1:7: port: expected an integer of at most 9007199254740991 in size, got 99999999999999999999999",
+      ],
       ["port: true\n", "values.yaml:1:7: port: expected a number, got true"],
       ["port:\n", "values.yaml:1:6: port: expected a number, got nothing"],
       ["size: [s]\n", "values.yaml:1:7: size: expected one of s, m, l, got a list"],

@@ -498,7 +498,7 @@ async function convertYaml(
     case "number":
       if (value.kind === "scalar" && typeof value.value === "number") {
         if (!Number.isFinite(value.value)) throw new Refusal("expected a finite number");
-        return { value: value.value };
+        return { value: exact(value.text, value.value) };
       }
       if (value.kind === "scalar" && typeof value.value === "string") {
         return { value: numberFrom(value.value) };
@@ -605,6 +605,16 @@ function numberFrom(text: string): number {
   const trimmed = text.trim();
   const n = Number(trimmed);
   if (!decimal.test(trimmed) || !Number.isFinite(n)) throw new Refusal("expected a number");
+  return exact(trimmed, n);
+}
+
+/**
+ * `n`, unless `written` is an integer too large for a number to hold exactly: a port or
+ * a count of 99999999999999999999999 would otherwise become 1e+23 without a word.
+ */
+function exact(written: string, n: number): number {
+  if (/^[+-]?\d+$/.test(written.trim()) && !Number.isSafeInteger(n))
+    throw new Refusal(`expected an integer of at most ${Number.MAX_SAFE_INTEGER} in size`);
   return n;
 }
 
