@@ -100,6 +100,33 @@ export function createFileSendService(target: ExportTarget, signal?: AbortSignal
   };
 }
 
+/** A stream that breaks mid-file (the engine went away, a frame did not decode) is the engine's fault. */
+async function* brokenIsEngines<T>(stream: AsyncIterable<T>, path: string): AsyncIterable<T> {
+  try {
+    yield* stream;
+  } catch (err) {
+    if (err instanceof HlnError) throw err;
+    throw new HlnError(
+      "E_ENGINE_PROTOCOL",
+      `export to ${path}: the file transfer broke: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+}
+
+/** One chunk of a file export; bytes that do not decode as one are the engine's fault. */
+function chunkOf(m: RawMessage, path: string): { data: Uint8Array } {
+  try {
+    return fromBinary(BytesMessageSchema, bytesOf(m));
+  } catch (err) {
+    throw new HlnError(
+      "E_ENGINE_PROTOCOL",
+      `export to ${path}: the engine's stream is not file data: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+}
+
 /**
  * Writes the chunks into a temporary sibling and renames it into place on success, so a
  * failed export leaves the previous file as it was and no temporary file behind. Nothing is
@@ -119,8 +146,8 @@ async function* receiveFile(
   };
   let done = false;
   try {
-    for await (const m of requests) {
-      const { data } = fromBinary(BytesMessageSchema, bytesOf(m));
+    for await (const m of brokenIsEngines(requests, path)) {
+      const { data } = chunkOf(m, path);
       let offset = 0;
       while (offset < data.length) {
         offset += (await file.write(data, offset).catch(onDisk)).bytesWritten;
