@@ -162,8 +162,9 @@ function engineConnections(): { fromUs: number; peerGone: number } | undefined {
 }
 
 /**
- * dockerd's open fds, less those of running containers (their stdio fifos and json logs):
- * other clients start and stop containers while the soak runs, and each holds a few.
+ * dockerd's open fds, less pipes and running containers' stdio fifos and json logs: those
+ * belong to processes (build steps, containers) that other clients of the engine start and
+ * stop while the soak runs. A session is a socket, and its state files are files: counted.
  */
 function dockerdFds(pid: number): number {
   let n = 0;
@@ -174,7 +175,7 @@ function dockerdFds(pid: number): number {
     } catch {
       continue;
     }
-    if (/\/exec\/containerd\/|-json\.log$/.test(target)) continue;
+    if (/^pipe:|\/exec\/containerd\/|-json\.log$/.test(target)) continue;
     n++;
   }
   return n;
@@ -329,7 +330,7 @@ function table(): string {
   const cells = [cols.map(([h]) => h), ...samples.map((s) => cols.map(([, f]) => f(s)))];
   const widths = cols.map((_, i) => Math.max(...cells.map((r) => r[i]?.length ?? 0)));
   const note =
-    "\n* less running containers' stdio fifos and logs; engine figures: the lowest of three reads";
+    "\n* less pipes and running containers' stdio fifos and logs; engine figures: the lowest of three reads";
   return cells
     .map((r) =>
       r.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join("  "),
