@@ -5,7 +5,6 @@
  */
 import { createHash } from "node:crypto";
 import { debuglog } from "node:util";
-import { fromBinary } from "@bufbuild/protobuf";
 import { createAuthService } from "../buildkit/auth-service.js";
 import { assertSupported, engineCapabilities } from "../buildkit/capabilities.js";
 import type { BuildkitConnection } from "../buildkit/connection.js";
@@ -19,12 +18,9 @@ import type { SolveStatus } from "../buildkit/solve-status.js";
 import type { DockerClient } from "../docker/client.js";
 import { tagImage } from "../docker/images.js";
 import { HlnError } from "../errors.js";
-import { type Definition, DefinitionSchema } from "../gen/buildkit/ops_pb.js";
+import type { Definition } from "../gen/buildkit/ops_pb.js";
 import {
-  type DeferredOutput,
-  deferredOutput,
   definition,
-  fromDefinition,
   type Output,
   type Platform,
   parseImageRef,
@@ -34,6 +30,7 @@ import {
 } from "../llb/index.js";
 import { CachePlan } from "./cache-plan.js";
 import { clientId } from "./client-id.js";
+import { Frontends } from "./frontends.js";
 import type { ImageBase } from "./image-base.js";
 import { ImageConfigs } from "./image-config.js";
 import type { Ledger, LedgerKey } from "./ledger.js";
@@ -111,16 +108,6 @@ export interface ExportOptions {
   metadata?: () => Promise<Record<string, Uint8Array>>;
 }
 
-/** A frontend request whose result is built in the first build that needs it. */
-interface PendingFrontend {
-  readonly name: string;
-  readonly opts: Record<string, string>;
-  readonly inputs: Record<string, Output>;
-  /** Told the image config the frontend made. */
-  readonly image: ImageBase;
-  readonly result: DeferredOutput;
-}
-
 export class Solver {
   readonly #conn: BuildkitConnection;
   readonly #onStatus: ((s: SolveStatus) => void) | undefined;
@@ -132,7 +119,7 @@ export class Solver {
   readonly #inflight = new Map<string, Promise<unknown>>();
   readonly #steps: StepExplanation;
   readonly #images: ImageConfigs;
-  readonly #frontends = new WeakMap<DeferredOutput, PendingFrontend>();
+  readonly #frontends: Frontends;
   readonly #ledger: Ledger | undefined;
   readonly #env: NodeJS.ProcessEnv;
   readonly #platform: Platform;
@@ -179,6 +166,14 @@ export class Solver {
     this.#noCache = options.noCache === true;
     this.#ledger = options.ledger;
     this.#images = new ImageConfigs({ ledger: this.#ledger, onWarning: this.#onWarning });
+    this.#frontends = new Frontends({
+      ledger: this.#ledger,
+      noCache: this.#noCache,
+      onWarning: this.#onWarning,
+      hostDirectories: this.hostDirectories,
+      definition: (o) => this.#definition(o),
+      resolveImages: (outputs) => this.resolveImages(outputs),
+    });
   }
 
   #definition(output: Output): Definition {
@@ -267,7 +262,7 @@ export class Solver {
   /** Builds `output` and keeps nothing but the cache. */
   async sync(output: Output): Promise<void> {
     this.#solved.push(output);
-    if (pendingDeferred([output]).length > 0 && !(await this.#frontendsFromLedger([output]))) {
+    if (pendingDeferred([output]).length > 0 && !(await this.#frontends.fromLedger([output]))) {
       await this.#preflight();
       await this.#inGateway(async (gw) => {
         await gw.solve(await this.#afterFrontends(gw, output), { evaluate: true });
@@ -300,7 +295,7 @@ export class Solver {
   /** Builds `output` and reads one file out of the result. */
   async readFile(output: Output, path: string): Promise<Uint8Array> {
     this.#solved.push(output);
-    if (pendingDeferred([output]).length > 0 && !(await this.#frontendsFromLedger([output]))) {
+    if (pendingDeferred([output]).length > 0 && !(await this.#frontends.fromLedger([output]))) {
       // Not shared with identical requests (there is no digest to know them by yet); the
       // engine merges their work anyway.
       await this.#preflight();
@@ -337,15 +332,7 @@ export class Solver {
     name: string,
     options: { opts?: Record<string, string>; inputs?: Record<string, Output>; image: ImageBase },
   ): Output {
-    const result = deferredOutput(`the result of ${options.image.ref}`);
-    this.#frontends.set(result, {
-      name,
-      opts: options.opts ?? {},
-      inputs: options.inputs ?? {},
-      image: options.image,
-      result,
-    });
-    return result.output;
+    return this.#frontends.create(name, options);
   }
 
   /**
@@ -353,108 +340,9 @@ export class Solver {
    * same build (each step reported once), and returns `output`'s Definition.
    */
   async #afterFrontends(gw: GatewayBuild, output: Output): Promise<Definition> {
-    await this.#runFrontends(gw, [output]);
+    await this.#frontends.run(gw, [output]);
     await this.resolveImages([output]);
     return this.#definition(output);
-  }
-
-  /**
-   * Runs in `gw` the frontends the graphs below `outputs` wait on, inner ones first, and
-   * returns the IDs of their results in this build.
-   */
-  async #runFrontends(gw: GatewayBuild, outputs: Output[]): Promise<Map<Vertex, string>> {
-    const ids = new Map<Vertex, string>();
-    for (const deferred of pendingDeferred(outputs)) {
-      const f = this.#frontends.get(deferred);
-      if (!f) throw new HlnError("E_INTERNAL", "a deferred result has no frontend");
-      const inputs = Object.values(f.inputs);
-      for (const [v, id] of await this.#runFrontends(gw, inputs)) ids.set(v, id);
-      await this.resolveImages(inputs);
-      const defs = this.#inputDefinitions(f);
-      // `no-cache` is the Dockerfile frontend's own way to run every instruction again.
-      const opts = this.#noCache ? { ...f.opts, "no-cache": "" } : f.opts;
-      // Taken before the engine reads the files, so a change meanwhile is not recorded as seen.
-      const memo = await this.#frontendKey(f, defs);
-      const res = await gw.solveFrontend(f.name, { opts, inputs: defs });
-      if (!res.definition) {
-        throw new HlnError(
-          "E_ENGINE_CAPABILITY",
-          `${f.image.ref}: the engine returned no definition for the result (BuildKit too old?)`,
-        );
-      }
-      const config = res.metadata["containerimage.config"] ?? new TextEncoder().encode("{}");
-      if (memo && this.#ledger) {
-        const answer = await this.#ledger.frontendAnswer(res.definition, config);
-        if (answer) await this.#ledger.record(memo, answer);
-      }
-      // Another build may have run it meanwhile; the result is the same.
-      if (!deferred.resolved) this.#settleFrontend(deferred, f, config, res.definition);
-      ids.set(deferred.output.vertex, res.id);
-    }
-    return ids;
-  }
-
-  /** The Definitions of a frontend's inputs, by input name; their images must be resolved. */
-  #inputDefinitions(f: PendingFrontend): Record<string, Definition> {
-    const defs: Record<string, Definition> = {};
-    for (const [k, o] of Object.entries(f.inputs)) defs[k] = this.#definition(o);
-    return defs;
-  }
-
-  /** Makes a frontend's result known: its image config, then the graph built on it. */
-  #settleFrontend(
-    deferred: DeferredOutput,
-    f: PendingFrontend,
-    config: Uint8Array,
-    result: Definition,
-  ): void {
-    const warning = f.image.resolve(config);
-    if (warning) this.#onWarning?.(warning);
-    deferred.resolve(fromDefinition(result));
-  }
-
-  /** The ledger key of a frontend's build of `defs`, or undefined (the reason in the debug log). */
-  async #frontendKey(
-    f: PendingFrontend,
-    defs: Record<string, Definition>,
-  ): Promise<LedgerKey | undefined> {
-    if (!this.#ledger) return undefined;
-    const key = await this.#ledger.frontendKey(f.name, f.opts, defs, this.hostDirectories);
-    if (!("reason" in key)) return key;
-    debug("ledger: %s runs on the engine: %s", f.image.ref, key.reason);
-    return undefined;
-  }
-
-  /**
-   * Resolves from the ledger every frontend `outputs` wait on, inner ones first, when the
-   * ledger knows each one's result for the same inputs and its images are unchanged; false
-   * (some may be resolved) when one must run on the engine.
-   */
-  async #frontendsFromLedger(outputs: Output[]): Promise<boolean> {
-    const ledger = this.#ledger;
-    if (!ledger) return false;
-    for (const deferred of pendingDeferred(outputs)) {
-      const f = this.#frontends.get(deferred);
-      if (!f) return false;
-      const inputs = Object.values(f.inputs);
-      if (!(await this.#frontendsFromLedger(inputs))) return false;
-      await this.resolveImages(inputs);
-      const memo = await this.#frontendKey(f, this.#inputDefinitions(f));
-      const hit = memo && (await ledger.lookup(memo));
-      const config = hit?.response?.config;
-      if (!hit?.answer || config === undefined || !(await ledger.frontendImagesUnchanged(hit)))
-        return false;
-      // Another request of this run may have resolved it meanwhile; the result is the same.
-      if (deferred.resolved) continue;
-      ledger.hit(hit);
-      this.#settleFrontend(
-        deferred,
-        f,
-        Buffer.from(config, "base64"),
-        fromBinary(DefinitionSchema, Buffer.from(hit.answer, "base64")),
-      );
-    }
-    return true;
   }
 
   /** Checks, once, what can be known about the run before any work. */
@@ -564,7 +452,7 @@ export class Solver {
     if (
       !ledger ||
       (!image && !directory) ||
-      (pendingDeferred([output]).length > 0 && !(await this.#frontendsFromLedger([output])))
+      (pendingDeferred([output]).length > 0 && !(await this.#frontends.fromLedger([output])))
     )
       return this.#exportOnEngine(output, exporter, options);
     await this.resolveImages([output]);
@@ -659,7 +547,7 @@ export class Solver {
           },
           async (gw) => {
             // Frontends run in this build: an image straight from one is its result as is.
-            const ids = await this.#runFrontends(gw, [output]);
+            const ids = await this.#frontends.run(gw, [output]);
             await this.resolveImages([output]);
             def = this.#definition(output);
             const id = ids.get(output.vertex) ?? (await gw.solve(def));
