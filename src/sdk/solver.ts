@@ -4,6 +4,7 @@
  * time share one solve; BuildKit merges vertices shared between different solves.
  */
 import { createHash } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import { debuglog } from "node:util";
 import { createAuthService } from "../buildkit/auth-service.js";
 import { assertSupported, engineCapabilities } from "../buildkit/capabilities.js";
@@ -145,6 +146,9 @@ export class Solver {
     this.#signal = options.signal
       ? AbortSignal.any([options.signal, this.#lost.signal])
       : this.#lost.signal;
+    // Every request in flight listens on it (a fan-out of 16 steps is 16 listeners): not a
+    // leak, so Node must not print its warning into the user's output at the eleventh.
+    setMaxListeners(0, this.#signal);
     this.#silenceTimeoutMs = options.silenceTimeoutMs ?? 30_000;
     this.#env = options.env ?? process.env;
     this.#platform = options.platform ?? { os: "linux", architecture: "amd64" };

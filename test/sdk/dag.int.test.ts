@@ -147,6 +147,39 @@ describe("SDK on the real engine", () => {
     assert.equal(value[1]?.trim(), "1");
   });
 
+  it("runs many steps at once on a caller's signal without Node's listener-leak warning", async () => {
+    const n = nonce();
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+    process.on("warning", onWarning);
+    const caller = new AbortController();
+    const dag = createDag({ connection: engine.buildkit, signal: caller.signal });
+    try {
+      const outs = await Promise.all(
+        Array.from({ length: 16 }, (_, i) =>
+          dag
+            .container()
+            .from("busybox")
+            .withExec(["echo", `${n}-${i}`])
+            .stdout(),
+        ),
+      );
+      assert.deepEqual(
+        outs,
+        Array.from({ length: 16 }, (_, i) => `${n}-${i}\n`),
+      );
+      // Node reports the warning on the next tick.
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(
+        warnings.filter((w) => /MaxListeners/.test(w)),
+        [],
+      );
+    } finally {
+      process.off("warning", onWarning);
+      await dag.close();
+    }
+  });
+
   it("runs as the user it is told to", async () => {
     const { value } = await withDag(async (dag) =>
       dag
