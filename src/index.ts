@@ -16,7 +16,13 @@ export {
 } from "./engine/engine.js";
 export { type EngineChoice, resolveEngine } from "./engine/resolve.js";
 // Errors
-export { ExecError, HlnError, type HlnErrorCode } from "./errors.js";
+export {
+  ExecError,
+  HlnError,
+  type HlnErrorCode,
+  type Remedy,
+  type Setting,
+} from "./errors.js";
 // SDK
 export { CacheVolume } from "./sdk/cache-volume.js";
 export { Container, type ExecOptions } from "./sdk/container.js";
