@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, it, type TestContext } from "node:test";
+import { after, afterEach, before, describe, it, type TestContext } from "node:test";
 import type { Engine } from "../../src/engine/engine.js";
 import { nonce, requireEngine } from "../helpers/engine.js";
 import { freePort } from "../helpers/free-port.js";
@@ -76,8 +76,8 @@ interface Inspected {
 }
 
 /** The app's containers by name, as the engine has them now. */
-async function containers(): Promise<Inspected[]> {
-  const filters = encodeURIComponent(JSON.stringify({ label: [`dev.hln.app=${app}`] }));
+async function containers(of = app): Promise<Inspected[]> {
+  const filters = encodeURIComponent(JSON.stringify({ label: [`dev.hln.app=${of}`] }));
   const list = await engine.docker.json<{ Id: string }[]>(
     "GET",
     `/containers/json?all=1&filters=${filters}`,
@@ -104,8 +104,8 @@ async function checkAllRunning(): Promise<{ id: string; started: string }[]> {
   return now.map((c) => ({ id: c.Id, started: c.State.StartedAt }));
 }
 
-async function imageTags(): Promise<string[]> {
-  const filters = encodeURIComponent(JSON.stringify({ reference: [`hln/${app}/*`] }));
+async function imageTags(of = app): Promise<string[]> {
+  const filters = encodeURIComponent(JSON.stringify({ reference: [`hln/${of}/*`] }));
   const images = await engine.docker.json<{ RepoTags: string[] | null }[]>(
     "GET",
     `/images/json?filters=${filters}`,
@@ -177,7 +177,10 @@ function stillRunning(procs: readonly Proc[]): Proc[] {
  * `hln up` in the background with `args`, for Ctrl-C: its stderr so far, a wait for a line
  * in it, and how long it took to exit after the first SIGINT.
  */
-function startUp(args: string[]) {
+/** Runs a test's failure may leave going: they are killed after each test. */
+const started: ChildProcess[] = [];
+
+function startUp(args: string[], name = app) {
   const child: ChildProcess = spawn(
     process.execPath,
     [
@@ -185,7 +188,7 @@ function startUp(args: string[]) {
       "--log-format",
       "plain",
       "up",
-      app,
+      name,
       "--dir",
       dir,
       "--set",
@@ -198,6 +201,7 @@ function startUp(args: string[]) {
       stdio: ["ignore", "pipe", "pipe"],
     },
   );
+  started.push(child);
   let stderr = "";
   // Told as soon as the text arrives: a Ctrl-C meant for a phase must not come a poll late.
   const waiting: { text: string; resolve: () => void }[] = [];
@@ -263,12 +267,44 @@ function startUp(args: string[]) {
       const locks = existsSync(join(stateHome, "hln", "apps"))
         ? readdirSync(join(stateHome, "hln", "apps"), { recursive: true })
             .map(String)
-            .filter((f) => f.includes(`${app}.lock`))
+            .filter((f) => f.includes(`${name}.lock`))
         : [];
       assert.deepEqual(locks, [], "the app's lock is still there");
       return ms;
     },
   };
+}
+
+/**
+ * How long the container's first stop lasted on the engine since `sinceS` (Unix seconds):
+ * from its SIGTERM to its end, by the engine's own events.
+ */
+async function stopLasted(id: string, sinceS: number): Promise<number> {
+  const filters = encodeURIComponent(
+    JSON.stringify({ container: [id], type: ["container"], event: ["kill", "die"] }),
+  );
+  const until = Math.ceil(Date.now() / 1000) + 1;
+  const res = await engine.docker.stream(
+    "GET",
+    `/events?since=${sinceS}&until=${until}&filters=${filters}`,
+  );
+  let text = "";
+  for await (const c of res) text += c;
+  const events = text
+    .split("\n")
+    .filter(Boolean)
+    .map(
+      (l) =>
+        JSON.parse(l) as {
+          Action: string;
+          timeNano: number;
+          Actor: { Attributes: Record<string, string> };
+        },
+    );
+  const term = events.find((e) => e.Action === "kill" && e.Actor.Attributes.signal === "15");
+  const died = events.find((e) => e.Action === "die" && term && e.timeNano >= term.timeNano);
+  assert.ok(term && died, `no stop of ${id} in the engine's events: ${text}`);
+  return (died.timeNano - term.timeNano) / 1e6;
 }
 
 /**
@@ -291,8 +327,13 @@ before(async () => {
   assert.equal(r.code, 0, `first up failed:\n${r.stderr}`);
 });
 
+afterEach(() => {
+  for (const child of started.splice(0))
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+});
+
 after(async () => {
-  await runCli(["down", app, "-y", "--volumes"], { env });
+  for (const name of [app, `${app}-new`]) await runCli(["down", name, "-y", "--volumes"], { env });
   engine.close();
 });
 
@@ -304,7 +345,9 @@ describe("Ctrl-C during hln up", () => {
     const run = startUp(["--set", `slowBuild=${marker}`, "--set", "greeting=changed"]);
     // The step's shell, not hln, whose own arguments hold the marker too.
     const step = `echo ${marker}`;
-    await until("the slow step runs", () => processes(step).length > 0, 180_000);
+    await until("the slow step runs", () => processes(step).length > 0, 180_000).catch((err) => {
+      throw new Error(`${err.message}; hln up printed:\n${run.stderr()}`);
+    });
     run.interrupt();
     await run.exit(t, "building");
     // Kill-safety well under the step's 120 s: the engine stopped it.
@@ -312,6 +355,19 @@ describe("Ctrl-C during hln up", () => {
     assert.deepEqual(await checkAllRunning(), before);
     assert.deepEqual(await imageTags(), tags);
     await upAgain();
+  });
+
+  it("while building a first deploy: no app, and no images, are left", async (t) => {
+    const fresh = `${app}-new`;
+    const marker = `slow-build-${nonce()}`;
+    const run = startUp(["--set", `slowBuild=${marker}`], fresh);
+    const step = `echo ${marker}`;
+    await until("the slow step runs", () => processes(step).length > 0, 180_000);
+    run.interrupt();
+    await run.exit(t, "building a first deploy");
+    await until("the slow step is stopped", () => processes(step).length === 0);
+    assert.deepEqual(await containers(fresh), []);
+    assert.deepEqual(await imageTags(fresh), []);
   });
 
   it("while exporting the image: the export stops on the engine, the app stays as it was", async (t) => {
@@ -339,12 +395,18 @@ describe("Ctrl-C during hln up", () => {
 
   it("while a service is replaced: it runs, old or new, never neither", async (t) => {
     const before = await checkAllRunning();
+    const sinceS = Math.floor(Date.now() / 1000) - 1;
     const run = startUp(["--set", "greeting=replaced"]);
     await run.printed("web: recreating");
     run.interrupt();
     await run.exit(t, "converging (replacing web)");
     const now = await checkAllRunning();
     assert.deepEqual(now[0], before[0], "db was not to change");
+    // hln ended the old web's stop itself: its 10 s grace (web ignores SIGTERM) was not
+    // waited out before it could be started again.
+    const lasted = await stopLasted(before[1]?.id ?? "", sinceS);
+    t.diagnostic(`the old web's stop lasted ${(lasted / 1000).toFixed(2)} s on the engine`);
+    assert.ok(lasted < 9000, `the old web's stop ran its whole grace (${lasted} ms)`);
     // Started again (the old one put back) or anew (replaced); not the old one still in
     // its stop's grace period, about to be killed.
     assert.notEqual(now[1]?.started, before[1]?.started);
@@ -353,6 +415,7 @@ describe("Ctrl-C during hln up", () => {
   });
 
   it("twice while a service is replaced: the second exits at once, and up repairs the app", async (t) => {
+    const before = await checkAllRunning();
     const run = startUp(["--set", "greeting=replaced"]);
     await run.printed("web: recreating");
     run.interrupt();
@@ -363,11 +426,19 @@ describe("Ctrl-C during hln up", () => {
     t.diagnostic(
       `left: ${(await containers()).map((c) => `${c.Name} ${c.State.Status}`).join(", ")}`,
     );
+    // Forced out, hln left the old web's stop to the engine, which ends it at the close
+    // of its 10 s grace (kill-safety 30 s); only then is what is left settled.
+    const web = before[1]?.id ?? "";
+    const end = Date.now() + 30_000;
+    for (;;) {
+      const c = await engine.docker
+        .json<Inspected>("GET", `/containers/${web}/json`)
+        .catch(() => undefined);
+      if (c?.State.Status !== "running" || c.State.StartedAt !== before[1]?.started) break;
+      assert.ok(Date.now() < end, "hung: the old web's stop never ended on the engine");
+      await new Promise((r) => setTimeout(r, 200));
+    }
     await upAgain();
-    assert.deepEqual(
-      (await containers()).map((c) => c.Name),
-      [`/hln-${app}-db`, `/hln-${app}-web`],
-    );
   });
 
   it("while waiting for health: the new service stays, the rest as it was", async (t) => {
