@@ -7,6 +7,10 @@ set -u
 cd "$(dirname "$0")/.."
 serial='^test/(cli/(cache|do|engine|interrupt|app-commands-ssh)\.int|engine/remote-|app/(engine-pairings|official-stacks)\.int|bench/)'
 all=$(find src test bench -name '*.test.ts' | sort)
+# What is on the engine and in /tmp now, to tell afterwards what the tests left behind.
+inventory=$(mktemp)
+trap 'rm -f "$inventory"' EXIT
+node scripts/leftovers.mjs snapshot "$inventory" || exit 1
 # Words split on purpose: one argument per file (no file name has a space).
 # shellcheck disable=SC2046
 node --import tsx --test --test-concurrency=2 $(grep -vE "$serial" <<<"$all")
@@ -18,4 +22,8 @@ second=$?
 # and 50 no-op hln up? It prints a table and fails when a figure grows (see the script).
 node --import tsx scripts/soak.ts
 third=$?
-[ "$first" -eq 0 ] && [ "$second" -eq 0 ] && [ "$third" -eq 0 ]
+# Each test removes the containers, images (dangling ones too), networks, volumes and
+# /tmp/hln-* folders it made: anything new here fails the run, named.
+node scripts/leftovers.mjs compare "$inventory"
+fourth=$?
+[ "$first" -eq 0 ] && [ "$second" -eq 0 ] && [ "$third" -eq 0 ] && [ "$fourth" -eq 0 ]
