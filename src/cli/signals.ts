@@ -26,6 +26,9 @@ export function interruptSignal(write: (s: string) => void): {
       expected = true;
     },
     dispose() {
+      // Once interrupted, a second Ctrl-C while the output drains still means "exit now,
+      // with 130": without a handler Node would die by the signal instead.
+      if (controller.signal.aborted) return;
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
     },
