@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { gunzipSync } from "node:zlib";
 import type { Engine } from "../../src/engine/engine.js";
+import { appContainers } from "../helpers/app-on-engine.js";
 import { nonce, requireEngine } from "../helpers/engine.js";
 import { freePort } from "../helpers/free-port.js";
 import { type CliResult, runCli } from "../helpers/run-cli.js";
@@ -29,16 +30,8 @@ interface Inspected {
   State: { StartedAt: string };
 }
 
-async function containersOf(app: string): Promise<Inspected[]> {
-  const filters = encodeURIComponent(JSON.stringify({ label: [`dev.hln.app=${app}`] }));
-  const list = await engine.docker.json<{ Id: string }[]>(
-    "GET",
-    `/containers/json?all=1&filters=${filters}`,
-  );
-  const out = await Promise.all(
-    list.map((c) => engine.docker.json<Inspected>("GET", `/containers/${c.Id}/json`)),
-  );
-  return out.sort((a, b) => (a.Name < b.Name ? -1 : 1));
+function containersOf(app: string): Promise<Inspected[]> {
+  return appContainers<Inspected>(engine.docker, app);
 }
 
 function ok(r: CliResult, what: string): CliResult {

@@ -14,6 +14,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, afterEach, before, describe, it, type TestContext } from "node:test";
 import type { Engine } from "../../src/engine/engine.js";
+import { appContainers, appImageTags } from "../helpers/app-on-engine.js";
 import { nonce, requireEngine } from "../helpers/engine.js";
 import { freePort } from "../helpers/free-port.js";
 import { processes, until } from "../helpers/processes.js";
@@ -76,16 +77,8 @@ interface Inspected {
 }
 
 /** The app's containers by name, as the engine has them now. */
-async function containers(of = app): Promise<Inspected[]> {
-  const filters = encodeURIComponent(JSON.stringify({ label: [`dev.hln.app=${of}`] }));
-  const list = await engine.docker.json<{ Id: string }[]>(
-    "GET",
-    `/containers/json?all=1&filters=${filters}`,
-  );
-  const out = await Promise.all(
-    list.map((c) => engine.docker.json<Inspected>("GET", `/containers/${c.Id}/json`)),
-  );
-  return out.sort((a, b) => (a.Name < b.Name ? -1 : 1));
+function containers(of = app): Promise<Inspected[]> {
+  return appContainers<Inspected>(engine.docker, of);
 }
 
 /**
@@ -104,13 +97,8 @@ async function checkAllRunning(): Promise<{ id: string; started: string }[]> {
   return now.map((c) => ({ id: c.Id, started: c.State.StartedAt }));
 }
 
-async function imageTags(of = app): Promise<string[]> {
-  const filters = encodeURIComponent(JSON.stringify({ reference: [`hln/${of}/*`] }));
-  const images = await engine.docker.json<{ RepoTags: string[] | null }[]>(
-    "GET",
-    `/images/json?filters=${filters}`,
-  );
-  return images.flatMap((i) => i.RepoTags ?? []).sort();
+function imageTags(of = app): Promise<string[]> {
+  return appImageTags(engine.docker, of);
 }
 
 function up(args: string[] = []) {

@@ -11,6 +11,7 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Engine } from "../../src/engine/engine.js";
+import { appContainers, appImageTags } from "../helpers/app-on-engine.js";
 import { nonce, requireEngine } from "../helpers/engine.js";
 import { freePort } from "../helpers/free-port.js";
 import { type CliResult, repoRoot, runCli } from "../helpers/run-cli.js";
@@ -97,26 +98,12 @@ interface Inspected {
   Config: { Labels: Record<string, string> };
 }
 
-async function containersOf(app: string): Promise<Inspected[]> {
-  const filters = encodeURIComponent(JSON.stringify({ label: [`dev.hln.app=${app}`] }));
-  const list = await engine.docker.json<{ Id: string }[]>(
-    "GET",
-    `/containers/json?all=1&filters=${filters}`,
-  );
-  const out = await Promise.all(
-    list.map((c) => engine.docker.json<Inspected>("GET", `/containers/${c.Id}/json`)),
-  );
-  return out.sort((a, b) => (a.Name < b.Name ? -1 : 1));
+function containersOf(app: string): Promise<Inspected[]> {
+  return appContainers<Inspected>(engine.docker, app);
 }
 
-/** The image tags hln made for the app. */
-async function imageTags(app: string): Promise<string[]> {
-  const filters = encodeURIComponent(JSON.stringify({ reference: [`hln/${app}/*`] }));
-  const images = await engine.docker.json<{ RepoTags: string[] | null }[]>(
-    "GET",
-    `/images/json?filters=${filters}`,
-  );
-  return images.flatMap((i) => i.RepoTags ?? []);
+function imageTags(app: string): Promise<string[]> {
+  return appImageTags(engine.docker, app);
 }
 
 async function fetchText(url: string): Promise<string> {
