@@ -322,6 +322,28 @@ async function endStop(docker: DockerClient, id: string): Promise<void> {
   await waitContainer(docker, id, AbortSignal.timeout(5000)).catch(() => {});
 }
 
+/**
+ * The exit code of a service that died as it started. A restart policy may have started it
+ * again by the time it is looked at, and a running container's ExitCode reads 0: its next
+ * exit, which a crash loop brings at once, tells the real one.
+ */
+export async function exitCodeAsItStarted(
+  docker: DockerClient,
+  id: string,
+  state: { Running: boolean; Restarting: boolean; ExitCode: number },
+  signal: AbortSignal | undefined,
+): Promise<number | undefined> {
+  if (!state.Running || state.Restarting) return state.ExitCode;
+  const bound = AbortSignal.timeout(5000);
+  return waitContainer(docker, id, signal ? AbortSignal.any([signal, bound]) : bound).catch(
+    (err) => {
+      throwIfAborted(signal);
+      if (bound.aborted) return undefined;
+      throw err;
+    },
+  );
+}
+
 async function discard(docker: DockerClient, id: string, signal: AbortSignal | undefined) {
   await removeContainer(docker, id, { force: true, signal });
 }
@@ -370,12 +392,14 @@ async function gate(
     const until = Date.now() + (o.settleMs ?? 1500);
     for (;;) {
       const c = await inspectContainer(docker, id, signal);
-      if (c && (!c.State.Running || c.State.Restarting || c.RestartCount > 0))
+      if (c && (!c.State.Running || c.State.Restarting || c.RestartCount > 0)) {
+        const code = await exitCodeAsItStarted(docker, id, c.State, signal);
         throw new HlnError(
           "E_DEPLOY_FAILED",
-          `service ${name} exited with ${c.State.ExitCode} as it started`,
+          `service ${name} exited${code === undefined ? "" : ` with ${code}`} as it started`,
           { hint: await logHint(docker, id, signal) },
         );
+      }
       if (Date.now() >= until) return;
       await sleep(o.pollMs ?? 100, signal);
     }
