@@ -46,6 +46,16 @@ describe("reportError", () => {
     );
     const hinted = report(new HlnError("E_ENGINE_UNREACHABLE", "x", { hint: "start it" }));
     assert.equal(hinted.out, "hln: error: x\n  hint: start it\n");
+    // A hint of several lines (a service's last log lines) keeps them, each made inert.
+    const lines = report(
+      new HlnError("E_DEPLOY_FAILED", "service web exited", {
+        hint: "its last lines:\n  | up\u001b[2J\n  | down",
+      }),
+    );
+    assert.equal(
+      lines.out,
+      "hln: error: service web exited\n  hint: its last lines:\n  | up\\u001b[2J\n  | down\n",
+    );
     assert.match(report(new Error("boom"), true).out, /at /);
   });
 

@@ -63,7 +63,9 @@ export function reportError(err: unknown, o: ReportOptions): number {
     for (const l of e.output.trimEnd().split("\n")) lines.push(`  | ${l}`);
   }
   const hint = o.names ? hintText(e.advice, e.remedy, o.names) : e.hint;
-  if (hint) lines.push(`  hint: ${oneLine(hint)}`);
+  // A hint may run over lines of its own (a service's last log lines): they stay lines,
+  // each made inert.
+  if (hint) lines.push(`  hint: ${hint.split("\n").map(oneLine).join("\n")}`);
   else if (e.code === "E_INTERNAL")
     // A message such as "Cannot read properties of undefined" alone reads like the
     // user's mistake; it is hln's.
