@@ -205,11 +205,12 @@ describe("hln down", () => {
     }
   });
 
-  it("waits for no other hln: a held lock is one line naming its owner", async () => {
+  it("with --no-wait, does not wait for another hln: a held lock is one line naming its owner", async () => {
     const a = await handApp();
     const lock = await store().lock(a.app, { command: "hln up (test)" });
     try {
-      const r = await runCli(["down", a.app, "-y"], { env });
+      // Without --no-wait it waits its turn (test/cli/concurrent-up.int.test.ts).
+      const r = await runCli(["down", a.app, "-y", "--no-wait"], { env });
       assert.equal(r.code, 75, r.stderr);
       assert.equal(r.stderr.trimEnd().split("\n").length, 1, r.stderr);
       assert.match(r.stderr, /hln up \(test\)/);
