@@ -22,10 +22,14 @@
  * - our fds within +5: a leak of one per run makes +25 between two samples;
  * - our RSS within +40 MB after gc: V8's heap settles in steps of a few MB (code caches,
  *   old-space growth), and 100 runs that each kept a session's buffers would add far more;
- * - dockerd fds within +10 and goroutines within +150: other clients of the engine (CI runs
- *   this alone; on a shared machine other tests add noise, so each engine figure is the
- *   lowest of three reads), while a session leaked per run holds an fd and a dozen
- *   goroutines, +25 fds and +300 goroutines per 25 runs;
+ * - dockerd fds within +10: other clients of the engine (CI runs this alone; on a shared
+ *   machine other tests add noise, so each engine figure is the lowest of three reads),
+ *   while a session leaked per run holds an fd, +25 fds per 25 runs;
+ * - dockerd's goroutines back within +150 of the start at the end of each phase: BuildKit
+ *   keeps a finished solve's goroutines for some 10 s (40 quick runs took them from 144 to
+ *   426, and 10 s later they were 146 again), so the count during a phase says how fast
+ *   runs go, and only its end is judged, once the engine has had up to 15 s to let go; a
+ *   session leaked per run keeps a dozen for good, +1,200 over 100 runs;
  * - connections from us: at most 2 more than after the warm-up (the shared engine keeps
  *   its own); connections whose peer is gone: at most 2 (one may be closing as we read);
  * - abort listeners on the signal every run is given: none more (runAction once left one
@@ -73,6 +77,8 @@ interface Sample {
   listeners: number;
   dockerdFds?: number;
   goroutines?: number;
+  /** the goroutines were read once the engine had let go of finished runs' */
+  settled?: boolean;
   connsFromUs?: number;
   connsPeerGone?: number;
   /** phase 2 only: what the app has on the engine and on disk */
@@ -181,7 +187,7 @@ function dockerdFds(pid: number): number {
   return n;
 }
 
-async function engineFigures(engine: Engine, pid: number | undefined) {
+async function engineFigures(engine: Engine, pid: number | undefined, settleTo?: number) {
   // Other clients of the engine only ever add: the lowest of three reads is the closest to ours.
   const reads: {
     fds?: number;
@@ -199,9 +205,19 @@ async function engineFigures(engine: Engine, pid: number | undefined) {
   }
   const low = (xs: (number | undefined)[]) =>
     xs.some((x) => x === undefined) ? undefined : Math.min(...(xs as number[]));
+  const goroutines = async () =>
+    (((await engine.docker.info({ signal })) as { NGoroutines?: number }).NGoroutines ??
+      Number.POSITIVE_INFINITY) as number;
+  let settled = low(reads.map((r) => r.goroutines));
+  if (settleTo !== undefined && settled !== undefined)
+    for (let waited = 0; settled > settleTo && waited < 15; waited++) {
+      await new Promise((r) => setTimeout(r, 1000));
+      settled = Math.min(settled, await goroutines());
+    }
   return {
     dockerdFds: low(reads.map((r) => r.fds)),
-    goroutines: low(reads.map((r) => r.goroutines)),
+    goroutines: settled,
+    ...(settleTo !== undefined ? { settled: true } : {}),
     connsFromUs: low(reads.map((r) => r.conns?.fromUs)),
     connsPeerGone: low(reads.map((r) => r.conns?.peerGone)),
   };
@@ -212,6 +228,7 @@ async function sample(
   engine: Engine,
   pid: number | undefined,
   extra: Partial<Sample> = {},
+  settleTo?: number,
 ) {
   // Twice: a first full gc can leave finalizers whose objects the second frees.
   gc();
@@ -222,7 +239,7 @@ async function sample(
     fds: readdirSync("/proc/self/fd").length,
     rssMb: process.memoryUsage().rss / 2 ** 20,
     listeners: getEventListeners(signal, "abort").length,
-    ...(await engineFigures(engine, pid)),
+    ...(await engineFigures(engine, pid, settleTo)),
     ...extra,
   };
   samples.push(s);
@@ -320,7 +337,7 @@ function table(): string {
     ["rss MB", (s) => s.rssMb.toFixed(1)],
     ["signal listeners", (s) => String(s.listeners)],
     ["dockerd fds*", (s) => String(s.dockerdFds ?? "n/a")],
-    ["goroutines", (s) => String(s.goroutines ?? "n/a")],
+    ["goroutines", (s) => `${s.goroutines ?? "n/a"}${s.settled ? " (settled)" : ""}`],
     ["conns from us", (s) => String(s.connsFromUs ?? "n/a")],
     ["conns peer gone", (s) => String(s.connsPeerGone ?? "n/a")],
     ["app containers", (s) => String(s.containers ?? "")],
@@ -330,7 +347,7 @@ function table(): string {
   const cells = [cols.map(([h]) => h), ...samples.map((s) => cols.map(([, f]) => f(s)))];
   const widths = cols.map((_, i) => Math.max(...cells.map((r) => r[i]?.length ?? 0)));
   const note =
-    "\n* less pipes and running containers' stdio fifos and logs; engine figures: the lowest of three reads";
+    "\n* less pipes and running containers' stdio fifos and logs; engine figures: the lowest of three reads; goroutines at a phase's end: after up to 15 s to settle";
   return cells
     .map((r) =>
       r.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join("  "),
@@ -351,9 +368,10 @@ const bounds: Bound[] = [
   // Each run adds its listeners to the caller's signal and must take them all off again.
   { name: "signal listeners", of: (s) => s.listeners, plus: 0 },
   { name: "dockerd fds", of: (s) => s.dockerdFds, plus: 10 },
-  { name: "goroutines", of: (s) => s.goroutines, plus: 150 },
   { name: "conns from us", of: (s) => s.connsFromUs, plus: 2 },
 ];
+
+const goroutinesPlus = 150;
 
 /** What grew past its bound between `base` and the samples after it. */
 function growth(base: Sample, later: Sample[], extra: Bound[] = []): string[] {
@@ -371,10 +389,22 @@ function growth(base: Sample, later: Sample[], extra: Bound[] = []): string[] {
       }
     }
   }
+  const start = samples[0]?.goroutines;
+  for (const s of later)
+    if (s.settled && start !== undefined && (s.goroutines ?? 0) > start + goroutinesPlus)
+      out.push(
+        `goroutines are ${s.goroutines} at ${s.label}, 15 s after, against ${start} at the start: more than +${goroutinesPlus}`,
+      );
   for (const s of later)
     if ((s.connsPeerGone ?? 0) > 2)
       out.push(`dockerd holds ${s.connsPeerGone} connections whose client is gone (${s.label})`);
   return out;
+}
+
+/** At a phase's last run, the goroutine ceiling the engine is given time to settle to. */
+function settleAt(run: number, last: number): number | undefined {
+  const start = samples[0]?.goroutines;
+  return run === last && start !== undefined ? start + goroutinesPlus : undefined;
 }
 
 async function main(): Promise<number> {
@@ -401,7 +431,7 @@ async function main(): Promise<number> {
     const sdkStarted = performance.now();
     for (let i = 1; i <= sdkRuns; i++) {
       await sdkRun(i, shared, hello);
-      if (i % every === 0) await sample(`sdk run ${i}`, shared, pid);
+      if (i % every === 0) await sample(`sdk run ${i}`, shared, pid, {}, settleAt(i, sdkRuns));
     }
     process.stderr.write(
       `soak: ${sdkRuns} sdk runs took ${((performance.now() - sdkStarted) / 1000).toFixed(0)} s\n`,
@@ -439,7 +469,13 @@ async function main(): Promise<number> {
       if ((JSON.parse(r.stdout) as { unchanged?: boolean }).unchanged !== true)
         fail(`no-op hln up ${i} changed the app:\n${r.stdout}\n${r.stderr}`, 1);
       if (i % every === 0)
-        await sample(`up run ${i}`, shared, pid, await appFigures(shared, app, stateHome));
+        await sample(
+          `up run ${i}`,
+          shared,
+          pid,
+          await appFigures(shared, app, stateHome),
+          settleAt(i, cliRuns),
+        );
     }
     process.stderr.write(
       `soak: ${cliRuns} no-op ups took ${((performance.now() - upStarted) / 1000).toFixed(0)} s\n`,
