@@ -8,28 +8,21 @@ import assert from "node:assert/strict";
 import { lstat, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { create } from "@bufbuild/protobuf";
-import { GoMode } from "../buildkit/fsutil/file-mode.js";
 import { createMemoryPacketStreams } from "../buildkit/fsutil/memory-stream.js";
-import { dataPacket, finPacket, statEndPacket } from "../buildkit/fsutil/packet-io.js";
 import { receiveDirectory } from "../buildkit/fsutil/receive.js";
 import { tempDir } from "../buildkit/fsutil/testdata/fixtures.js";
+import {
+  DIR,
+  type Entry,
+  FILE,
+  LINK,
+  scriptedSender,
+} from "../buildkit/fsutil/testdata/scripted-sender.js";
 import { makeSentinel, snapshotTree } from "../buildkit/fsutil/testdata/sentinel.js";
 import { HlnError } from "../errors.js";
-import { PacketSchema, PacketType, StatSchema } from "../gen/buildkit/fsutil_pb.js";
 import { imageSource } from "../llb/index.js";
 import { File } from "./file.js";
 import type { Solver } from "./solver.js";
-
-const DIR = (GoMode.dir | 0o755) >>> 0;
-const LINK = (GoMode.symlink | 0o777) >>> 0;
-const FILE = 0o644;
-
-interface Entry {
-  path: string;
-  mode: number;
-  linkname?: string;
-}
 
 /** A solver whose every export is `entries`, received for real into the export's directory. */
 function standInSolver(entries: Entry[]): Solver {
@@ -39,28 +32,7 @@ function standInSolver(entries: Entry[]): Solver {
     options: { target?: { kind: string; path: string } },
   ) => {
     const [sender, receiver] = createMemoryPacketStreams();
-    const sending = (async () => {
-      for (const e of entries) {
-        const stat = create(StatSchema, {
-          path: e.path,
-          mode: e.mode,
-          linkname: e.linkname ?? "",
-          modTime: 1_700_000_000_000_000_000n,
-        });
-        await sender.send(create(PacketSchema, { stat }));
-      }
-      await sender.send(statEndPacket());
-      for await (const p of sender.packets) {
-        if (p.type === PacketType.PACKET_REQ) {
-          await sender.send(dataPacket(p.id, new TextEncoder().encode("from the engine\n")));
-          await sender.send(dataPacket(p.id));
-        } else if (p.type === PacketType.PACKET_FIN) {
-          await sender.send(finPacket());
-          break;
-        } else if (p.type === PacketType.PACKET_ERR) break;
-      }
-      sender.close();
-    })();
+    const sending = scriptedSender(sender, entries, { content: () => "from the engine\n" });
     try {
       await receiveDirectory(receiver, options.target!.path);
     } finally {

@@ -11,59 +11,12 @@ import assert from "node:assert/strict";
 import { lstat, readFile, readlink, symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { create } from "@bufbuild/protobuf";
 import { HlnError } from "../../errors.js";
-import { PacketSchema, PacketType, StatSchema } from "../../gen/buildkit/fsutil_pb.js";
-import { GoMode } from "./file-mode.js";
-import { createMemoryPacketStreams, type MemoryPacketStream } from "./memory-stream.js";
-import { dataPacket, finPacket, statEndPacket } from "./packet-io.js";
+import { createMemoryPacketStreams } from "./memory-stream.js";
 import { receiveDirectory } from "./receive.js";
 import { tempDir } from "./testdata/fixtures.js";
+import { DIR, type Entry, FILE, LINK, scriptedSender } from "./testdata/scripted-sender.js";
 import { makeSentinel, type Sentinel, snapshotTree } from "./testdata/sentinel.js";
-
-const DIR = (GoMode.dir | 0o755) >>> 0;
-const LINK = (GoMode.symlink | 0o777) >>> 0;
-const FILE = 0o644;
-
-interface Entry {
-  path: string;
-  mode: number;
-  linkname?: string;
-}
-
-/**
- * The hostile sender: announces `entries`, then pushes `extra` DATA packets nobody asked
- * for, then serves every REQ and answers FIN. It stops at the receiver's ERR.
- */
-async function hostileSender(
-  stream: MemoryPacketStream,
-  entries: Entry[],
-  extra: { id: number; data: string }[] = [],
-): Promise<void> {
-  for (const e of entries) {
-    const stat = create(StatSchema, {
-      path: e.path,
-      mode: e.mode,
-      linkname: e.linkname ?? "",
-      modTime: 1_700_000_000_000_000_000n,
-    });
-    await stream.send(create(PacketSchema, { stat }));
-  }
-  await stream.send(statEndPacket());
-  for (const x of extra) await stream.send(dataPacket(x.id, new TextEncoder().encode(x.data)));
-  for await (const p of stream.packets) {
-    if (p.type === PacketType.PACKET_REQ) {
-      await stream.send(dataPacket(p.id, new TextEncoder().encode("pwned\n")));
-      await stream.send(dataPacket(p.id));
-    } else if (p.type === PacketType.PACKET_FIN) {
-      await stream.send(finPacket());
-      break;
-    } else if (p.type === PacketType.PACKET_ERR) {
-      break;
-    }
-  }
-  stream.close();
-}
 
 async function receive(
   dest: string,
@@ -71,7 +24,10 @@ async function receive(
   options: { mode?: "merge" | "replace"; extra?: { id: number; data: string }[] } = {},
 ) {
   const [sender, receiver] = createMemoryPacketStreams();
-  const sending = hostileSender(sender, entries, options.extra);
+  const sending = scriptedSender(sender, entries, {
+    unrequested: options.extra,
+    content: () => "pwned\n",
+  });
   try {
     return await receiveDirectory(receiver, dest, { mode: options.mode });
   } finally {

@@ -4,69 +4,11 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { create } from "@bufbuild/protobuf";
 import { HlnError } from "../../errors.js";
-import { type Packet, PacketSchema, PacketType, StatSchema } from "../../gen/buildkit/fsutil_pb.js";
-import { GoMode } from "./file-mode.js";
-import { createMemoryPacketStreams, type MemoryPacketStream } from "./memory-stream.js";
-import { dataPacket, errPacket, finPacket, statEndPacket } from "./packet-io.js";
+import { PacketSchema, PacketType, StatSchema } from "../../gen/buildkit/fsutil_pb.js";
+import { createMemoryPacketStreams } from "./memory-stream.js";
 import { receiveDirectory } from "./receive.js";
 import { tempDir } from "./testdata/fixtures.js";
-
-const DIR = (GoMode.dir | 0o755) >>> 0;
-const LINK = GoMode.symlink | 0o777;
-const FILE = 0o644;
-
-interface Entry {
-  path: string;
-  mode: number;
-  linkname?: string;
-}
-
-/**
- * A hand-written sender: announces `entries`, serves every REQ with `content(path)`, answers
- * FIN. `cut` replaces the end of stats with something else (an ERR, or closing the stream).
- */
-async function scriptedSender(
-  stream: MemoryPacketStream,
-  entries: Entry[],
-  options: { cut?: "err" | "eof"; content?: (path: string) => string } = {},
-): Promise<Packet[]> {
-  const seen: Packet[] = [];
-  const content = options.content ?? ((p: string) => `content of ${p}`);
-  for (const e of entries) {
-    const stat = create(StatSchema, {
-      path: e.path,
-      mode: e.mode,
-      linkname: e.linkname ?? "",
-      modTime: 1_700_000_000_000_000_000n,
-    });
-    await stream.send(create(PacketSchema, { stat }));
-  }
-  if (options.cut === "err") {
-    await stream.send(errPacket("the build failed"));
-    stream.close();
-    return seen;
-  }
-  if (options.cut === "eof") {
-    stream.close();
-    return seen;
-  }
-  await stream.send(statEndPacket());
-  for await (const p of stream.packets) {
-    seen.push(p);
-    if (p.type === PacketType.PACKET_REQ) {
-      const path = entries[p.id]?.path ?? "";
-      await stream.send(dataPacket(p.id, new TextEncoder().encode(content(path))));
-      await stream.send(dataPacket(p.id));
-    } else if (p.type === PacketType.PACKET_FIN) {
-      await stream.send(finPacket());
-      break;
-    } else if (p.type === PacketType.PACKET_ERR) {
-      break;
-    }
-  }
-  stream.close();
-  return seen;
-}
+import { DIR, type Entry, FILE, LINK, scriptedSender } from "./testdata/scripted-sender.js";
 
 async function receive(
   dest: string,
