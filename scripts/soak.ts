@@ -39,7 +39,7 @@
  * Time is not judged, only printed: this is about growth, and the machine may be loaded.
  * Exits 1 when a figure grows past its bound, 2 when the soak itself cannot run.
  */
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { getEventListeners } from "node:events";
 import {
   mkdirSync,
@@ -59,6 +59,7 @@ import { removeApp } from "../src/app/remove-app.js";
 import { type Engine, openEngine } from "../src/engine/engine.js";
 import { prepareStack } from "../src/stack/prepare-stack.js";
 import { runAction } from "../src/stack/run-action.js";
+import { type CliResult, runProgram } from "../test/helpers/run-cli.js";
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), "..");
 const sdkRuns = 100;
@@ -281,23 +282,11 @@ export default defineStack({
 });
 `;
 
-function hln(
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(repo, "bin/hln.js"), ...args], {
-      cwd: repo,
-      env,
-      stdio: ["ignore", "pipe", "pipe"],
-      signal,
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code, stdout, stderr }));
+function hln(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
+  return runProgram(process.execPath, [join(repo, "bin/hln.js"), ...args], {
+    cwd: repo,
+    env,
+    signal,
   });
 }
 

@@ -4,13 +4,12 @@
  * what a plain user is: the Docker socket stays reachable, the files do not.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { nonce } from "../helpers/engine.js";
-import { repoRoot } from "../helpers/run-cli.js";
+import { type CliResult, repoRoot, runProgram } from "../helpers/run-cli.js";
 
 const bin = join(repoRoot, "bin/hln.js");
 const unprivileged =
@@ -22,22 +21,10 @@ const unprivileged =
       ]
     : [];
 
-function runUnprivileged(
-  args: string[],
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runUnprivileged(args: string[]): Promise<CliResult> {
   const argv = [...unprivileged, process.execPath, bin, ...args];
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), {
-      cwd: repoRoot,
-      env: { ...process.env, NO_COLOR: "1", CI: "true" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code, stdout, stderr }));
+  return runProgram(argv[0] as string, argv.slice(1), {
+    env: { ...process.env, NO_COLOR: "1", CI: "true" },
   });
 }
 

@@ -19,6 +19,8 @@ export interface RunOptions {
   cwd?: string;
   /** Written to the program's stdin, which is then closed; without it stdin is /dev/null. */
   input?: string;
+  /** Kills the program (SIGTERM) when it fires; the promise then rejects with an AbortError. */
+  signal?: AbortSignal;
 }
 
 /** Runs the real `hln` binary as a user would, in a child process. */
@@ -46,6 +48,7 @@ export function runProgram(
       cwd: options.cwd ?? repoRoot,
       env: options.env ?? process.env,
       stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+      signal: options.signal,
     });
     child.stdin?.end(options.input);
     let stdout = "";
