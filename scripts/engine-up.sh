@@ -84,16 +84,21 @@ done
 
 # 3. The daemon. The containerd image store is the default of current Docker and
 #    enables every BuildKit exporter.
-cat >"$ROOT/daemon.json" <<JSON
+#    insecure-registries: the swarm tests' plain-HTTP registry listens on the remote
+#    host's veth (10.201.0.1, scripts/remote-host-up.sh), where both engines pull from it.
+cat >"$ROOT/daemon.json.new" <<JSON
 {
   "features": { "containerd-snapshotter": true },
   "data-root": "$STATE/data",
   "exec-root": "$STATE/exec",
   "pidfile": "$STATE/dockerd.pid",
   "hosts": ["unix://$SOCK"],
+  "insecure-registries": ["10.201.0.0/24"],
   "log-level": "warn"
 }
 JSON
+config_changed=
+if cmp -s "$ROOT/daemon.json.new" "$ROOT/daemon.json"; then rm -f "$ROOT/daemon.json.new"; else mv "$ROOT/daemon.json.new" "$ROOT/daemon.json"; config_changed=1; fi
 
 export PATH="$SBIN:$BIN:$PATH"
 
@@ -105,14 +110,18 @@ if dockerd_answers "$SOCK" && ! ip link show docker0 >/dev/null 2>&1; then
   for _ in $(seq 1 60); do dockerd_answers "$SOCK" || break; sleep 0.5; done
 fi
 
-if dockerd_answers "$SOCK" && [[ "$(curl -fsS --unix-socket "$SOCK" http://docker/version | sed -n 's/.*"Version":"\([^"]*\)".*/\1/p' | head -1)" = "$DOCKER_VERSION"* ]]; then
+if dockerd_answers "$SOCK" && [[ "$(curl -fsS --unix-socket "$SOCK" http://docker/version | sed -n 's/.*"Version":"\([^"]*\)".*/\1/p' | head -1)" = "$DOCKER_VERSION"* ]] && [ -z "$config_changed" ]; then
   log "dockerd $DOCKER_VERSION already answers on $SOCK"
 else
-  if [ -f "$STATE/dockerd.pid" ] && kill -0 "$(cat "$STATE/dockerd.pid")" 2>/dev/null; then
-    log "stopping a dockerd that does not answer"
-    kill "$(cat "$STATE/dockerd.pid")" || true
-    for _ in $(seq 1 50); do kill -0 "$(cat "$STATE/dockerd.pid")" 2>/dev/null || break; sleep 0.2; done
+  dpid=$(cat "$STATE/dockerd.pid" 2>/dev/null || true)
+  if [ -n "$dpid" ] && kill -0 "$dpid" 2>/dev/null && grep -q dockerd "/proc/$dpid/comm" 2>/dev/null; then
+    # dockerd reads its config file only at start (a SIGHUP reloads part of it, not all).
+    log "stopping dockerd $dpid (not answering, another version, or $ROOT/daemon.json changed)"
+    kill "$dpid" || true
+    for _ in $(seq 1 150); do kill -0 "$dpid" 2>/dev/null || break; sleep 0.2; done
+    kill -0 "$dpid" 2>/dev/null && die "dockerd $dpid did not stop within 30 s"
   fi
+  dockerd_answers "$SOCK" && die "something else answers on $SOCK; refusing to start a second dockerd there"
   rm -f "$SOCK"
   log "starting dockerd $DOCKER_VERSION on $SOCK (log: $LOG)"
   setsid nohup "$SBIN/dockerd" --config-file "$ROOT/daemon.json" >>"$LOG" 2>&1 </dev/null &

@@ -128,6 +128,7 @@ pid_of() { [ -s "$1" ] && cat "$1" 2>/dev/null || true; }
 #    /sys, hiding the cgroup mounts ("Devices cgroup isn't mounted"). The daemon's own
 #    containerd lives under its exec-root, apart from the main engine's. init-path: the
 #    unpacked docker-init is a relative link to tini-static that dangles outside /usr/bin.
+#    insecure-registries: the swarm tests' plain-HTTP registry on 10.201.0.1.
 [ -x /usr/bin/tini-static ] || die "no /usr/bin/tini-static (Debian package tini): run scripts/engine-up.sh first"
 cat >"$R/daemon.json.new" <<JSON
 {
@@ -137,6 +138,7 @@ cat >"$R/daemon.json.new" <<JSON
   "pidfile": "$R/dockerd.pid",
   "hosts": ["unix://$SOCK"],
   "init-path": "/usr/bin/tini-static",
+  "insecure-registries": ["10.201.0.0/24"],
   "log-level": "warn"
 }
 JSON
