@@ -97,17 +97,59 @@ describe("createAppRecorder", () => {
     assert.equal(a!.user, "1000:1000");
     assert.equal(a!.workdir, "/app");
     assert.equal("command" in a!, false);
+    for (const x of [d!, m!, a!]) {
+      assert.equal(x.replicas, 1);
+      assert.deepEqual(x.placement, []);
+      assert.equal("update" in x, false);
+    }
+  });
+
+  it("records the swarm options: replicas, update, placement", () => {
+    const { app, spec } = createAppRecorder();
+    app.service("api", image, {
+      replicas: 3,
+      update: { order: "start-first", parallelism: 0, delay: "1m30s", failureAction: "rollback" },
+      placement: ["node.role == manager", " node.labels.db!=no ", "engine.labels.zone==EU-1"],
+    });
+    app.service("web", image, { replicas: 1000, update: { delay: "0s" } });
+    app.service("cache", image, { update: {} });
+    app.job("migrate", image, { placement: ["node.hostname==a"] });
+    const [api, web, cache, migrate] = spec().services;
+    assert.equal(api!.replicas, 3);
+    assert.deepEqual(api!.update, {
+      order: "start-first",
+      parallelism: 0,
+      delayMs: 90_000,
+      failureAction: "rollback",
+    });
+    assert.deepEqual(api!.placement, [
+      "node.role==manager",
+      "node.labels.db!=no",
+      "engine.labels.zone==EU-1",
+    ]);
+    assert.equal(web!.replicas, 1000);
+    assert.deepEqual(web!.update, { delayMs: 0 });
+    assert.deepEqual(cache!.update, {});
+    assert.equal(migrate!.replicas, 1);
+    assert.equal("update" in migrate!, false);
+    assert.deepEqual(migrate!.placement, ["node.hostname==a"]);
   });
 
   it("keeps what it recorded when the stack changes its objects later", () => {
     const { app, spec } = createAppRecorder();
     const env = { A: "1" };
     const command = ["a"];
-    app.service("web", image, { env, command });
+    const placement = ["node.role==manager"];
+    const update = { parallelism: 1 };
+    app.service("web", image, { env, command, placement, update });
     env.A = "2";
     command.push("b");
+    placement.push("node.hostname==b");
+    update.parallelism = 5;
     assert.deepEqual(spec().services[0]!.env, { A: "1" });
     assert.deepEqual(spec().services[0]!.command, ["a"]);
+    assert.deepEqual(spec().services[0]!.placement, ["node.role==manager"]);
+    assert.deepEqual(spec().services[0]!.update, { parallelism: 1 });
   });
 
   it("checks names at the call", () => {
@@ -243,7 +285,91 @@ describe("createAppRecorder", () => {
       [{ workdir: "app" }, 'workdir: "app" is not an absolute path in the container'],
       [
         { dependson: {} },
-        'unknown option "dependson" (options: env, secrets, ports, volumes, command, entrypoint, user, workdir, healthcheck, dependsOn, restart)',
+        'unknown option "dependson" (options: env, secrets, ports, volumes, command, entrypoint, user, workdir, healthcheck, dependsOn, restart, replicas, update, placement)',
+      ],
+      [{ replicas: 0 }, "replicas: expected a whole number from 1 to 1000, got a number (0)"],
+      [{ replicas: 1001 }, "replicas: expected a whole number from 1 to 1000, got a number (1001)"],
+      [{ replicas: 1.5 }, "replicas: expected a whole number from 1 to 1000, got a number (1.5)"],
+      [{ replicas: "2" }, 'replicas: expected a whole number from 1 to 1000, got a string ("2")'],
+      [{ replicas: null }, "replicas: expected a whole number from 1 to 1000, got null"],
+      [
+        { update: "rolling" },
+        'update: expected { order?, parallelism?, delay?, failureAction? }, got a string ("rolling")',
+      ],
+      [
+        { update: [] },
+        "update: expected { order?, parallelism?, delay?, failureAction? }, got a list",
+      ],
+      [
+        { update: { monitor: "5s" } },
+        'update: unknown field "monitor" (fields: order, parallelism, delay, failureAction)',
+      ],
+      [
+        { update: { order: "rolling" } },
+        'update.order: expected "start-first" or "stop-first", got a string ("rolling")',
+      ],
+      [
+        { update: { parallelism: -1 } },
+        "update.parallelism: expected a whole number, 0 or more (0: all at once), got a number (-1)",
+      ],
+      [
+        { update: { parallelism: 0.5 } },
+        "update.parallelism: expected a whole number, 0 or more (0: all at once), got a number (0.5)",
+      ],
+      [
+        { update: { parallelism: "2" } },
+        'update.parallelism: expected a whole number, 0 or more (0: all at once), got a string ("2")',
+      ],
+      [
+        { update: { delay: "2x" } },
+        'update.delay: expected a duration such as 500ms, 1s or 2m, got a string ("2x")',
+      ],
+      [
+        { update: { delay: 2000 } },
+        "update.delay: expected a duration such as 500ms, 1s or 2m, got a number (2000)",
+      ],
+      [
+        { update: { failureAction: "continue" } },
+        'update.failureAction: expected "rollback" or "pause", got a string ("continue")',
+      ],
+      [
+        { placement: "node.role == manager" },
+        'placement: expected a list of constraints such as "node.role == manager", got a string ("node.role == manager")',
+      ],
+      [
+        { placement: [1] },
+        'placement[0]: expected "<attribute> == <value>" or "<attribute> != <value>", got a number (1)',
+      ],
+      [
+        { placement: ["node.role==manager", "node.role = worker"] },
+        'placement[1]: expected "<attribute> == <value>" or "<attribute> != <value>", got a string ("node.role = worker")',
+      ],
+      [
+        { placement: ["role == manager"] },
+        'placement[0]: "role" is not a node attribute; use node.role, node.hostname, node.id, node.platform.os, node.platform.arch, node.labels.NAME or engine.labels.NAME',
+      ],
+      [
+        { placement: ["node.labels. == x"] },
+        'placement[0]: "node.labels." is not a node attribute; use node.role, node.hostname, node.id, node.platform.os, node.platform.arch, node.labels.NAME or engine.labels.NAME',
+      ],
+      [
+        { placement: ["engine.labels != x"] },
+        'placement[0]: "engine.labels" is not a node attribute; use node.role, node.hostname, node.id, node.platform.os, node.platform.arch, node.labels.NAME or engine.labels.NAME',
+      ],
+      [{ placement: [" == manager"] }, "placement[0]: no attribute before =="],
+      [
+        { placement: ["node.labels.my label == x"] },
+        'placement[0]: attribute "node.labels.my label" may hold only letters, digits, -, _ and .',
+      ],
+      [{ placement: ["node.role == "] }, "placement[0]: no value after =="],
+      [
+        { placement: ["node.labels.zone != a,b"] },
+        'placement[0]: value "a,b" holds a character swarm refuses (it takes letters, digits, spaces and : - _ . * ( ) ? + [ ] \\ ^ $ | /)',
+      ],
+      [
+        // Swarm splits at the first "==" before looking for "!=".
+        { placement: ["node.labels.a != b==c"] },
+        'placement[0]: attribute "node.labels.a != b" may hold only letters, digits, -, _ and .',
       ],
     ];
     for (const [options, message] of cases) {
@@ -259,6 +385,19 @@ describe("createAppRecorder", () => {
     rejects(
       () => app.job("m", image, { restart: "always" } as never),
       'job "m": a job takes no restart',
+    );
+    rejects(
+      () => app.job("m", image, { replicas: 2 } as never),
+      'job "m": a job takes no replicas',
+    );
+    rejects(() => app.job("m", image, { update: {} } as never), 'job "m": a job takes no update');
+    rejects(
+      () => app.job("m", image, { placement: ["node.role"] }),
+      'job "m": placement[0]: expected "<attribute> == <value>" or "<attribute> != <value>", got a string ("node.role")',
+    );
+    rejects(
+      () => app.job("m", image, { dependson: {} } as never),
+      'job "m": unknown option "dependson" (options: env, secrets, volumes, command, entrypoint, user, workdir, dependsOn, placement)',
     );
   });
 
@@ -361,6 +500,22 @@ export const typed = defineStack({
       app.service("web", c, { secrets: { "/run/x": "hunter2" } });
       // @ts-expect-error a Container, not an image name
       app.service("web", "nginx");
+      app.service("web", c, {
+        replicas: 2,
+        update: { order: "start-first", parallelism: 1, delay: "2s", failureAction: "rollback" },
+        placement: ["node.role == manager"],
+      });
+      app.job("once", c, { placement: ["node.hostname == a"] });
+      // @ts-expect-error a job runs once: no replicas
+      app.job("seed", c, { replicas: 2 });
+      // @ts-expect-error a job is never rolled out
+      app.job("seed", c, { update: { order: "start-first" } });
+      // @ts-expect-error an update order Docker does not have
+      app.service("web", c, { update: { order: "rolling" } });
+      // @ts-expect-error "continue" is Docker's, but hln offers rollback or pause
+      app.service("web", c, { update: { failureAction: "continue" } });
+      // @ts-expect-error replicas is a number
+      app.service("web", c, { replicas: "2" });
       return { host: db.hostname };
     },
   },

@@ -37,6 +37,28 @@ export interface HealthcheckSpec {
   startPeriod?: string;
 }
 
+/**
+ * How a swarm replaces a service's tasks when its settings change (Docker's
+ * `UpdateConfig`). A single Docker engine ignores it, with a warning.
+ */
+export interface UpdateSpec {
+  /**
+   * `"start-first"` starts each new task before stopping the old one, so the service
+   * stays up (two tasks run for a moment, so a published port must allow it);
+   * `"stop-first"` stops the old one first. Docker's default: `"stop-first"`.
+   */
+  order?: "start-first" | "stop-first";
+  /** Tasks replaced at a time; `0` replaces them all at once. Docker's default: 1. */
+  parallelism?: number;
+  /** Wait between one batch and the next, like `"2s"` or `"1m"`. Docker's default: `"0s"`. */
+  delay?: string;
+  /**
+   * What the swarm does when a new task fails to start: `"rollback"` to the previous
+   * settings, or `"pause"` the update and leave it half done. Docker's default: `"pause"`.
+   */
+  failureAction?: "rollback" | "pause";
+}
+
 /** A named volume of the app, from `app.volume(name)`. */
 export interface VolumeRef {
   readonly kind: "volume";
@@ -68,10 +90,37 @@ export interface ServiceOptions {
   dependsOn?: Record<string, DependsOnCondition>;
   /** Default `"unless-stopped"`. */
   restart?: "no" | "always" | "unless-stopped" | "on-failure";
+  /**
+   * How many tasks of the service a swarm runs, a whole number from 1 to 1000, spread over
+   * its nodes and reached by one name (the swarm balances between them). A single Docker
+   * engine runs one container per service whatever this says, and warns. Default 1.
+   */
+  replicas?: number;
+  /**
+   * How a swarm rolls out a change: order, batch size, delay between batches and what
+   * to do when a new task fails. A single Docker engine ignores it (it replaces the one
+   * container), and warns. Default: Docker's.
+   */
+  update?: UpdateSpec;
+  /**
+   * Swarm placement constraints: which nodes may run the service's tasks (or the job),
+   * each `"<attribute> == <value>"` or `"<attribute> != <value>"`, all of them met, for
+   * example `"node.role == manager"`, `"node.hostname == a"`, `"node.labels.db == yes"`.
+   * Attributes are `node.*` (`node.id`, `node.hostname`, `node.role`, `node.platform.os`,
+   * `node.platform.arch`, `node.labels.NAME`) or `engine.labels.NAME`. A single Docker
+   * engine ignores them, and warns. Default: any node.
+   */
+  placement?: readonly string[];
 }
 
-/** A job runs to completion: it publishes nothing, has no health and is never restarted. */
-export type JobOptions = Omit<ServiceOptions, "ports" | "healthcheck" | "restart">;
+/**
+ * A job runs to completion: it publishes nothing, has no health, is never restarted, and
+ * runs once (no replicas, no rolling update).
+ */
+export type JobOptions = Omit<
+  ServiceOptions,
+  "ports" | "healthcheck" | "restart" | "replicas" | "update"
+>;
 
 export interface ServiceRef {
   readonly name: string;
@@ -123,6 +172,17 @@ export interface DeclaredService {
   dependsOn: { name: string; condition: DependsOnCondition }[];
   /** Default "unless-stopped" for services, "no" for jobs. */
   restart: "no" | "always" | "unless-stopped" | "on-failure";
+  /** Default 1; always 1 for jobs. */
+  replicas: number;
+  /** Only what was given; absent when `update` was not. */
+  update?: {
+    order?: "start-first" | "stop-first";
+    parallelism?: number;
+    delayMs?: number;
+    failureAction?: "rollback" | "pause";
+  };
+  /** `attr==value` or `attr!=value`, no spaces around the operator; in the order given. */
+  placement: string[];
 }
 
 export interface AppSpec {
@@ -155,10 +215,12 @@ const serviceOptions = [
   "healthcheck",
   "dependsOn",
   "restart",
+  "replicas",
+  "update",
+  "placement",
 ];
-const jobOptions = serviceOptions.filter(
-  (o) => o !== "ports" && o !== "healthcheck" && o !== "restart",
-);
+const notForJobs = ["ports", "healthcheck", "restart", "replicas", "update"];
+const jobOptions = serviceOptions.filter((o) => !notForJobs.includes(o));
 
 function invalid(message: string): never {
   throw new HlnError("E_STACK_INVALID", message);
@@ -258,6 +320,8 @@ export function createAppRecorder(): AppRecorder {
       volumes: [],
       dependsOn: dependsOnOf(at, o.dependsOn),
       restart: restartOf(at, o.restart, kind === "service" ? "unless-stopped" : "no"),
+      replicas: replicasOf(at, o.replicas),
+      placement: placementOf(at, o.placement),
     };
     const mounted = new Map<string, string>();
     if (o.secrets !== undefined) {
@@ -323,6 +387,8 @@ export function createAppRecorder(): AppRecorder {
     }
     const healthcheck = healthcheckOf(at, o.healthcheck);
     if (healthcheck) service.healthcheck = healthcheck;
+    const update = updateOf(at, o.update);
+    if (update) service.update = update;
     return service;
   };
 
@@ -516,6 +582,110 @@ function restartOf(at: string, restart: unknown, byDefault: DeclaredService["res
   if (!(restarts as readonly unknown[]).includes(restart))
     invalid(`${at}: restart: expected one of ${restarts.join(", ")}, got ${got(restart)}`);
   return restart as DeclaredService["restart"];
+}
+
+function replicasOf(at: string, replicas: unknown): number {
+  if (replicas === undefined) return 1;
+  if (
+    typeof replicas !== "number" ||
+    !Number.isInteger(replicas) ||
+    replicas < 1 ||
+    replicas > 1000
+  )
+    invalid(`${at}: replicas: expected a whole number from 1 to 1000, got ${got(replicas)}`);
+  return replicas;
+}
+
+const updateFields = ["order", "parallelism", "delay", "failureAction"];
+
+function updateOf(at: string, update: unknown): DeclaredService["update"] {
+  if (update === undefined) return undefined;
+  const where = `${at}: update`;
+  if (!isRecord(update))
+    invalid(
+      `${where}: expected { order?, parallelism?, delay?, failureAction? }, got ${got(update)}`,
+    );
+  for (const key of Object.keys(update))
+    if (!updateFields.includes(key))
+      invalid(
+        `${where}: unknown field ${JSON.stringify(key)} (fields: ${updateFields.join(", ")})`,
+      );
+  const out: NonNullable<DeclaredService["update"]> = {};
+  const { order, parallelism, delay, failureAction } = update;
+  if (order !== undefined) {
+    if (order !== "start-first" && order !== "stop-first")
+      invalid(`${where}.order: expected "start-first" or "stop-first", got ${got(order)}`);
+    out.order = order;
+  }
+  if (parallelism !== undefined) {
+    if (typeof parallelism !== "number" || !Number.isSafeInteger(parallelism) || parallelism < 0)
+      invalid(
+        `${where}.parallelism: expected a whole number, 0 or more (0: all at once), got ${got(parallelism)}`,
+      );
+    out.parallelism = parallelism;
+  }
+  if (delay !== undefined) {
+    // Unlike a health check's durations, 0s is a delay Docker takes: none between batches.
+    const ms = typeof delay === "string" ? durationMs(delay) : undefined;
+    if (ms === undefined)
+      invalid(`${where}.delay: expected a duration such as 500ms, 1s or 2m, got ${got(delay)}`);
+    out.delayMs = Math.round(ms);
+  }
+  if (failureAction !== undefined) {
+    if (failureAction !== "rollback" && failureAction !== "pause")
+      invalid(`${where}.failureAction: expected "rollback" or "pause", got ${got(failureAction)}`);
+    out.failureAction = failureAction;
+  }
+  return out;
+}
+
+/*
+ * What swarmkit's constraint parser accepts (manager/constraint/constraint.go): the first
+ * of "==" then "!=" found splits the text; both sides are trimmed; the key must match
+ * `^(?i)[a-z_][a-z0-9\-_.]+$` and the value `^(?i)[a-z0-9:\-_\s.*()?+[\]\\^$|/]+$`.
+ * Anything else fails the service create, after the images were built and pushed. A key
+ * outside node.* and engine.labels.* parses but matches no node, so the tasks would wait
+ * for ever.
+ */
+const constraintKey = /^[a-z_][a-z0-9\-_.]+$/i;
+// Go's \s: no Unicode spaces, unlike JavaScript's.
+const constraintValue = /^[a-z0-9:\-_\t\n\f\r .*()?+[\]\\^$|/]+$/i;
+const constraintForm = '"<attribute> == <value>" or "<attribute> != <value>"';
+
+function placementOf(at: string, placement: unknown): string[] {
+  if (placement === undefined) return [];
+  if (!Array.isArray(placement))
+    invalid(
+      `${at}: placement: expected a list of constraints such as "node.role == manager", got ${got(placement)}`,
+    );
+  return placement.map((constraint: unknown, i) => {
+    const where = `${at}: placement[${i}]`;
+    if (typeof constraint !== "string")
+      invalid(`${where}: expected ${constraintForm}, got ${got(constraint)}`);
+    const op = ["==", "!="].find((o) => constraint.includes(o));
+    if (!op) invalid(`${where}: expected ${constraintForm}, got ${got(constraint)}`);
+    const split = constraint.indexOf(op);
+    const key = constraint.slice(0, split).trim();
+    const value = constraint.slice(split + op.length).trim();
+    const prefix = ["node.labels.", "engine.labels.", "node."].find((p) =>
+      key.toLowerCase().startsWith(p),
+    );
+    if (key === "") invalid(`${where}: no attribute before ${op}`);
+    if (!prefix || key.length === prefix.length)
+      invalid(
+        `${where}: ${JSON.stringify(key)} is not a node attribute; use node.role, node.hostname, node.id, node.platform.os, node.platform.arch, node.labels.NAME or engine.labels.NAME`,
+      );
+    if (!constraintKey.test(key))
+      invalid(
+        `${where}: attribute ${JSON.stringify(key)} may hold only letters, digits, -, _ and .`,
+      );
+    if (value === "") invalid(`${where}: no value after ${op}`);
+    if (!constraintValue.test(value))
+      invalid(
+        `${where}: value ${JSON.stringify(value)} holds a character swarm refuses (it takes letters, digits, spaces and : - _ . * ( ) ? + [ ] \\ ^ $ | /)`,
+      );
+    return `${key}${op}${value}`;
+  });
 }
 
 function checkDependsOn(declared: Map<string, DeclaredService>): void {
