@@ -44,8 +44,8 @@ export interface HealthcheckSpec {
 export interface UpdateSpec {
   /**
    * `"start-first"` starts each new task before stopping the old one, so the service
-   * stays up (two tasks run for a moment, so a published port must allow it);
-   * `"stop-first"` stops the old one first. Docker's default: `"stop-first"`.
+   * stays up (both run for a moment); `"stop-first"` stops the old one first.
+   * Docker's default: `"stop-first"`.
    */
   order?: "start-first" | "stop-first";
   /** Tasks replaced at a time; `0` replaces them all at once. Docker's default: 1. */
