@@ -9,6 +9,8 @@ import { labels } from "./names.js";
 import { type ObservedContainer, observeApp } from "./observe.js";
 import { publishedAddress } from "./service-config.js";
 import type { AppState } from "./state-store.js";
+import { findSwarmApp } from "./swarm-app.js";
+import { swarmAppStatus } from "./swarm-status.js";
 
 export interface ServiceStatus {
   service: string;
@@ -22,10 +24,41 @@ export interface ServiceStatus {
   ports: string[];
   /** ISO time the container last started. */
   since?: string;
+  /** On a swarm: tasks running, and how many the service wants (a job: completions). */
+  replicas?: { running: number; desired: number };
+  /** On a swarm, once the service was updated: "updating", "rolled back: <message>", ... */
+  update?: string;
+  /** On a swarm: the service's current task in each slot. */
+  tasks?: TaskStatus[];
+}
+
+/** A swarm task as `hln status` shows it, under its service. */
+export interface TaskStatus {
+  /** `api.1`: the service and the task's slot (its node's hostname for a global service). */
+  task: string;
+  /** The hostname of the node it was given to; "" before the scheduler placed it. */
+  node: string;
+  /** Swarm's: new, pending, assigned, accepted, preparing, starting, running, complete, failed, shutdown, rejected, ... */
+  state: string;
+  /** What swarm wants of it: running, shutdown, ... */
+  desired: string;
+  /**
+   * "healthy" for a running task of a service with a health check: swarm reports a task
+   * running only once its check passed, and replaces one that fails it later.
+   */
+  health?: "healthy" | "starting";
+  /** Swarm's error (e.g. "task: non-zero exit (1)"), else its message, when not plain. */
+  message?: string;
+  exitCode?: number;
+  /** ISO time of its last state change. */
+  since?: string;
+  ok: boolean;
 }
 
 export interface AppStatus {
   app: string;
+  /** "swarm" when the app runs as services of the swarm the engine manages. */
+  target?: "swarm";
   stack?: { name: string; version: string; ref: string };
   services: ServiceStatus[];
   outputs?: unknown;
@@ -40,6 +73,8 @@ export async function appStatus(
   state: AppState | undefined,
   signal?: AbortSignal,
 ): Promise<AppStatus> {
+  const swarm = await findSwarmApp(docker, app, signal);
+  if (swarm) return await swarmAppStatus(docker, swarm, state, signal);
   const observed = await observeApp(docker, app, signal);
   const current = currentContainers(observed.containers);
   const started = await Promise.all(

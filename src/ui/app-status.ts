@@ -5,7 +5,7 @@
  */
 import { stringify } from "yaml";
 import type { AppListing } from "../app/app-listing.js";
-import type { AppStatus } from "../app/status.js";
+import type { AppStatus, TaskStatus } from "../app/status.js";
 import { createColors } from "./colors.js";
 import { cut, formatTable } from "./text-table.js";
 
@@ -22,11 +22,13 @@ export function formatAppStatus(status: AppStatus, o: StatusTextOptions): string
   const lines = [`${c.bold(`app ${status.app}`)}${stack}`];
   if (status.services.length === 0) lines.push("no services");
   else {
+    const swarm = status.target === "swarm";
     const table = formatTable(
       [
         { header: "SERVICE", max: 24 },
         { header: "KIND" },
         { header: "STATE", max: 24 },
+        ...(swarm ? [{ header: "TASKS" }] : []),
         { header: "IMAGE", max: 40 },
         { header: "PORTS", max: 48 },
         { header: "SINCE" },
@@ -35,6 +37,7 @@ export function formatAppStatus(status: AppStatus, o: StatusTextOptions): string
         s.service,
         s.kind,
         s.state,
+        ...(swarm ? [s.replicas ? `${s.replicas.running}/${s.replicas.desired}` : "-"] : []),
         s.image,
         s.ports.join(", ") || "-",
         s.since ? formatAgo(o.now - Date.parse(s.since)) : "-",
@@ -49,6 +52,8 @@ export function formatAppStatus(status: AppStatus, o: StatusTextOptions): string
       const row = rows[i] ?? "";
       const state = cut(s.state, 24);
       lines.push(s.ok ? row : `${row.slice(0, at)}${row.slice(at).replace(state, c.red(state))}`);
+      if (s.update) lines.push(`  update: ${s.ok ? s.update : c.red(s.update)}`);
+      if (s.tasks && s.tasks.length > 0) lines.push(...taskLines(s.tasks, o));
     });
   }
   if (status.outputs !== undefined && status.outputs !== null) {
@@ -70,6 +75,40 @@ export function formatAppStatus(status: AppStatus, o: StatusTextOptions): string
       ),
     );
   return `${lines.join("\n")}\n`;
+}
+
+/**
+ * A swarm service's tasks under its row: `  api.1  node-a  running (healthy)  5m ago`,
+ * then swarm's error or message for a task that has one.
+ */
+function taskLines(tasks: readonly TaskStatus[], o: StatusTextOptions): string[] {
+  const table = formatTable(
+    [{ header: "" }, { header: "" }, { header: "", max: 24 }, { header: "" }, { header: "" }],
+    tasks.map((t) => [
+      t.task,
+      t.node || "(unplaced)",
+      taskState(t),
+      t.since ? formatAgo(o.now - Date.parse(t.since)) : "-",
+      t.message ?? "",
+    ]),
+    { width: o.width, indent: "  " },
+  );
+  // The first line is the (empty) header; a wrapped message continues on lines of its own.
+  return table.trimEnd().split("\n").slice(1);
+}
+
+/** `running (healthy)`, `failed (exit 1)`, `running (stopping)` while swarm stops it. */
+export function taskState(t: TaskStatus): string {
+  const notes = [
+    t.health,
+    t.exitCode !== undefined && t.state === "failed" ? `exit ${t.exitCode}` : undefined,
+    t.desired !== t.state &&
+    (t.desired === "shutdown" || t.desired === "remove") &&
+    t.state === "running"
+      ? "stopping"
+      : undefined,
+  ].filter(Boolean);
+  return notes.length > 0 ? `${t.state} (${notes.join(", ")})` : t.state;
 }
 
 export function formatAppListing(apps: readonly AppListing[], width: number): string {

@@ -7,6 +7,7 @@ import {
 } from "../../app/observe.js";
 import { type AppState, fileStateStore, type StateStore } from "../../app/state-store.js";
 import { type AppStatus, appStatus } from "../../app/status.js";
+import { findSwarmApp } from "../../app/swarm-app.js";
 import { type DeployEngine, openDeployEngine } from "../../engine/deploy-engine.js";
 import { HlnError } from "../../errors.js";
 import { formatAppStatus } from "../../ui/app-status.js";
@@ -77,7 +78,12 @@ export async function requireApp(
     // Whether the app has a state file, damaged or not: reading it is the caller's.
     store.list(signal),
   ]);
-  if (isEmptyApp(observed) && !stored.includes(app))
+  if (
+    isEmptyApp(observed) &&
+    !stored.includes(app) &&
+    // A swarm app whose overlay network is gone is known by its services and secrets.
+    !(await findSwarmApp(engine.docker, app, signal))
+  )
     throw unknownApp(app, engine.endpoint, await knownApps(engine, store, signal));
   return observed;
 }
