@@ -8,8 +8,23 @@
 import { type DockerClient, httpStatus } from "../docker/client.js";
 import { containerLogs, type LogLine } from "../docker/containers.js";
 import { HlnError } from "../errors.js";
+import {
+  compareTimes,
+  LineQueue,
+  merged,
+  type Seam,
+  seamOf,
+  seamText,
+  sinceOf,
+  sleep,
+  timeKey,
+} from "./log-merge.js";
 import { type ObservedContainer, observeApp } from "./observe.js";
 import { currentContainers } from "./status.js";
+import { findSwarmApp } from "./swarm-app.js";
+import { swarmAppLogs } from "./swarm-logs.js";
+
+export { compareTimes, sinceOf, timeKey };
 
 export interface AppLogLine {
   service: string;
@@ -17,6 +32,8 @@ export interface AppLogLine {
   text: string;
   /** RFC3339Nano, as Docker gives it. */
   time?: string;
+  /** On a swarm: the task and node the line came from, `api.1@node-a`. */
+  source?: string;
 }
 
 export interface AppLogsOptions {
@@ -38,6 +55,11 @@ export async function* appLogs(
   options: AppLogsOptions,
 ): AsyncIterable<AppLogLine> {
   const { signal } = options;
+  const swarm = await findSwarmApp(docker, app, signal);
+  if (swarm) {
+    yield* swarmAppLogs(docker, swarm, options);
+    return;
+  }
   const observed = await observeApp(docker, app, signal);
   const wanted = options.services?.length ? options.services : undefined;
   if (wanted) {
@@ -89,11 +111,6 @@ function backlogs(
   );
 }
 
-function merged(all: AppLogLine[][]): AppLogLine[] {
-  // A stable sort keeps each container's own order for lines of the same instant.
-  return all.flat().sort((a, b) => compareTimes(a.time, b.time));
-}
-
 function appLine(service: string, l: LogLine): AppLogLine {
   return {
     service,
@@ -103,114 +120,11 @@ function appLine(service: string, l: LogLine): AppLogLine {
   };
 }
 
-/**
- * Docker writes RFC3339Nano times, whose fraction may lose its trailing zeros; padded to
- * nine digits they compare as text in time order.
- */
-export function timeKey(time: string | undefined): string {
-  if (!time) return "";
-  const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$/.exec(time);
-  if (!m) return time;
-  if (m[3] !== "Z") {
-    const ms = Date.parse(time);
-    if (Number.isNaN(ms)) return time;
-    return timeKey(`${new Date(ms).toISOString().slice(0, 19)}.${(m[2] ?? "").padEnd(9, "0")}Z`);
-  }
-  return `${m[1]}.${(m[2] ?? "").padEnd(9, "0").slice(0, 9)}Z`;
-}
-
-export function compareTimes(a: string | undefined, b: string | undefined): number {
-  const x = timeKey(a);
-  const y = timeKey(b);
-  return x < y ? -1 : x > y ? 1 : 0;
-}
-
-/** A queue of lines that several producers push to and one reader drains. */
-class LineQueue {
-  #items: AppLogLine[] = [];
-  #failure: unknown;
-  #wake: (() => void) | undefined;
-  #closed = false;
-
-  push(line: AppLogLine): void {
-    this.#items.push(line);
-    this.#notify();
-  }
-
-  fail(err: unknown): void {
-    this.#failure ??= err;
-    this.#notify();
-  }
-
-  notify(): void {
-    this.#notify();
-  }
-
-  /** No more lines will come: take hands out what is left, then undefined. */
-  close(): void {
-    this.#closed = true;
-    this.#notify();
-  }
-
-  #notify(): void {
-    const wake = this.#wake;
-    this.#wake = undefined;
-    wake?.();
-  }
-
-  /** Hands out what is queued; waits for more when nothing is; undefined once closed and empty. */
-  async take(): Promise<AppLogLine[] | undefined> {
-    if (this.#failure !== undefined) throw this.#failure;
-    if (this.#items.length === 0 && !this.#closed) await new Promise<void>((r) => (this.#wake = r));
-    if (this.#failure !== undefined) throw this.#failure;
-    if (this.#items.length === 0 && this.#closed) return undefined;
-    const items = this.#items;
-    this.#items = [];
-    return items;
-  }
-}
-
-/**
- * Where reading a container's log stopped: the time of its last line read, and the lines
- * read at that very time. Docker's `since` keeps lines at that time too, so those lines
- * are what a stream opened from there must not print again.
- */
-interface Seam {
-  last?: string;
-  atLast: string[];
-}
-
 /** What is followed of one service: its container, and how far it was read. */
 interface Followed extends Seam {
   id: string;
   /** True while a log stream of the container is open. */
   open: boolean;
-}
-
-function seamOf(lines: readonly AppLogLine[]): Seam {
-  const last = lines.at(-1)?.time;
-  if (last === undefined) return { atLast: [] };
-  const key = timeKey(last);
-  return {
-    last,
-    atLast: lines.filter((l) => timeKey(l.time) === key).map(seamText),
-  };
-}
-
-function seamText(l: { stream: string; text: string }): string {
-  return `${l.stream}\0${l.text}`;
-}
-
-/**
- * Docker's `since` for a line's time: Unix seconds with a fraction (Docker reads up to
- * nine digits), cut to microseconds so that the number prints exactly and never passes
- * the line; what it lets through again is dropped at the seam.
- */
-export function sinceOf(time: string): number | undefined {
-  const key = timeKey(time);
-  const seconds = Date.parse(`${key.slice(0, 19)}Z`) / 1000;
-  if (Number.isNaN(seconds)) return undefined;
-  return Number(`${seconds}.${key.slice(20, 26)}`);
 }
 
 async function* followed(
@@ -229,7 +143,7 @@ async function* followed(
   }
   const stop = new AbortController();
   const signal = o.signal ? AbortSignal.any([o.signal, stop.signal]) : stop.signal;
-  const queue = new LineQueue();
+  const queue = new LineQueue<AppLogLine>();
   const onAbort = () => queue.notify();
   signal.addEventListener("abort", onAbort, { once: true });
   const services = new Map<string, Followed>();
@@ -342,16 +256,4 @@ async function* followed(
 function isGone(err: unknown): boolean {
   const status = httpStatus(err);
   return status === 404 || status === 409;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

@@ -23,6 +23,9 @@ export function registerLogs(program: Command, ctx: CliContext): void {
 The lines of all services are merged in time order. With -f they come first, then new
 lines as they come; a service that hln up recreates is followed into its new container,
 Ctrl-C ends it (exit 0), and so does the app's removal.
+On a swarm each line names the task and node it came from (api.1@node-a | ...): the
+manager gathers every task's lines, from every node, those of tasks an update or a
+restart starts later included.
 
 Examples:
   hln logs shop

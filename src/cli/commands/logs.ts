@@ -1,4 +1,6 @@
 import { appLogs } from "../../app/app-logs.js";
+import { findSwarmApp } from "../../app/swarm-app.js";
+import { swarmLogSources } from "../../app/swarm-logs.js";
 import { durationMs } from "../../duration.js";
 import { HlnError } from "../../errors.js";
 import { servicePrefixes, wantsColor } from "../../ui/service-prefix.js";
@@ -40,10 +42,19 @@ export async function runLogs(
   const since = o.since === undefined ? undefined : parseSince(o.since, ctx.now());
   const tail = o.tail === undefined ? undefined : parseTail(o.tail);
   if (o.follow) ctx.expectInterrupt?.();
+  let swarm = false;
   await withDeployEngine(ctx, async (engine, store) => {
     const observed = await requireApp(engine, store, app, ctx.signal);
+    const onSwarm = await findSwarmApp(engine.docker, app, ctx.signal);
+    swarm = onSwarm !== undefined;
+    // On a swarm each line names its task and node (api.1@node-a); the current tasks set
+    // the prefixes' width, and a task made later gets a prefix of its own.
     const prefix = servicePrefixes(
-      services.length > 0 ? services : observed.containers.map((c) => c.service),
+      onSwarm
+        ? await swarmLogSources(engine.docker, onSwarm, services, ctx.signal)
+        : services.length > 0
+          ? services
+          : observed.containers.map((c) => c.service),
       { color: wantsColor(ctx.env, ctx.stdout) },
     );
     const lines = appLogs(engine.docker, app, {
@@ -54,7 +65,7 @@ export async function runLogs(
       signal: ctx.signal,
     });
     for await (const line of lines)
-      ctx.stdout.write(`${prefix(line.service)}${ctx.redactor.scrub(line.text)}\n`);
+      ctx.stdout.write(`${prefix(line.source ?? line.service)}${ctx.redactor.scrub(line.text)}\n`);
   });
   // Ctrl-C is how -f ends, as for `docker logs -f` and `tail -f`: quietly, exit 0. A fault
   // (or a closed output) aborts the signal too, and main reports those.
@@ -62,5 +73,5 @@ export async function runLogs(
     throw new HlnError("E_ABORTED", "cancelled", { cause: ctx.signal.reason });
   // The follow ended without Ctrl-C: the app has no containers left.
   if (o.follow && !ctx.signal.aborted)
-    ctx.stderr.write(`hln: app ${app} is gone (no containers left)\n`);
+    ctx.stderr.write(`hln: app ${app} is gone (no ${swarm ? "services" : "containers"} left)\n`);
 }
