@@ -1,6 +1,6 @@
 /**
- * A throwaway OCI distribution registry (v2) on a loopback port, for tests that push and
- * pull. It runs Debian's `docker-registry` binary, which `bash scripts/test-deps.sh`
+ * A throwaway OCI distribution registry (v2) on a loopback port (or another local address),
+ * for tests that push and pull. It runs Debian's `docker-registry` binary, which `bash scripts/test-deps.sh`
  * installs, with filesystem storage in a temporary directory and, when asked, htpasswd
  * (bcrypt) basic auth.
  */
@@ -13,7 +13,7 @@ import { freePort } from "./free-port.js";
 import { waitReady } from "./wait-ready.js";
 
 export interface TestRegistry {
-  /** `127.0.0.1:PORT`, the host part of image references pushed to it. */
+  /** `ADDRESS:PORT` (`127.0.0.1:PORT` by default), the host part of image references pushed to it. */
   readonly host: string;
   /** Stops the registry and deletes its storage. Safe to call twice. */
   stop(): Promise<void>;
@@ -22,6 +22,11 @@ export interface TestRegistry {
 export interface StartRegistryOptions {
   /** Require HTTP basic auth with this user. Default: no auth. */
   auth?: { username: string; password: string };
+  /**
+   * The local IPv4 address it listens on. Default 127.0.0.1; the swarm tests use the
+   * remote host's veth address (10.201.0.1), which both engines reach.
+   */
+  listen?: string;
 }
 
 const SETUP_HINT =
@@ -71,7 +76,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     let lastError = "";
     for (let attempt = 0; attempt < 5; attempt++) {
       const port = await freePort();
-      const host = `127.0.0.1:${port}`;
+      const host = `${options.listen ?? "127.0.0.1"}:${port}`;
       const config = [
         "version: 0.1",
         "log:",
