@@ -63,7 +63,11 @@ export type Setting =
   /** Running every step again (`noCache`). */
   | "noCache"
   /** The stack trace of every error. */
-  | "debug";
+  | "debug"
+  /** The registry a swarm's nodes pull an app's images from (`up`'s `registry`). */
+  | "registry"
+  /** Where an app is deployed: one Docker engine or its swarm (`up`'s `target`). */
+  | "target";
 
 /** The words a library user reads for a setting: what it is, not how a CLI spells it. */
 export const settingWords: Record<Setting, string> = {
@@ -77,6 +81,8 @@ export const settingWords: Record<Setting, string> = {
   cacheTo: "a cache export of",
   noCache: "noCache",
   debug: "the error's stack",
+  registry: "the registry every node pulls from",
+  target: "the deploy target",
 };
 
 /**

@@ -36,6 +36,7 @@ export type {
   App,
   DependsOnCondition,
   HealthcheckSpec,
+  UpdateSpec,
   JobOptions,
   MountSource,
   PortSpec,

@@ -4,6 +4,7 @@
  */
 import type { DockerClient } from "../docker/client.js";
 import { listImages, tagImage, untagImage } from "../docker/images.js";
+import { HlnError } from "../errors.js";
 import type { DeclaredService } from "../stack/app-spec.js";
 import { imageRepository, imagesOf } from "./names.js";
 
@@ -72,4 +73,70 @@ export async function pruneImageTags(
       }
     }
   return removed;
+}
+
+/** Where a swarm's nodes pull an app's images from: `--registry` or HLN_REGISTRY. */
+export interface DeployRegistry {
+  /** `host[:port]`, as image references name it. */
+  host: string;
+  /** A path under the host every app's repositories go in, e.g. `team`; "" for none. */
+  prefix: string;
+  /** `http://…`: a registry without TLS (BuildKit pushes to it over plain HTTP). */
+  insecure: boolean;
+}
+
+/**
+ * Parses `HOST[:PORT][/PREFIX]`, or `http://HOST:PORT[/PREFIX]` for a plain-HTTP registry
+ * (a test registry on a private network); E_USAGE naming `from` otherwise.
+ */
+export function parseRegistry(value: string, from: string): DeployRegistry {
+  const insecure = value.startsWith("http://");
+  const rest = value.replace(/^https?:\/\//, "").replace(/\/+$/, "");
+  const [host = "", ...path] = rest.split("/");
+  const prefix = path.join("/");
+  if (
+    !/^[a-zA-Z0-9.-]+(:\d{1,5})?$/.test(host) ||
+    (prefix !== "" && !/^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/.test(prefix))
+  )
+    throw new HlnError(
+      "E_USAGE",
+      `${from} ${JSON.stringify(value)}: expected HOST[:PORT][/PREFIX], e.g. registry.example.com/team or http://10.0.0.5:5000 for a registry without TLS`,
+    );
+  return { host, prefix, insecure };
+}
+
+/** The registry as `parseRegistry` reads it back. */
+export function registryText(r: DeployRegistry): string {
+  return `${r.insecure ? "http://" : ""}${[r.host, r.prefix].filter(Boolean).join("/")}`;
+}
+
+/** The repository an app's service image is pushed to: `HOST[/PREFIX]/hln/APP/SERVICE`. */
+export function registryRepository(r: DeployRegistry, app: string, service: string): string {
+  return [r.host, r.prefix, imageRepository(app, service)].filter(Boolean).join("/");
+}
+
+/**
+ * Builds the images at once and pushes each with BuildKit's own push (`:latest`, a tag that
+ * only moves); resolves with the reference every node pulls, pinned by digest (`tag`),
+ * and the config digest.
+ */
+export async function pushImages(
+  app: string,
+  services: readonly DeclaredService[],
+  registry: DeployRegistry,
+): Promise<Map<string, BuiltImage>> {
+  const pushed = await Promise.all(
+    services.map(async (s): Promise<[string, BuiltImage]> => {
+      const repo = registryRepository(registry, app, s.name);
+      // The tag only moves: what runs is pinned by digest.
+      const { reference, configDigest } = await s.container.pushForDeploy(`${repo}:latest`, {
+        insecure: registry.insecure,
+      });
+      return [
+        s.name,
+        { id: reference.slice(reference.indexOf("@") + 1), configDigest, tag: reference },
+      ];
+    }),
+  );
+  return new Map(pushed);
 }

@@ -25,6 +25,8 @@ function service(name: string, over: Partial<DeclaredService> = {}): DesiredServ
       volumes: [],
       dependsOn: [],
       restart: "unless-stopped",
+      replicas: 1,
+      placement: [],
       ...over,
     },
     image: { id: `sha256:${name}`, configDigest: `sha256:config-${name}` },

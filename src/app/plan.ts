@@ -145,7 +145,7 @@ function reasonsFor(
 }
 
 /** The services with each one after those it depends on; otherwise as declared. */
-function inDependencyOrder(desired: readonly DesiredService[]): DesiredService[] {
+export function inDependencyOrder(desired: readonly DesiredService[]): DesiredService[] {
   const byName = new Map(desired.map((d) => [d.spec.name, d]));
   const out: DesiredService[] = [];
   const seen = new Set<string>();

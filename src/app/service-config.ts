@@ -36,9 +36,13 @@ export interface ConfigParts {
   workdir: string;
   healthcheck: string;
   restart: string;
+  /** Swarm only: a single engine runs one container and has no update or placement. */
+  replicas?: string;
+  update?: string;
+  placement?: string;
 }
 
-function digest(value: unknown): string {
+export function digest(value: unknown): string {
   return createHash("sha256").update(JSON.stringify(value)).digest("hex").slice(0, 12);
 }
 
@@ -97,8 +101,16 @@ export function changedParts(before: ConfigParts | undefined, after: ConfigParts
     "workdir",
     "healthcheck",
     "restart",
+    "replicas",
+    "update",
+    "placement",
   ] as const)
-    if (before[k] !== after[k]) reasons.push(`${k} changed`);
+    if (before[k] !== after[k])
+      reasons.push(
+        k === "replicas" && before[k] && after[k]
+          ? `replicas ${before[k]} → ${after[k]}`
+          : `${k === "update" ? "update settings" : k} changed`,
+      );
   return reasons.length > 0 ? reasons : ["settings changed"];
 }
 

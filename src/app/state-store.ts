@@ -27,8 +27,12 @@ export interface DeployRecord {
 
 export interface AppState {
   app: string;
-  /** Docker's /info ID of the deploy engine, and its endpoint as shown */
-  engine: { id: string; endpoint: string };
+  /**
+   * Docker's /info ID of the deploy engine, and its endpoint as shown; `target` "swarm"
+   * when the app runs as services of the swarm that engine manages, and `registry` the one
+   * its nodes pull from (as given, e.g. `http://10.0.0.5:5000`).
+   */
+  engine: { id: string; endpoint: string; target?: "docker" | "swarm"; registry?: string };
   /** how to find the stack again: what -s/--dir named, e.g. "web-api-db", "npm:@acme/shop@1.2.0", or an absolute directory */
   stack: { ref: string; name: string; version: string };
   /** non-secret input values, JSON */

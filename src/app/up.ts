@@ -11,7 +11,15 @@ import { fingerprint, fingerprintKey } from "../sdk/secret-fingerprint.js";
 import type { DeclaredService } from "../stack/app-spec.js";
 import type { PreparedStack } from "../stack/prepare-stack.js";
 import { type RunActionOptions, runAction } from "../stack/run-action.js";
-import { buildImages, pruneImageTags } from "./build-images.js";
+import {
+  type BuiltImage,
+  buildImages,
+  type DeployRegistry,
+  parseRegistry,
+  pruneImageTags,
+  pushImages,
+  registryText,
+} from "./build-images.js";
 import { converge } from "./converge.js";
 import { labels } from "./names.js";
 import { observeApp } from "./observe.js";
@@ -23,6 +31,12 @@ import {
   publishedAddress,
 } from "./service-config.js";
 import { type AppState, type DeployRecord, fileStateStore } from "./state-store.js";
+import { convergeSwarm, removeUnusedSecrets } from "./swarm-converge.js";
+import { observeSwarmApp } from "./swarm-observe.js";
+import { isSwarmNoop, planSwarmApp, type SwarmPlan } from "./swarm-plan.js";
+import { swarmConfigParts } from "./swarm-spec.js";
+import { chooseTarget, swarmRole, type Target } from "./target.js";
+import { singleEngineWarnings } from "./target-notes.js";
 
 export interface UpOptions
   extends Omit<RunActionOptions, "engine" | "prepared" | "action" | "faults"> {
@@ -35,8 +49,15 @@ export interface UpOptions
   /** What the lock's owner is doing, e.g. `hln up shop`. */
   command: string;
   faults?: RunActionOptions["faults"];
+  /**
+   * Where the app runs: the Docker engine itself, or the swarm it manages. Default: the
+   * swarm when the engine is a swarm manager, else the engine.
+   */
+  target?: Target;
+  /** Where a swarm's nodes pull the app's images from; needed by a swarm of more than one node. */
+  registry?: DeployRegistry;
   /** Told the plan once it is known, before anything is applied. */
-  onPlan?: (plan: Plan, desired: readonly DesiredService[]) => void;
+  onPlan?: (plan: Plan | SwarmPlan, desired: readonly DesiredService[]) => void;
   /** One line per thing converge does. */
   onEvent?: (service: string, message: string) => void;
   /** Told when a lock left by a process that is gone is taken over. */
@@ -61,7 +82,8 @@ export interface ServiceAddress {
 
 export interface UpResult {
   app: string;
-  plan: Plan;
+  plan: Plan | SwarmPlan;
+  target: Target;
   /** True when nothing on the engine changed. */
   unchanged: boolean;
   changes: string[];
@@ -91,7 +113,23 @@ export async function upApp(o: UpOptions): Promise<UpResult> {
   const engineId = info.ID ?? "";
   if (!engineId)
     throw new HlnError("E_ENGINE_PROTOCOL", `${docker.endpoint}: /info reported no engine ID`);
+  const target = chooseTarget(info, docker.endpoint, o.target);
+  const nodes = swarmRole(info).nodes;
   const store = fileStateStore({ env: o.env, engineId });
+  // A rerun pushes where the last deploy did, unless told otherwise.
+  const recorded = o.registry ? undefined : (await store.read(app, signal))?.engine.registry;
+  const registry =
+    o.registry ??
+    (recorded ? parseRegistry(recorded, `the registry recorded for ${app}`) : undefined);
+  if (target === "swarm" && !registry && nodes > 1)
+    throw new HlnError(
+      "E_USAGE",
+      `${docker.endpoint} manages a swarm of ${nodes} nodes, which pull the app's images: no registry is configured for them to pull from`,
+      {
+        hint: "a registry every node reaches, as HOST[:PORT][/PREFIX], or http://HOST:PORT for one without TLS",
+        remedy: { settings: ["registry"], lead: "set" },
+      },
+    );
   const stateFile = `${store.location}/${app}.json`;
   // A dry run changes nothing, so it needs no lock.
   const lock = o.dryRun
@@ -105,7 +143,8 @@ export async function upApp(o: UpOptions): Promise<UpResult> {
       });
   const previous = await store.read(app, signal);
   const stackLabel = `${prepared.stack.name}@${prepared.stack.version}`;
-  let plan: Plan | undefined;
+  const pushing = target === "swarm" && registry !== undefined && !o.dryRun;
+  let plan: Plan | SwarmPlan | undefined;
   let changes: string[] = [];
   try {
     const { outputs, desired, images, volumes } = await runAction(
@@ -113,10 +152,11 @@ export async function upApp(o: UpOptions): Promise<UpResult> {
       async (run) => {
         // Nothing is deployed yet: on Ctrl-C the build is dropped at once, and closing the
         // dag cancels it on the engine, rather than waiting for its exports to wind down.
-        const images = await unlessAborted(
-          buildImages(docker, app, run.app.services, { store: !o.dryRun, signal }),
-          signal,
-        );
+        const built: Promise<Map<string, BuiltImage>> =
+          pushing && registry
+            ? pushImages(app, run.app.services, registry)
+            : buildImages(docker, app, run.app.services, { store: !o.dryRun, signal });
+        const images = await unlessAborted(built, signal);
         return { outputs: run.result, desired: run.app.services, images, volumes: run.app.volumes };
       },
     );
@@ -134,64 +174,91 @@ export async function upApp(o: UpOptions): Promise<UpResult> {
         ),
       })),
     );
-    const observed = await observeApp(docker, app, signal);
-    if (desired.length === 0 && !previous && observed.containers.length === 0)
-      throw new HlnError(
-        "E_USAGE",
-        `stack ${stackLabel}: its up action declares no services or jobs, so there is no app to deploy`,
-        { hint: `hln do up runs the action alone; ctx.app.service(...) declares a service` },
-      );
-    plan = planApp(app, wanted, observed, volumes);
-    o.onPlan?.(plan, wanted);
     const result = {
       app,
-      plan,
+      target,
       outputs,
       addresses: addressesOf(desired),
       dryRun: o.dryRun === true,
       stateFile,
     };
-    if (o.dryRun) return { ...result, unchanged: isNoop(plan), changes: [] };
-    const converged = await converge({
-      docker,
-      app,
-      plan,
-      desired: wanted,
-      extraLabels: { [labels.stack]: stackLabel },
-      localEngine: docker.endpoint.startsWith("unix://"),
-      signal,
-      onEvent: o.onEvent,
-    });
-    changes = converged.changes;
-    const keep = new Set([...images.values()].map((i) => i.tag));
-    await pruneImageTags(docker, app, keep, signal);
+    const noServices = () =>
+      new HlnError(
+        "E_USAGE",
+        `stack ${stackLabel}: its up action declares no services or jobs, so there is no app to deploy`,
+        { hint: `hln do up runs the action alone; ctx.app.service(...) declares a service` },
+      );
+    let hashOf: (d: DesiredService) => string;
+    if (target === "swarm") {
+      const observed = await observeSwarmApp(docker, app, signal);
+      if (desired.length === 0 && !previous && observed.services.length === 0) throw noServices();
+      const swarmPlan = planSwarmApp(app, wanted, observed, { nodes, registry: !!registry });
+      plan = swarmPlan;
+      o.onPlan?.(swarmPlan, wanted);
+      if (o.dryRun) return { ...result, plan, unchanged: isSwarmNoop(swarmPlan), changes: [] };
+      const converged = await convergeSwarm({
+        docker,
+        app,
+        plan: swarmPlan,
+        desired: wanted,
+        ...(observed.network ? { networkId: observed.network.id } : {}),
+        secretIds: new Map(observed.secrets.map((x) => [x.name, x.id])),
+        extraLabels: { [labels.stack]: stackLabel },
+        signal,
+        onEvent: o.onEvent,
+      });
+      changes = converged.changes;
+      for (const name of await removeUnusedSecrets(docker, app, signal))
+        changes.push(`remove secret ${name} (no longer used)`);
+      hashOf = (d) => configHash(swarmConfigParts(d));
+    } else {
+      for (const warning of singleEngineWarnings(desired)) o.onWarning?.(warning);
+      const observed = await observeApp(docker, app, signal);
+      if (desired.length === 0 && !previous && observed.containers.length === 0) throw noServices();
+      const enginePlan = planApp(app, wanted, observed, volumes);
+      plan = enginePlan;
+      o.onPlan?.(enginePlan, wanted);
+      if (o.dryRun) return { ...result, plan, unchanged: isNoop(enginePlan), changes: [] };
+      const converged = await converge({
+        docker,
+        app,
+        plan: enginePlan,
+        desired: wanted,
+        extraLabels: { [labels.stack]: stackLabel },
+        localEngine: docker.endpoint.startsWith("unix://"),
+        signal,
+        onEvent: o.onEvent,
+      });
+      changes = converged.changes;
+      hashOf = (d) => configHash(configParts(d));
+    }
+    if (!pushing) {
+      const keep = new Set([...images.values()].map((i) => i.tag));
+      await pruneImageTags(docker, app, keep, signal);
+    }
     await store.write(
       {
-        ...stateOf(o, engineId),
+        ...stateOf(o, engineId, target, registry),
         outputs,
         services: Object.fromEntries(
           wanted.map((d) => [
             d.spec.name,
-            {
-              kind: d.spec.kind,
-              image: images.get(d.spec.name)?.tag ?? "",
-              configHash: configHash(configParts(d)),
-            },
+            { kind: d.spec.kind, image: images.get(d.spec.name)?.tag ?? "", configHash: hashOf(d) },
           ]),
         ),
         history: [...(previous?.history ?? []), record(o, "ok", changes)],
       },
       signal,
     );
-    return { ...result, unchanged: changes.length === 0, changes };
+    return { ...result, plan, unchanged: changes.length === 0, changes };
   } catch (err) {
     // A deploy that got as far as the engine is history; a stack that failed before it
     // does not make an app exist.
     if (!o.dryRun && (previous || plan))
-      await recordFailure(o, store, engineId, previous, err, changes);
+      await recordFailure(o, store, engineId, target, registry, previous, err, changes);
     // A first deploy that left no container behind leaves no images either: nothing
     // would ever use them, and no `hln down` would find them.
-    if (!o.dryRun && !previous) await dropUnusedImages(docker, app);
+    if (!o.dryRun && !previous && target === "docker") await dropUnusedImages(docker, app);
     throw err;
   } finally {
     lock?.release();
@@ -213,6 +280,8 @@ async function recordFailure(
   o: UpOptions,
   store: ReturnType<typeof fileStateStore>,
   engineId: string,
+  target: Target,
+  registry: DeployRegistry | undefined,
   previous: AppState | undefined,
   err: unknown,
   changes: string[],
@@ -222,7 +291,7 @@ async function recordFailure(
   const message = o.redactor ? o.redactor.scrub(e.message) : e.message;
   try {
     await store.write({
-      ...stateOf(o, engineId),
+      ...stateOf(o, engineId, target, registry),
       outputs: previous?.outputs ?? null,
       services: previous?.services ?? {},
       history: [...(previous?.history ?? []), record(o, result, changes, message)],
@@ -235,6 +304,8 @@ async function recordFailure(
 function stateOf(
   o: UpOptions,
   engineId: string,
+  target: Target,
+  registry?: DeployRegistry,
 ): Omit<AppState, "outputs" | "services" | "history"> {
   const { prepared } = o;
   const secretSources: Record<string, string> = {};
@@ -245,7 +316,12 @@ function stateOf(
   }
   return {
     app: o.app,
-    engine: { id: engineId, endpoint: o.engine.docker.endpoint },
+    engine: {
+      id: engineId,
+      endpoint: o.engine.docker.endpoint,
+      ...(target === "swarm" ? { target } : {}),
+      ...(target === "swarm" && registry ? { registry: registryText(registry) } : {}),
+    },
     stack: {
       // A local stack given as a file (not DIR/stack.ts) is found again by its file.
       ref:

@@ -20,6 +20,8 @@ export const cliSettingWords: Record<Setting, { flag?: string; variable?: string
   cacheTo: { flag: "--cache-to" },
   noCache: { flag: "--no-cache" },
   debug: { flag: "--debug", variable: "HLN_DEBUG" },
+  registry: { flag: "--registry", variable: "HLN_REGISTRY" },
+  target: { flag: "--target" },
 };
 
 /** The flags cache entries come from, for errors about them (stack/cache-spec.ts). */

@@ -35,6 +35,21 @@ export interface DockerInfo {
   OperatingSystem?: string;
   NCPU?: number;
   MemTotal?: number;
+  Swarm?: SwarmInfo;
+}
+
+/** The engine's place in a swarm, as `/info` reports it. */
+export interface SwarmInfo {
+  /** "inactive" | "pending" | "active" | "error" | "locked" */
+  LocalNodeState?: string;
+  /** True on a manager: only a manager takes service, secret and network changes. */
+  ControlAvailable?: boolean;
+  NodeID?: string;
+  NodeAddr?: string;
+  Nodes?: number;
+  Managers?: number;
+  Cluster?: { ID?: string };
+  RemoteManagers?: { NodeID: string; Addr: string }[] | null;
 }
 
 export interface DockerClient {
@@ -47,7 +62,7 @@ export interface DockerClient {
   json<T>(
     method: string,
     path: string,
-    options?: { body?: unknown; signal?: AbortSignal },
+    options?: { body?: unknown; signal?: AbortSignal; headers?: Record<string, string> },
   ): Promise<T>;
   /**
    * A call whose answer is a stream (image save, push progress). Non-2xx answers become
@@ -132,14 +147,22 @@ export function createDockerClient(
   async function json<T>(
     method: string,
     path: string,
-    o: { body?: unknown; signal?: AbortSignal; timeoutMs?: number } = {},
+    o: {
+      body?: unknown;
+      signal?: AbortSignal;
+      timeoutMs?: number;
+      headers?: Record<string, string>;
+    } = {},
   ): Promise<T> {
     const res = await request({
       method,
       path,
       signal: o.signal,
       timeoutMs: o.timeoutMs ?? options.answerTimeoutMs,
-      headers: o.body === undefined ? {} : { "Content-Type": "application/json" },
+      headers: {
+        ...(o.body === undefined ? {} : { "Content-Type": "application/json" }),
+        ...o.headers,
+      },
       body: o.body === undefined ? undefined : JSON.stringify(o.body),
     });
     const text = res.body.toString("utf8");

@@ -296,24 +296,44 @@ export interface LogLine {
  * holds its connection until the caller has read it all, so on a shared connection (ssh)
  * a caller that reads two logs side by side (merging them by time) would wait forever.
  */
-export async function* containerLogs(
+export function containerLogs(
   docker: DockerClient,
   id: string,
-  o: {
-    follow?: boolean;
-    /** Unix seconds */
-    since?: number;
-    tail?: number | "all";
-    timestamps?: boolean;
-    signal?: AbortSignal;
-  },
+  o: LogOptions,
+): AsyncIterable<LogLine> {
+  return logsAt(docker, `/containers/${encodeURIComponent(id)}`, o);
+}
+
+export interface LogOptions {
+  follow?: boolean;
+  /** Unix seconds */
+  since?: number;
+  tail?: number | "all";
+  timestamps?: boolean;
+  /**
+   * Swarm service and task logs only: each line starts with the task's identity
+   * (`com.docker.swarm.node.id=…,…task.id=… `), after the time when timestamps are on.
+   */
+  details?: boolean;
+  signal?: AbortSignal;
+}
+
+/**
+ * The log of a container, or of a swarm service or task: `base` is `/containers/ID`,
+ * `/services/ID` or `/tasks/ID`, which answer in the same framing.
+ */
+export async function* logsAt(
+  docker: DockerClient,
+  base: string,
+  o: LogOptions,
 ): AsyncIterable<LogLine> {
   const query = new URLSearchParams({ stdout: "1", stderr: "1" });
   if (o.follow) query.set("follow", "1");
   if (o.since !== undefined) query.set("since", String(o.since));
   if (o.tail !== undefined) query.set("tail", String(o.tail));
   if (o.timestamps) query.set("timestamps", "1");
-  const path = `/containers/${encodeURIComponent(id)}/logs?${query}`;
+  if (o.details) query.set("details", "1");
+  const path = `${base}/logs?${query}`;
   if (o.signal?.aborted) return;
   let res: IncomingMessage;
   try {

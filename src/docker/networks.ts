@@ -23,7 +23,8 @@ export async function listNetworks(
 }
 
 /**
- * `POST /networks/create` of a bridge network; resolves with its ID. A name already taken
+ * `POST /networks/create` of a bridge network (an overlay one on a swarm manager, which
+ * spans every node that runs one of its tasks); resolves with its ID. A name already taken
  * is an E_USAGE error naming it: hln does not adopt a network it did not label.
  */
 export async function createNetwork(
@@ -31,13 +32,14 @@ export async function createNetwork(
   name: string,
   labels: Record<string, string>,
   signal?: AbortSignal,
+  driver: "bridge" | "overlay" = "bridge",
 ): Promise<string> {
   const path = "/networks/create";
   try {
     const { Id } = await docker.json<{ Id: string }>("POST", path, {
       // CheckDuplicate makes engines before API 1.44 refuse a second network of the same
       // name, as later ones always do; without it they make two, and names stop meaning one.
-      body: { Name: name, Driver: "bridge", Labels: labels, CheckDuplicate: true },
+      body: { Name: name, Driver: driver, Labels: labels, CheckDuplicate: true },
       signal,
     });
     return Id;

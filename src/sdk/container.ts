@@ -473,6 +473,25 @@ export class Container {
   }
 
   async #publishNow(ref: string, options: { insecure?: boolean } = {}): Promise<string> {
+    return (await this.#push(ref, options)).reference;
+  }
+
+  /**
+   * @internal For `hln up` on a swarm: publishes as `publish` does and resolves with the
+   * reference by digest and the digest of the image's config, which names its content the
+   * same way on every engine.
+   */
+  pushForDeploy(
+    ref: string,
+    options: { insecure?: boolean } = {},
+  ): Promise<{ reference: string; configDigest: string }> {
+    return this.solver.track(this.#push(ref, options));
+  }
+
+  async #push(
+    ref: string,
+    options: { insecure?: boolean },
+  ): Promise<{ reference: string; configDigest: string }> {
     const name = normalizeImageRef(ref);
     const repo = name.replace(/@.*$/, "").replace(/:[^/:]+$/, "");
     const classic = await this.solver.classicDocker();
@@ -481,7 +500,14 @@ export class Container {
       await this.#asImageNow(name);
       const host = name.slice(0, name.indexOf("/"));
       const auth = await registryAuth(host, { env: this.solver.env, signal: this.solver.signal });
-      return `${repo}@${await pushImage(classic, name, auth, this.solver.signal)}`;
+      const digest = await pushImage(classic, name, auth, this.solver.signal);
+      const { Id } = await classic.json<{ Id: string }>(
+        "GET",
+        `/images/${encodeURIComponent(name)}/json`,
+        { signal: this.solver.signal },
+      );
+      // The classic store's image ID is its config's digest.
+      return { reference: `${repo}@${digest}`, configDigest: Id };
     }
     const attrs: Record<string, string> = { name, push: "true" };
     if (options.insecure) attrs["registry.insecure"] = "true";
@@ -493,7 +519,10 @@ export class Container {
     const digest = res["containerimage.digest"];
     if (!digest)
       throw new HlnError("E_ENGINE_PROTOCOL", `publish ${ref}: the engine reported no digest`);
-    return `${repo}@${digest}`;
+    return {
+      reference: `${repo}@${digest}`,
+      configDigest: res["containerimage.config.digest"] ?? "",
+    };
   }
 
   /**

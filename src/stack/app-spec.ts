@@ -45,16 +45,18 @@ export interface UpdateSpec {
   /**
    * `"start-first"` starts each new task before stopping the old one, so the service
    * stays up (both run for a moment); `"stop-first"` stops the old one first.
-   * Docker's default: `"stop-first"`.
+   * hln's default: `"start-first"`, or `"stop-first"` for a service that mounts an app
+   * volume (two tasks of a database on one data directory can corrupt it).
    */
   order?: "start-first" | "stop-first";
-  /** Tasks replaced at a time; `0` replaces them all at once. Docker's default: 1. */
+  /** Tasks replaced at a time; `0` replaces them all at once. Default: 1. */
   parallelism?: number;
-  /** Wait between one batch and the next, like `"2s"` or `"1m"`. Docker's default: `"0s"`. */
+  /** Wait between one batch and the next, like `"2s"` or `"1m"`. Default: `"0s"`. */
   delay?: string;
   /**
    * What the swarm does when a new task fails to start: `"rollback"` to the previous
-   * settings, or `"pause"` the update and leave it half done. Docker's default: `"pause"`.
+   * settings, or `"pause"` the update and leave it half done. Default: `"rollback"`, so
+   * a new image that never becomes healthy leaves the old tasks serving.
    */
   failureAction?: "rollback" | "pause";
 }
@@ -99,7 +101,7 @@ export interface ServiceOptions {
   /**
    * How a swarm rolls out a change: order, batch size, delay between batches and what
    * to do when a new task fails. A single Docker engine ignores it (it replaces the one
-   * container), and warns. Default: Docker's.
+   * container), and warns. Default: start-first (stop-first with an app volume), one at a time, rollback.
    */
   update?: UpdateSpec;
   /**

@@ -6,17 +6,23 @@
 
 import { stringify } from "yaml";
 import type { Plan, PlanStep } from "../app/plan.js";
+import type { SwarmPlan, SwarmStep } from "../app/swarm-plan.js";
 import type { UpResult } from "../app/up.js";
 
-const symbols: Record<PlanStep["action"], string> = {
+const symbols: Record<PlanStep["action"] | SwarmStep["action"], string> = {
   create: "+",
   recreate: "~",
+  update: "~",
   keep: "=",
   remove: "-",
 };
 
-function describe(step: PlanStep): string {
+function describe(step: PlanStep | SwarmStep): string {
   switch (step.action) {
+    case "update":
+      return step.kind === "job"
+        ? `run again (${step.reasons.join(", ")})`
+        : `update ${step.order} (${step.reasons.join(", ")})`;
     case "create":
       return step.kind === "job" ? "run (new job)" : "create (new service)";
     case "recreate":
@@ -29,14 +35,23 @@ function describe(step: PlanStep): string {
 }
 
 /** The plan as lines for a person, e.g. `  ~ api   recreate (image changed)`. */
-export function formatPlan(plan: Plan, where: { stack: string; endpoint: string }): string {
+export function formatPlan(
+  plan: Plan | SwarmPlan,
+  where: { stack: string; endpoint: string },
+): string {
   const width = Math.max(0, ...plan.steps.map((s) => s.service.length));
-  const lines = [`plan for app ${plan.app} (stack ${where.stack}) on ${where.endpoint}:`];
-  if (plan.createNetwork) lines.push(`  + network hln-${plan.app}`);
-  for (const v of plan.createVolumes) lines.push(`  + volume hln-${plan.app}-${v}`);
+  const swarm = "target" in plan;
+  const lines = [
+    `plan for app ${plan.app} (stack ${where.stack}) on ${swarm ? "the swarm managed by " : ""}${where.endpoint}:`,
+  ];
+  if (plan.createNetwork)
+    lines.push(`  + network hln-${plan.app}${swarm ? " (overlay, every node)" : ""}`);
+  if (swarm) for (const name of plan.createSecrets) lines.push(`  + secret ${name}`);
+  else for (const v of plan.createVolumes) lines.push(`  + volume hln-${plan.app}-${v}`);
   for (const step of plan.steps)
     lines.push(`  ${symbols[step.action]} ${step.service.padEnd(width)}  ${describe(step)}`);
   if (plan.steps.length === 0) lines.push("  (the stack declares no services)");
+  if (swarm) for (const note of plan.notes) lines.push(`  note: ${note}`);
   return `${lines.join("\n")}\n`;
 }
 
@@ -77,20 +92,29 @@ export function formatUpResult(result: UpResult): string {
  * The plan as one `--log-format json` event (docs/progress-json.md): each step's service,
  * kind, action and reasons, in the order they apply.
  */
-export function planEvent(plan: Plan, stack: string, endpoint: string): string {
+export function planEvent(plan: Plan | SwarmPlan, stack: string, endpoint: string): string {
+  const swarm = "target" in plan;
   return JSON.stringify({
     v: 1,
     type: "plan",
     app: plan.app,
     stack,
     endpoint,
+    target: swarm ? "swarm" : "docker",
     network: plan.createNetwork ? `hln-${plan.app}` : null,
-    volumes: plan.createVolumes.map((v) => `hln-${plan.app}-${v}`),
+    volumes: swarm ? [] : plan.createVolumes.map((v) => `hln-${plan.app}-${v}`),
+    ...(swarm ? { secrets: plan.createSecrets, notes: plan.notes } : {}),
     steps: plan.steps.map((s) => ({
       service: s.service,
       kind: s.kind,
       action: s.action,
-      reasons: s.action === "recreate" ? s.reasons : s.action === "create" ? [`new ${s.kind}`] : [],
+      reasons:
+        s.action === "recreate" || s.action === "update"
+          ? s.reasons
+          : s.action === "create"
+            ? [`new ${s.kind}`]
+            : [],
+      ...(s.action === "update" ? { order: s.order } : {}),
     })),
   });
 }

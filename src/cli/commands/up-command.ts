@@ -21,6 +21,14 @@ export function registerUp(program: Command, ctx: CliContext, logFormat: () => L
     ),
   )
     .option("--dry-run", "build and print the plan; change nothing on the Docker engine")
+    .option(
+      "--target <target>",
+      "docker (this engine) or swarm (the swarm it manages); default: swarm on a swarm manager",
+    )
+    .option(
+      "--registry <registry>",
+      "where a swarm's nodes pull images from: HOST[:PORT][/PREFIX], http://HOST:PORT without TLS (env HLN_REGISTRY)",
+    )
     .option("--no-cache", "run every build step again instead of reusing the build cache")
     .option(
       "--no-wait",
@@ -38,6 +46,8 @@ Examples:
   hln up shop                               rerun shop's stack with its recorded inputs
   hln up --dir ./my-stack -f values.yaml -i
   hln up shop --no-wait                     fail (exit 75) if another hln is deploying shop
+  DOCKER_HOST=ssh://ops@manager hln up shop -s web-api-db --registry registry.example.com/team
+                                            deploy to a swarm: images pushed, pinned by digest
 
 The plan printed before anything changes says, per service, create, recreate (and why),
 keep or remove. Services start in dependency order, independent ones together; jobs run
@@ -45,7 +55,13 @@ to completion before what depends on them. Ports publish on 127.0.0.1 unless the
 says otherwise. The Docker engine is DOCKER_HOST's (or the Docker context's), wherever
 BUILDKIT_HOST builds. While another hln holds the app's lock (an up or down of the same
 app), up says who (pid, command, since) and waits for it; a lock left by a process that
-is gone is taken over, with a message.`,
+is gone is taken over, with a message.
+
+On a swarm manager, up deploys to the swarm: each service a swarm service (replicas,
+rolling start-first updates that roll back by themselves when the new tasks never become
+healthy), secrets as swarm secrets, one overlay network. BuildKit pushes the images to
+--registry, which every node must reach; the plan says what differs from one engine.
+hln rollback APP returns services to their previous spec.`,
     )
     .action(async (app: string | undefined, opts: UpOptions & { cache?: boolean }) => {
       // commander turns --no-cache into cache: false.

@@ -1,7 +1,9 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { stringify } from "yaml";
+import { parseRegistry } from "../../app/build-images.js";
 import { type AppState, fileStateStore } from "../../app/state-store.js";
+import { parseTarget } from "../../app/target.js";
 import { checkAppName, upApp } from "../../app/up.js";
 import { parseDuration } from "../../duration.js";
 import type { Engine } from "../../engine/engine.js";
@@ -36,6 +38,8 @@ export interface UpOptions {
   ledger?: boolean;
   /** False with --no-wait: fail at once when another hln holds the app's lock. */
   wait?: boolean;
+  target?: string;
+  registry?: string;
 }
 
 /** Builds what the stack declares and converges the app on the Docker engine. */
@@ -46,6 +50,12 @@ export async function runUp(
   ctx: CliContext,
 ): Promise<void> {
   const format = o.output === undefined ? undefined : parseOutputFormat(o.output);
+  const target = o.target === undefined ? undefined : parseTarget(o.target, "--target");
+  const registryValue = o.registry ?? (ctx.env.HLN_REGISTRY || undefined);
+  const registry =
+    registryValue === undefined
+      ? undefined
+      : parseRegistry(registryValue, o.registry !== undefined ? "--registry" : "HLN_REGISTRY");
   if (appArg !== undefined) checkAppName(appArg, "up");
   const named = o.stack !== undefined || o.dir !== undefined;
   const here = existsSync(resolve(ctx.cwd ?? ".", "stack.ts"));
@@ -86,6 +96,8 @@ export async function runUp(
         env: ctx.env,
         signal: ctx.signal,
         dryRun: o.dryRun,
+        ...(target ? { target } : {}),
+        ...(registry ? { registry } : {}),
         noCache: o.noCache,
         ledger: ledgerFor(o, ctx, progress),
         command: ["hln", "up", app, ...(o.dryRun ? ["--dry-run"] : [])].join(" "),

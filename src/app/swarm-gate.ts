@@ -1,0 +1,150 @@
+/**
+ * Waiting on a swarm: a service is ready when every task it wants runs the spec it now has
+ * (a task with a health check runs only once healthy), a job when its current run
+ * completed. An update the swarm rolled back or paused is told apart from one that took,
+ * by the update status the swarm starts afresh for each update.
+ */
+import type { DockerClient } from "../docker/client.js";
+import { inspectService, type ServiceDetails, taskLogs } from "../docker/services.js";
+import { listTasks, type TaskDetails } from "../docker/tasks.js";
+import { HlnError, throwIfAborted } from "../errors.js";
+
+export interface AwaitOptions {
+  signal?: AbortSignal;
+  /** One line per thing worth saying while waiting, e.g. "updating (1 of 2 tasks)". */
+  onEvent?: (message: string) => void;
+  /**
+   * The update status the service had before this change (its StartedAt): a rollback or
+   * pause that was already there before is not this change's outcome.
+   */
+  before?: string;
+  /** A new service: its first failed task fails the wait, rather than being retried forever. */
+  failFast?: boolean;
+  /** Default 500 ms. */
+  pollMs?: number;
+}
+
+export interface AwaitResult {
+  outcome: "completed" | "rolled back" | "paused" | "failed";
+  /** The swarm's word for it, or the failed task's error. */
+  message: string;
+  /** The newest failed task, whose log says why. */
+  failedTask?: TaskDetails;
+}
+
+/** Same spec: the task runs what the service now asks for. */
+function runsCurrentSpec(task: TaskDetails, service: ServiceDetails): boolean {
+  const want = service.Spec.TaskTemplate;
+  return (
+    JSON.stringify(task.Spec.ContainerSpec ?? {}) === JSON.stringify(want.ContainerSpec) &&
+    (task.Spec.ForceUpdate ?? 0) === (want.ForceUpdate ?? 0)
+  );
+}
+
+const failedStates = new Set(["failed", "rejected"]);
+
+/** Waits until the service's update settles and its tasks run; see AwaitResult. */
+export async function awaitService(
+  docker: DockerClient,
+  id: string,
+  o: AwaitOptions = {},
+): Promise<AwaitResult> {
+  const started = Date.now();
+  let said = "";
+  const say = (m: string) => {
+    if (m !== said) o.onEvent?.(m);
+    said = m;
+  };
+  for (;;) {
+    throwIfAborted(o.signal);
+    const service = await inspectService(docker, id, o.signal);
+    if (!service) throw new HlnError("E_DEPLOY_FAILED", `service ${id} disappeared`);
+    const tasks = await listTasks(docker, { services: [service.ID], signal: o.signal });
+    const update = service.UpdateStatus;
+    const fresh = update?.StartedAt !== undefined && update.StartedAt !== o.before;
+    const failed = tasks.find(
+      (t) => failedStates.has(t.Status.State) && Date.parse(t.CreatedAt) >= started - 60_000,
+    );
+    if (fresh && update?.State === "rollback_completed")
+      return { outcome: "rolled back", message: update.Message ?? "", failedTask: failed };
+    if (fresh && (update?.State === "paused" || update?.State === "rollback_paused"))
+      return { outcome: "paused", message: update.Message ?? "", failedTask: failed };
+    if (update?.State === "rollback_started") say("rolling back");
+    const wanted = "Replicated" in service.Spec.Mode ? service.Spec.Mode.Replicated.Replicas : 1;
+    const current = tasks.filter(
+      (t) => t.DesiredState === "running" && runsCurrentSpec(t, service),
+    );
+    const running = current.filter((t) => t.Status.State === "running").length;
+    const settling = update?.State === "updating" || update?.State === "rollback_started";
+    if (!settling && running >= wanted && current.length === wanted)
+      return { outcome: "completed", message: update?.Message ?? "" };
+    if (o.failFast && failed && runsCurrentSpec(failed, service))
+      return {
+        outcome: "failed",
+        message: failed.Status.Err || failed.Status.Message || failed.Status.State,
+        failedTask: failed,
+      };
+    if (update?.State !== "rollback_started")
+      say(`${settling ? "updating" : "starting"} (${running} of ${wanted} running)`);
+    await sleep(o.pollMs ?? 500, o.signal);
+  }
+}
+
+/** Waits for the job's current run: resolves when it completed, fails with its task's error. */
+export async function awaitJob(
+  docker: DockerClient,
+  id: string,
+  o: Pick<AwaitOptions, "signal" | "pollMs" | "onEvent"> = {},
+): Promise<AwaitResult> {
+  for (;;) {
+    throwIfAborted(o.signal);
+    const service = await inspectService(docker, id, o.signal);
+    if (!service) throw new HlnError("E_DEPLOY_FAILED", `job ${id} disappeared`);
+    const iteration = service.JobStatus?.JobIteration.Index;
+    const tasks = (await listTasks(docker, { services: [service.ID], signal: o.signal })).filter(
+      (t) => t.JobIteration === undefined || t.JobIteration.Index === iteration,
+    );
+    const done = tasks.find((t) => t.Status.State === "complete");
+    if (done) return { outcome: "completed", message: "" };
+    const failed = tasks.find((t) => failedStates.has(t.Status.State));
+    if (failed)
+      return {
+        outcome: "failed",
+        message: failed.Status.Err || failed.Status.Message || failed.Status.State,
+        failedTask: failed,
+      };
+    await sleep(o.pollMs ?? 500, o.signal);
+  }
+}
+
+/** A task's last lines, as a hint under an error; the task ran on whichever node. */
+export async function taskLogHint(
+  docker: DockerClient,
+  task: TaskDetails | undefined,
+  signal?: AbortSignal,
+): Promise<string | undefined> {
+  if (!task) return undefined;
+  const lines: string[] = [];
+  try {
+    for await (const l of taskLogs(docker, task.ID, { tail: 15, signal })) lines.push(l.text);
+  } catch {
+    return "its log could not be read";
+  }
+  if (lines.length === 0) return "it printed nothing";
+  return `its last lines:\n${lines.map((l) => `  | ${l}`).join("\n")}`;
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      signal?.removeEventListener("abort", stop);
+      resolve();
+    }
+    function stop() {
+      clearTimeout(timer);
+      reject(new HlnError("E_ABORTED", "cancelled", { cause: signal?.reason }));
+    }
+    signal?.addEventListener("abort", stop, { once: true });
+  });
+}
