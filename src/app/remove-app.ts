@@ -2,6 +2,7 @@
  * Takes an app off its engine: its containers (stopped first, so each process gets its
  * grace period), its network and the image tags hln made for it. Named volumes hold the
  * app's data and stay unless asked for, as with `docker compose down` without `-v`.
+ * An app on a swarm goes through swarm-remove.ts.
  */
 import { type DockerClient, httpStatus } from "../docker/client.js";
 import { removeContainer, stopContainer } from "../docker/containers.js";
@@ -11,6 +12,8 @@ import { removeVolume } from "../docker/volumes.js";
 import { HlnError, throwIfAborted } from "../errors.js";
 import { imagesOf } from "./names.js";
 import { observeApp } from "./observe.js";
+import { findSwarmApp } from "./swarm-app.js";
+import { type RemovedSwarmApp, removeSwarmApp } from "./swarm-remove.js";
 
 export interface RemovedApp {
   /** Container names. */
@@ -21,6 +24,8 @@ export interface RemovedApp {
   /** Docker's volume names. */
   removedVolumes: string[];
   keptVolumes: string[];
+  /** On a swarm: what `removeSwarmApp` removed and found (the containers list is empty). */
+  swarm?: RemovedSwarmApp;
 }
 
 /** Docker's own default grace period before SIGKILL, as `docker stop` has it. */
@@ -29,9 +34,24 @@ const stopTimeoutS = 10;
 export async function removeApp(
   docker: DockerClient,
   app: string,
-  options: { volumes: boolean; signal?: AbortSignal },
+  options: { volumes: boolean; signal?: AbortSignal; onWait?: (message: string) => void },
 ): Promise<RemovedApp> {
   const { signal } = options;
+  const swarm = await findSwarmApp(docker, app, signal);
+  if (swarm) {
+    const removed = await removeSwarmApp(docker, swarm, options);
+    // Tags of the app's images, should a build on the manager have left any.
+    const images = await appImageTags(docker, app, signal);
+    for (const tag of images) await untagImage(docker, tag, signal);
+    return {
+      containers: [],
+      ...(removed.network ? { network: removed.network } : {}),
+      images,
+      removedVolumes: removed.removedVolumes,
+      keptVolumes: removed.keptVolumes,
+      swarm: removed,
+    };
+  }
   const observed = await observeApp(docker, app, signal);
   await Promise.all(
     observed.containers.map(async (c) => {

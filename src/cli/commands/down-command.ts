@@ -24,6 +24,10 @@ export function registerDown(program: Command, ctx: CliContext, hooks: DownHooks
 Asks before removing unless -y. Named volumes (the app's data) are kept unless
 --volumes; each kept one is named. While another hln holds the app's lock (an up of it,
 say), down says who and waits for it, unless --no-wait.
+On a swarm, down removes the app's services, then its secrets, then its overlay network,
+which can take until the tasks have stopped on every node (down waits up to 30 s and
+says so). Each node keeps its own copy of a volume its tasks mounted: --volumes removes
+the manager's and names the other nodes that may hold one, to remove it there.
 
 Examples:
   hln down shop

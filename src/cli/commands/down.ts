@@ -2,6 +2,8 @@ import { createInterface } from "node:readline/promises";
 import type { ObservedApp } from "../../app/observe.js";
 import { removeApp } from "../../app/remove-app.js";
 import type { AppState } from "../../app/state-store.js";
+import { findSwarmApp } from "../../app/swarm-app.js";
+import type { ObservedSwarmApp } from "../../app/swarm-observe.js";
 import { HlnError } from "../../errors.js";
 import type { CliContext } from "../context.js";
 import { lockWaitLine, lockWaitMs } from "../lock-wait.js";
@@ -33,6 +35,16 @@ export function describeRemoval(observed: ObservedApp): string {
   return parts.join(", ");
 }
 
+/** The same for an app on a swarm: `2 swarm services, 1 secret, network hln-shop`. */
+export function describeSwarmRemoval(observed: ObservedSwarmApp): string {
+  const n = observed.services.length;
+  const k = observed.secrets.length;
+  const parts = [`${n} swarm service${n === 1 ? "" : "s"}`];
+  if (k > 0) parts.push(`${k} secret${k === 1 ? "" : "s"}`);
+  if (observed.network) parts.push(`network ${observed.network.name}`);
+  return parts.join(", ");
+}
+
 /** True for an answer that means yes; anything else, an empty line included, is no. */
 export function isYes(answer: string): boolean {
   return /^\s*y(es)?\s*$/i.test(answer);
@@ -47,13 +59,18 @@ export async function runDown(
   const stdin = ctx.stdin ?? process.stdin;
   await withDeployEngine(ctx, async (engine, store) => {
     const observed = await requireApp(engine, store, app, ctx.signal);
+    const swarm = await findSwarmApp(engine.docker, app, ctx.signal);
     if (!opts.yes && stdin.isTTY !== true)
       throw new HlnError(
         "E_USAGE",
         `down ${app}: no terminal to confirm on; pass -y to remove the app without asking`,
       );
     if (!opts.yes)
-      await confirm(`Remove app ${app} (${describeRemoval(observed)})? [y/N] `, stdin, ctx);
+      await confirm(
+        `Remove app ${app} (${swarm ? describeSwarmRemoval(swarm) : describeRemoval(observed)})? [y/N] `,
+        stdin,
+        ctx,
+      );
     const lock = await store.lock(app, {
       command: `hln down ${app}`,
       signal: ctx.signal,
@@ -67,15 +84,25 @@ export async function runDown(
       const removed = await removeApp(engine.docker, app, {
         volumes: opts.volumes === true,
         signal: ctx.signal,
+        onWait: (message) => ctx.stderr.write(`hln: ${message}\n`),
       });
       await store.remove(app, ctx.signal);
       const out: string[] = [];
       for (const c of removed.containers) out.push(`removed container ${c}`);
+      for (const s of removed.swarm?.services ?? []) out.push(`removed service ${s}`);
+      for (const s of removed.swarm?.secrets ?? []) out.push(`removed secret ${s}`);
       if (removed.network) out.push(`removed network ${removed.network}`);
       for (const i of removed.images) out.push(`removed image ${i}`);
       for (const v of removed.removedVolumes) out.push(`removed volume ${v}`);
       for (const v of removed.keptVolumes)
         out.push(`kept volume ${v} (pass --volumes to remove it)`);
+      // Each node made its own copy of a volume its tasks mounted: the manager reaches none.
+      for (const e of removed.swarm?.elsewhere ?? [])
+        out.push(
+          opts.volumes
+            ? `node ${e.node} may hold volume ${e.volumes.join(", ")} too: remove it there (docker volume rm ${e.volumes.join(" ")} on that node's engine)`
+            : `node ${e.node} may hold volume ${e.volumes.join(", ")} too, kept like the manager's`,
+        );
       ctx.stdout.write(out.length > 0 ? `${out.join("\n")}\n` : `removed app ${app}\n`);
     } finally {
       lock.release();
