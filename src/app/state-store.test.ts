@@ -129,7 +129,7 @@ describe("fileStateStore", () => {
     [
       "a bad field",
       JSON.stringify({ ...state("shop"), history: [{ ...record(0), action: "sideways" }] }),
-      /^state file \S+shop\.json is not an app's state: "history\[0\]\.action" must be "up" or "down"$/,
+      /^state file \S+shop\.json is not an app's state: "history\[0\]\.action" must be "up", "down" or "rollback"$/,
     ],
     [
       "another app's",

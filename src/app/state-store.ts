@@ -15,7 +15,8 @@ import { type AppLock, acquireLock, type LockOptions } from "./app-lock.js";
 export interface DeployRecord {
   /** ISO time */
   at: string;
-  action: "up" | "down";
+  /** "rollback": `hln rollback` put swarm services back to their previous spec. */
+  action: "up" | "down" | "rollback";
   result: "ok" | "failed" | "cancelled";
   /** one line, already scrubbed by the caller */
   error?: string;
@@ -244,7 +245,11 @@ export function parseAppState(text: string, file: string, app: string): AppState
     at(p, isObject(r), "an object");
     const o = r as Record<string, unknown>;
     at(`${p}.at`, isString(o.at), "a string");
-    at(`${p}.action`, o.action === "up" || o.action === "down", `"up" or "down"`);
+    at(
+      `${p}.action`,
+      o.action === "up" || o.action === "down" || o.action === "rollback",
+      `"up", "down" or "rollback"`,
+    );
     at(
       `${p}.result`,
       o.result === "ok" || o.result === "failed" || o.result === "cancelled",

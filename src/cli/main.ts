@@ -14,6 +14,7 @@ import { registerEngine } from "./commands/engine-command.js";
 import { registerInit } from "./commands/init-command.js";
 import { registerList } from "./commands/list-command.js";
 import { registerLogs } from "./commands/logs-command.js";
+import { registerRollback } from "./commands/rollback-command.js";
 import { registerShow } from "./commands/show-command.js";
 import { registerStatus } from "./commands/status-command.js";
 import { registerUp } from "./commands/up-command.js";
@@ -139,6 +140,7 @@ export async function main(
   registerShow(program, ctx);
   registerStatus(program, ctx);
   registerLogs(program, ctx);
+  registerRollback(program, ctx);
   registerDown(program, ctx, {
     beforeRemove: async (state) =>
       (await import("./commands/up.js")).runStackDown(

@@ -1,3 +1,4 @@
+import { describeTarget } from "../../app/target.js";
 import { diskUsage, prune } from "../../buildkit/usage.js";
 import { parseDuration } from "../../duration.js";
 import { type EngineInfo, engineInfo } from "../../engine/engine.js";
@@ -17,7 +18,10 @@ function bytes(n: number): string {
   return `${i === 0 ? v : v.toFixed(v < 10 ? 2 : 1)}${u[i]}`;
 }
 
-export function formatEngineInfo(info: EngineInfo): string {
+/** What `hln engine info` prints: the engine, and where `hln up` deploys through it. */
+export type EngineInfoView = EngineInfo & { target?: string };
+
+export function formatEngineInfo(info: EngineInfoView): string {
   const bk = !info.buildkit.version
     ? "unknown (this engine does not report its BuildKit version)"
     : info.buildkit.source === "docker"
@@ -47,6 +51,7 @@ export function formatEngineInfo(info: EngineInfo): string {
     ]);
   if (choice.kind === "buildkit")
     rows.push(["deploys to", `${choice.docker.host} (${choice.docker.source})`]);
+  if (info.target) rows.push(["target", info.target]);
   for (const w of info.workers) {
     const extra = [
       w.executor && `executor ${w.executor}`,
@@ -67,7 +72,13 @@ export async function runEngineInfo(opts: { output?: string }, ctx: CliContext):
   const format = opts.output ? parseOutputFormat(opts.output) : undefined;
   const e = await openFromCli(ctx);
   try {
-    const info = await engineInfo(e, ctx.signal);
+    const [engine, docker] = await Promise.all([
+      engineInfo(e, ctx.signal),
+      // The deploy engine's /info says whether up goes to a swarm; an engine that does not
+      // answer it leaves the line out rather than failing the rest.
+      e.docker.info({ signal: ctx.signal }).catch(() => undefined),
+    ]);
+    const info: EngineInfoView = docker ? { ...engine, target: describeTarget(docker) } : engine;
     ctx.stdout.write(format ? formatData(info, format) : formatEngineInfo(info));
   } finally {
     e.close();
