@@ -6,6 +6,7 @@ import { labels } from "./names.js";
 import type { ObservedApp } from "./observe.js";
 import type { AppState } from "./state-store.js";
 import { currentContainers } from "./status.js";
+import type { ObservedSwarmApp } from "./swarm-observe.js";
 
 export interface AppListing {
   app: string;
@@ -30,6 +31,33 @@ export function appListing(observed: ObservedApp, state: AppState | undefined): 
     stack: state?.stack.name ?? (at > 0 ? label.slice(0, at) : null),
     version: state?.stack.version ?? (at > 0 ? label.slice(at + 1) : null),
     services: { running: current.filter((c) => c.state === "running").length, total: names.size },
+    lastDeploy: last ? { at: last.at, result: last.result } : null,
+  };
+}
+
+/**
+ * The row of an app on a swarm: a service counts as running when all the tasks it wants
+ * run (the manager's count, from the same list call that found it).
+ */
+export function swarmAppListing(
+  observed: ObservedSwarmApp,
+  state: AppState | undefined,
+): AppListing {
+  const services = observed.services.filter((s) => s.kind === "service");
+  const names = new Set(services.map((s) => s.service));
+  for (const [name, s] of Object.entries(state?.services ?? {}))
+    if (s.kind === "service") names.add(name);
+  const label = services.find((s) => s.labels[labels.stack])?.labels[labels.stack] ?? "";
+  const at = label.lastIndexOf("@");
+  const last = state?.history.at(-1);
+  return {
+    app: observed.app,
+    stack: state?.stack.name ?? (at > 0 ? label.slice(0, at) : null),
+    version: state?.stack.version ?? (at > 0 ? label.slice(at + 1) : null),
+    services: {
+      running: services.filter((s) => s.replicas > 0 && s.running >= s.replicas).length,
+      total: names.size,
+    },
     lastDeploy: last ? { at: last.at, result: last.result } : null,
   };
 }

@@ -52,7 +52,7 @@ Examples:
       `
 The apps are those the deploy engine (DOCKER_HOST, else the Docker context, else the local
 socket) holds by label, and those hln keeps state for. SERVICES counts services whose
-container runs, of all services (jobs aside). The JSON (and YAML) output is a list, by name, of
+container runs, of all services (jobs aside); on a swarm, services all of whose tasks run. The JSON (and YAML) output is a list, by name, of
   { "app", "stack": string | null, "version": string | null,
     "services": { "running", "total" }, "lastDeploy": { "at", "result" } | null }
 

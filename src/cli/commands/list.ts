@@ -1,5 +1,6 @@
-import { appListing } from "../../app/app-listing.js";
+import { appListing, swarmAppListing } from "../../app/app-listing.js";
 import { observeApp } from "../../app/observe.js";
+import { findSwarmApp } from "../../app/swarm-app.js";
 import { listStacks, type StackListing } from "../../stack/catalogue.js";
 import { formatAppListing } from "../../ui/app-status.js";
 import { formatTable } from "../../ui/text-table.js";
@@ -49,12 +50,13 @@ export async function runListApps(o: { output?: string }, ctx: CliContext): Prom
   const apps = await withDeployEngine(ctx, async (engine, store) => {
     const names = await knownApps(engine, store, ctx.signal);
     return await Promise.all(
-      names.map(async (app) =>
-        appListing(
-          await observeApp(engine.docker, app, ctx.signal),
-          await readStateOrWarn(store, app, ctx),
-        ),
-      ),
+      names.map(async (app) => {
+        const state = await readStateOrWarn(store, app, ctx);
+        const swarm = await findSwarmApp(engine.docker, app, ctx.signal);
+        return swarm
+          ? swarmAppListing(swarm, state)
+          : appListing(await observeApp(engine.docker, app, ctx.signal), state);
+      }),
     );
   });
   ctx.stdout.write(format ? formatData(apps, format) : formatAppListing(apps, outputWidth(ctx)));
