@@ -3,8 +3,8 @@
  * network namespace hln-remote (worker, 10.201.0.2, scripts/remote-host-up.sh), joined
  * over the veth pair only, plus a plain-HTTP registry on 10.201.0.1 that both daemons
  * pull from (both list 10.201.0.0/24 as insecure registries). Formed idempotently;
- * `release()` undoes only what its own call made, so a swarm someone set up by hand
- * survives the tests.
+ * `release()` undoes only what the helpers made, so a swarm someone set up by hand
+ * survives the tests, and a swarm another process still holds is left to the last holder.
  *
  * Swarm mode listens on more than the addresses it is given (VXLAN on UDP 4789 and
  * gossip on 7946 bind every address, and Linux answers for 10.201.0.1 on any interface),
@@ -17,7 +17,9 @@
  * and host-mode published ports. `ipvsAvailable()` says which.
  */
 import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { createDockerClient, type DockerClient, httpStatus } from "../../src/docker/client.js";
 import { dialerForDockerHost } from "../../src/engine/dial-docker-host.js";
@@ -61,9 +63,9 @@ export interface TestSwarm {
   registry: string;
   nodes: SwarmNode[];
   /**
-   * Stops the registry and, if this call formed the swarm, takes it apart on both engines
-   * with what swarm mode leaves behind (docker_gwbridge, the ingress sandbox, the guards).
-   * Safe to call twice.
+   * Stops the registry and, when no other process holds the swarm and the helpers made
+   * it, takes it apart on both engines with what swarm mode leaves behind
+   * (docker_gwbridge, the ingress sandbox, the guards). Safe to call twice.
    */
   release(): Promise<void>;
 }
@@ -242,6 +244,114 @@ export function ipvsAvailable(): boolean {
   return existsSync("/proc/net/ip_vs");
 }
 
+/**
+ * Several processes may hold the test swarm at once (a test file, and a developer's
+ * process keeping one up meanwhile): each registers under holders/, and what the helpers
+ * made (made.json) is taken apart by the last one to let go, never under another holder.
+ * A swarm found without made.json was made by hand and is left as it is. /run is a tmpfs:
+ * a reboot forgets the holders along with the swarm's processes.
+ */
+const leaseDir = "/run/hln-test-swarm";
+const holdersDir = join(leaseDir, "holders");
+const madeFile = join(leaseDir, "made.json");
+
+/** What the test helpers made, for the last holder to undo. */
+interface Made {
+  manager: boolean;
+  worker: boolean;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Runs `fn` holding the lease directory's lock (a directory: mkdir is atomic). */
+async function locked<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  const lock = join(leaseDir, "lock");
+  mkdirSync(holdersDir, { recursive: true });
+  const end = Date.now() + 120_000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      writeFileSync(join(lock, "pid"), String(process.pid));
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      // A holder that died inside the lock leaves it behind.
+      const pid = Number(readFileSafe(join(lock, "pid")));
+      if (pid > 0 && !alive(pid)) rmSync(lock, { recursive: true, force: true });
+      else if (Date.now() > end) throw new Error(`hung: ${lock} is held by pid ${pid} for 120 s`);
+      else await sleep(100, signal);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+function readFileSafe(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return "";
+  }
+}
+
+function readMade(): Made | undefined {
+  const text = readFileSafe(madeFile);
+  return text ? (JSON.parse(text) as Made) : undefined;
+}
+
+/** The other processes holding the swarm now; files of dead ones are removed. */
+function otherHolders(own: string): string[] {
+  const live: string[] = [];
+  for (const f of readdirSync(holdersDir)) {
+    if (f === own) continue;
+    if (alive(Number(f.split("-")[0]))) live.push(f);
+    else rmSync(join(holdersDir, f), { force: true });
+  }
+  return live;
+}
+
+/** Takes apart what the helpers made: the worker first, then the manager, then the rest. */
+async function teardown(manager: DockerClient, worker: DockerClient, made: Made): Promise<void> {
+  if (made.worker) await leave(worker);
+  if (made.manager) await leave(manager);
+  else if (made.worker) {
+    // The manager stays in its swarm: drop the worker's node entry, now down.
+    const nodes = await manager.json<NodeInfo[]>("GET", "/nodes").catch(() => []);
+    for (const n of nodes.filter((n) => n.Status.Addr === workerAddr))
+      await manager.json("DELETE", `/nodes/${n.ID}?force=true`).catch(() => undefined);
+  }
+  if (made.worker) await removeGatewayBridge(worker);
+  if (made.manager) {
+    await removeGatewayBridge(manager);
+    // The guards last as long as the swarm the helpers made.
+    await removeGuards();
+  }
+}
+
+function initSwarm(manager: DockerClient, signal?: AbortSignal): Promise<unknown> {
+  return manager.json("POST", "/swarm/init", {
+    signal,
+    body: {
+      ListenAddr: `${managerAddr}:2377`,
+      AdvertiseAddr: managerAddr,
+      DataPathAddr: managerAddr,
+      DefaultAddrPool: [addrPool],
+      SubnetSize: 24,
+      Spec: { Orchestration: { TaskHistoryRetentionLimit: 2 } },
+    },
+  });
+}
+
 /** Makes (or finds) the two-node test swarm and a registry both nodes pull from. */
 export async function useSwarm(signal?: AbortSignal): Promise<TestSwarm> {
   requireTestEngines();
@@ -251,75 +361,74 @@ export async function useSwarm(signal?: AbortSignal): Promise<TestSwarm> {
   const worker = createDockerClient(dialerForDockerHost(workerEndpoint), {
     answerTimeoutMs: 60_000,
   });
-  let formed = false;
-  let joined = false;
-  let guarded = false;
-  let swarmExists = false;
+  const holder = `${process.pid}-${randomBytes(4).toString("hex")}`;
   let registry: TestRegistry | undefined;
-  const undo = async () => {
+  const letGo = async () => {
     await registry?.stop();
-    if (joined) await leave(worker);
-    if (formed) await leave(manager);
-    if (joined && !formed) {
-      // The manager stays in its swarm: drop the worker's node entry, now down.
-      const nodes = await manager.json<NodeInfo[]>("GET", "/nodes").catch(() => []);
-      for (const n of nodes.filter((n) => n.Status.Addr === workerAddr))
-        await manager.json("DELETE", `/nodes/${n.ID}?force=true`).catch(() => undefined);
-    }
-    if (joined) await removeGatewayBridge(worker);
-    if (formed) await removeGatewayBridge(manager);
-    // The guards last as long as the swarm: whoever takes it apart removes them.
-    if (formed || (guarded && !swarmExists)) await removeGuards();
+    await locked(async () => {
+      rmSync(join(holdersDir, holder), { force: true });
+      const made = readMade();
+      if (!made || otherHolders(holder).length > 0) return;
+      await teardown(manager, worker, made);
+      rmSync(madeFile, { force: true });
+    });
   };
   try {
-    // The guards come first: the mesh publishes nothing before they are in place.
-    guarded = await addGuards();
-    const m = await swarmState(manager, signal);
-    swarmExists = m.LocalNodeState !== "inactive";
-    if (m.LocalNodeState === "inactive") {
-      await manager.json("POST", "/swarm/init", {
-        signal,
-        body: {
-          ListenAddr: `${managerAddr}:2377`,
-          AdvertiseAddr: managerAddr,
-          DataPathAddr: managerAddr,
-          DefaultAddrPool: [addrPool],
-          SubnetSize: 24,
-          Spec: { Orchestration: { TaskHistoryRetentionLimit: 2 } },
-        },
-      });
-      formed = true;
-    } else if (m.LocalNodeState !== "active" || !m.ControlAvailable) {
-      throw new Error(
-        `${managerEndpoint} is in swarm state ${m.LocalNodeState}${m.ControlAvailable ? "" : " (not a manager)"}: leave it by hand (POST /swarm/leave?force=true) and run again`,
-      );
-    }
-    await ensureForwardJump();
-    const w = await swarmState(worker, signal);
-    if (w.LocalNodeState === "inactive") {
-      const swarm = await manager.json<{ JoinTokens: { Worker: string } }>("GET", "/swarm", {
-        signal,
-      });
-      await worker.json("POST", "/swarm/join", {
-        signal,
-        body: {
-          ListenAddr: `${workerAddr}:2377`,
-          AdvertiseAddr: workerAddr,
-          DataPathAddr: workerAddr,
-          RemoteAddrs: [`${managerAddr}:2377`],
-          JoinToken: swarm.JoinTokens.Worker,
-        },
-      });
-      joined = true;
-    } else {
-      const mine = await swarmState(manager, signal);
-      const nodes = await manager.json<NodeInfo[]>("GET", "/nodes", { signal });
-      if (w.LocalNodeState !== "active" || !nodes.some((n) => n.ID === w.NodeID))
+    const nodes = await locked(async () => {
+      writeFileSync(join(holdersDir, holder), `${process.argv.slice(1).join(" ")}\n`);
+      const m = await swarmState(manager, signal);
+      // made.json of a swarm that is gone (left by hand, or a reboot of the engines) is stale.
+      let made: Made =
+        m.LocalNodeState === "inactive"
+          ? { manager: false, worker: false }
+          : (readMade() ?? { manager: false, worker: false });
+      const record = () => {
+        if (made.manager || made.worker) writeFileSync(madeFile, JSON.stringify(made));
+        else rmSync(madeFile, { force: true });
+      };
+      record();
+      // The guards come first: the swarm publishes nothing before they are in place.
+      const guarded = await addGuards();
+      if (m.LocalNodeState === "inactive") {
+        await initSwarm(manager, signal).catch(async (err) => {
+          if (guarded) await removeGuards();
+          throw err;
+        });
+        made = { ...made, manager: true };
+        record();
+      } else if (m.LocalNodeState !== "active" || !m.ControlAvailable) {
+        if (guarded) await removeGuards();
         throw new Error(
-          `${workerEndpoint} is in swarm state ${w.LocalNodeState}, not a node of ${managerEndpoint}'s swarm (node ${mine.NodeID}): leave it by hand (POST /swarm/leave?force=true)`,
+          `${managerEndpoint} is in swarm state ${m.LocalNodeState}${m.ControlAvailable ? "" : " (not a manager)"}: leave it by hand (POST /swarm/leave?force=true) and run again`,
         );
-    }
-    const nodes = await nodesReady(manager, signal);
+      }
+      await ensureForwardJump();
+      const w = await swarmState(worker, signal);
+      if (w.LocalNodeState === "inactive") {
+        const swarm = await manager.json<{ JoinTokens: { Worker: string } }>("GET", "/swarm", {
+          signal,
+        });
+        await worker.json("POST", "/swarm/join", {
+          signal,
+          body: {
+            ListenAddr: `${workerAddr}:2377`,
+            AdvertiseAddr: workerAddr,
+            DataPathAddr: workerAddr,
+            RemoteAddrs: [`${managerAddr}:2377`],
+            JoinToken: swarm.JoinTokens.Worker,
+          },
+        });
+        made = { ...made, worker: true };
+        record();
+      } else {
+        const list = await manager.json<NodeInfo[]>("GET", "/nodes", { signal });
+        if (w.LocalNodeState !== "active" || !list.some((n) => n.ID === w.NodeID))
+          throw new Error(
+            `${workerEndpoint} is in swarm state ${w.LocalNodeState}, not a node of ${managerEndpoint}'s swarm: leave it by hand (POST /swarm/leave?force=true)`,
+          );
+      }
+      return nodesReady(manager, signal);
+    }, signal);
     registry = await startRegistry({ listen: managerAddr });
     let released: Promise<void> | undefined;
     return {
@@ -339,7 +448,7 @@ export async function useSwarm(signal?: AbortSignal): Promise<TestSwarm> {
       release() {
         released ??= (async () => {
           try {
-            await undo();
+            await letGo();
           } finally {
             manager.close();
             worker.close();
@@ -349,7 +458,7 @@ export async function useSwarm(signal?: AbortSignal): Promise<TestSwarm> {
       },
     };
   } catch (err) {
-    await undo().catch(() => undefined);
+    await letGo().catch(() => undefined);
     manager.close();
     worker.close();
     throw err;
