@@ -63,7 +63,9 @@ export function rollbackReasons(s: Pick<ServiceDetails, "Spec" | "PreviousSpec">
  */
 export function cannotRollBack(s: ObservedService): string | undefined {
   if (s.kind === "job") return "a job: it runs once per deploy, so hln up runs it again";
-  if (!s.hasPrevious) return "no previous spec: it was never updated";
+  // Swarm drops the previous spec when it rolls a failed update back by itself.
+  if (!s.hasPrevious)
+    return "no previous spec: it was never updated, or the swarm rolled its last update back";
   const state = s.details.UpdateStatus?.State;
   if (state === "rollback_completed" || state === "rollback_started" || state === "rollback_paused")
     return `already rolled back${s.updateMessage ? ` (${s.updateMessage})` : ""}: rolling back again would redo the update that was undone`;

@@ -167,3 +167,32 @@ describe("swarm status", () => {
     assert.equal(s.state, "starting");
   });
 });
+
+describe("swarm status of a job", () => {
+  it("reads only the current run's tasks, which have no slot", () => {
+    const job = service({
+      Spec: {
+        ...service().Spec,
+        Labels: { "dev.hln.service": "migrate", "dev.hln.kind": "job" },
+        Mode: { ReplicatedJob: { MaxConcurrent: 1, TotalCompletions: 1 } },
+      },
+      JobStatus: { JobIteration: { Index: 1 } },
+    });
+    const earlier = task(0, "n1", "failed", {
+      Slot: undefined,
+      DesiredState: "complete",
+      Status: { State: "failed", ContainerStatus: { ExitCode: 1 } },
+    });
+    const now = task(0, "n2", "complete", {
+      Slot: undefined,
+      JobIteration: { Index: 1 },
+      DesiredState: "complete",
+      Status: { State: "complete", ContainerStatus: { ExitCode: 0 } },
+    });
+    const s = swarmServiceStatus(job, [earlier, now], hostnames);
+    assert.deepEqual(
+      [s.state, s.ok, s.tasks?.map((t) => t.task)],
+      ["completed", true, ["migrate@node-b"]],
+    );
+  });
+});

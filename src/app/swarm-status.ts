@@ -111,7 +111,7 @@ export function currentTasks(
   );
 }
 
-/** `api.1` for a slot, `api@node-a` for a global service's task (it has no slot). */
+/** `api.1` for a slot, `api@node-a` for a task without one (a global service's, a job's). */
 export function taskName(service: string, t: TaskDetails, hostnames: Map<string, string>): string {
   if (t.Slot !== undefined && t.Slot > 0) return `${service}.${t.Slot}`;
   return `${service}@${hostnames.get(t.NodeID ?? "") ?? (t.NodeID ?? "").slice(0, 12)}`;
@@ -198,7 +198,12 @@ export function swarmServiceStatus(
   const service = own[labels.service] ?? s.Spec.Name;
   const kind = own[labels.kind] === "job" ? "job" : "service";
   const healthcheck = hasHealthcheck(s);
-  const current = currentTasks(tasks);
+  // A job's tasks have no slot; each run of it (hln up runs it again) is an iteration, and
+  // only the current one's tasks say how the job is (swarm omits an Index of 0).
+  const iteration = s.JobStatus?.JobIteration.Index ?? 0;
+  const current = currentTasks(
+    kind === "job" ? tasks.filter((t) => (t.JobIteration?.Index ?? 0) === iteration) : tasks,
+  );
   const shown = current.map(({ task }) => taskStatus(service, task, hostnames, healthcheck));
   const mode = s.Spec.Mode;
   const running = shown.filter((t) => t.state === "running").length;
