@@ -8,7 +8,8 @@
  * the swarm tests of hln would fail for reasons that are not hln's.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
+import { randomInt } from "node:crypto";
 import { Readable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import type { DockerClient } from "../../src/docker/client.js";
@@ -25,7 +26,9 @@ const meshName = `hln-env-mesh-${id}`;
 let swarm: TestSwarm;
 let image: string | undefined;
 let pinned: string;
-const made: { services: string[]; network?: string } = { services: [] };
+const made: { services: string[]; network?: string; netns?: string } = { services: [] };
+/** The host-mode published port of the first service. */
+let port: number;
 
 interface Task {
   ID: string;
@@ -134,7 +137,9 @@ async function exec(docker: DockerClient, container: string, cmd: string[]): Pro
 }
 
 async function get(url: string): Promise<string> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+  const res = await fetch(url, { signal: AbortSignal.timeout(5000) }).catch((err: Error) => {
+    throw new Error(`GET ${url}: ${err.message} (${(err.cause as Error | undefined)?.message})`);
+  });
   assert.equal(res.status, 200, url);
   return (await res.text()).trim();
 }
@@ -144,6 +149,7 @@ before(async () => {
 });
 
 after(async () => {
+  if (made.netns) spawnSync("ip", ["netns", "del", made.netns]);
   for (const service of made.services)
     await swarm.manager.json("DELETE", `/services/${service}`).catch(() => undefined);
   // Swarm removes a deleted service's task containers on each node a moment later; the
@@ -160,9 +166,23 @@ after(async () => {
         .then(() => true)
         .catch(() => undefined),
     );
-  for (const docker of [swarm.manager, swarm.worker])
-    if (image)
-      await docker.json("DELETE", `/images/${encodeURIComponent(image)}?force=1`).catch(() => {});
+  // By name, never by ID (busybox:latest is the same image): the tag on the manager, and
+  // on the worker the name it pulled, pinned by digest (NAME:TAG@sha256:…).
+  for (const docker of [swarm.manager, swarm.worker]) {
+    const images = await docker.json<{ RepoTags: string[] | null; RepoDigests: string[] | null }[]>(
+      "GET",
+      "/images/json",
+    );
+    const repo = `${swarm.registry}/hln-env/busybox`;
+    const ours = (ref: string) => ref.startsWith(`${repo}:`) || ref.startsWith(`${repo}@`);
+    for (const i of images) {
+      const names = [...(i.RepoTags ?? []), ...(i.RepoDigests ?? [])];
+      // A digest name of an image that also carries busybox:latest would take that too.
+      const refs = names.every(ours) ? names : (i.RepoTags ?? []).filter(ours);
+      for (const ref of refs)
+        await docker.json("DELETE", `/images/${encodeURIComponent(ref)}`).catch(() => {});
+    }
+  }
   await swarm.release();
 });
 
@@ -204,7 +224,7 @@ describe("the test swarm", () => {
       body: { Name: name, Driver: "overlay", Labels: { "dev.hln.test": id } },
     });
     made.network = net.Id;
-    const port = await freePort();
+    port = await freePort();
     await create(
       httpdSpec(
         name,
@@ -239,6 +259,50 @@ describe("the test swarm", () => {
       `# ${name} by name from the manager's task: ${JSON.stringify(out.trim().split("\n"))}`,
     );
     assert.deepEqual(out.trim().split("\n").sort(), swarm.nodes.map((n) => n.id).sort());
+  });
+
+  it("answers on the published port from the test hosts' link, and not from an outside interface", async () => {
+    assert.ok(port, "the service was made");
+    // An "outside" host: a namespace of its own behind a veth whose host side is none of
+    // the interfaces the guards let through (lo, hln-*, Docker's bridges).
+    const ns = `swo${id.slice(0, 8)}`;
+    const octet = randomInt(1, 255);
+    const [hostIp, nsIp] = [`10.203.${octet}.1`, `10.203.${octet}.2`];
+    made.netns = ns;
+    for (const args of [
+      ["netns", "add", ns],
+      ["link", "add", `${ns}h`, "type", "veth", "peer", "name", `${ns}o`, "netns", ns],
+      ["addr", "add", `${hostIp}/30`, "dev", `${ns}h`],
+      ["link", "set", `${ns}h`, "up"],
+      ["-n", ns, "addr", "add", `${nsIp}/30`, "dev", `${ns}o`],
+      ["-n", ns, "link", "set", `${ns}o`, "up"],
+      ["-n", ns, "link", "set", "lo", "up"],
+      ["-n", ns, "route", "add", "default", "via", hostIp],
+    ])
+      execFileSync("ip", args);
+    // curl's exit: 0 answered, 7 refused (the guard's reset), 28 no answer within 3 s.
+    const curl = (netns: string, url: string) => {
+      const r = spawnSync("ip", ["netns", "exec", netns, "curl", "-sS", "-m", "3", url], {
+        encoding: "utf8",
+      });
+      return { code: r.status, out: r.stdout.trim(), err: r.stderr.trim() };
+    };
+    const reached = {
+      // Control: the same port through hln-r0, from the worker's namespace.
+      fromLink: curl("hln-remote", `http://10.201.0.1:${port}/`),
+      published: curl(ns, `http://${hostIp}:${port}/`),
+      registry: curl(ns, `http://${swarm.registry}/v2/`),
+      control: curl(ns, "http://10.201.0.1:2377/"),
+    };
+    console.log(`# from outside (${nsIp}) and from hln-r0: ${JSON.stringify(reached)}`);
+    assert.equal(reached.fromLink.out, swarm.nodes[0]!.id, reached.fromLink.err);
+    for (const what of ["published", "registry", "control"] as const)
+      assert.ok(
+        reached[what].code === 7 || reached[what].code === 28,
+        `${what} port reached from outside: ${JSON.stringify(reached[what])}`,
+      );
+    execFileSync("ip", ["netns", "del", ns]);
+    made.netns = undefined;
   });
 
   it("answers on 127.0.0.1 through the ingress routing mesh from both tasks", {

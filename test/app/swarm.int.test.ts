@@ -177,20 +177,28 @@ async function removeAppLeftovers(docker: DockerClient, app: string): Promise<vo
   );
   for (const v of vols.Volumes ?? [])
     await docker.json("DELETE", `/volumes/${v.Name}?force=1`).catch(() => undefined);
-  for (const pattern of [`${swarm.registry}/hln/${app}/*`, `hln/${app}/*`]) {
-    const images = await docker.json<
-      { Id: string; RepoTags: string[] | null; RepoDigests: string[] | null }[]
-    >("GET", `/images/json?filters=${q({ reference: [pattern] })}`);
-    for (const i of images)
-      await docker.json("DELETE", `/images/${i.Id}?force=1`).catch(() => undefined);
+  await removeImageNames(docker, [`${swarm.registry}/hln/${app}/`, `hln/${app}/`]);
+}
+
+/**
+ * Removes every name (tag, or digest reference of an image pulled by digest) starting
+ * with one of `prefixes`; by name, never by ID: the same image may carry another app's
+ * names too, which must stay.
+ */
+async function removeImageNames(docker: DockerClient, prefixes: string[]): Promise<void> {
+  const mine = (ref: string) => prefixes.some((p) => ref.startsWith(p));
+  type Listed = { RepoTags: string[] | null; RepoDigests: string[] | null };
+  for (const i of await docker.json<Listed[]>("GET", "/images/json?all=1"))
+    for (const tag of (i.RepoTags ?? []).filter(mine))
+      await docker.json("DELETE", `/images/${encodeURIComponent(tag)}`).catch(() => undefined);
+  // An image pulled by digest may have digest names only: removed by those when every
+  // name it has is ours (a digest name of an image others still tag would take theirs).
+  for (const i of await docker.json<Listed[]>("GET", "/images/json?all=1")) {
+    const names = [...(i.RepoTags ?? []), ...(i.RepoDigests ?? [])];
+    if (names.length > 0 && names.every(mine))
+      for (const ref of names)
+        await docker.json("DELETE", `/images/${encodeURIComponent(ref)}`).catch(() => undefined);
   }
-  // Pinned by digest, a pulled image may carry no tag the reference filter matches.
-  const all = await docker.json<
-    { Id: string; RepoTags: string[] | null; RepoDigests: string[] | null }[]
-  >("GET", "/images/json?all=1");
-  for (const i of all)
-    if ((i.RepoDigests ?? []).some((d) => d.startsWith(`${swarm.registry}/hln/${app}/`)))
-      await docker.json("DELETE", `/images/${i.Id}?force=1`).catch(() => undefined);
 }
 
 /**
