@@ -33,7 +33,14 @@ export interface AppState {
    * when the app runs as services of the swarm that engine manages, and `registry` the one
    * its nodes pull from (as given, e.g. `http://10.0.0.5:5000`).
    */
-  engine: { id: string; endpoint: string; target?: "docker" | "swarm"; registry?: string };
+  engine: {
+    id: string;
+    endpoint: string;
+    target?: "docker" | "swarm";
+    registry?: string;
+    /** false: the swarm's services are deployed without its routing mesh (swarm-spec.ts). */
+    mesh?: boolean;
+  };
   /** how to find the stack again: what -s/--dir named, e.g. "web-api-db", "npm:@acme/shop@1.2.0", or an absolute directory */
   stack: { ref: string; name: string; version: string };
   /** non-secret input values, JSON */

@@ -12,7 +12,7 @@ import { createService, removeService, updateService } from "../docker/services.
 import { HlnError, throwIfAborted } from "../errors.js";
 import { labels, networkName } from "./names.js";
 import type { DesiredService } from "./service-config.js";
-import { type AwaitResult, awaitJob, awaitService, taskLogHint } from "./swarm-gate.js";
+import { type AwaitResult, awaitJob, awaitService } from "./swarm-gate.js";
 import { observeSwarmApp } from "./swarm-observe.js";
 import type { SwarmPlan, SwarmStep } from "./swarm-plan.js";
 import { secretsOf, serviceSpec } from "./swarm-spec.js";
@@ -28,6 +28,8 @@ export interface SwarmConvergeOptions {
   secretIds: ReadonlyMap<string, string>;
   /** Labels every service gets besides hln's own, e.g. the stack's name and version. */
   extraLabels: Record<string, string>;
+  /** Whether the swarm's routing mesh and service VIPs are used (see swarm-spec.ts). */
+  mesh: boolean;
   /** The X-Registry-Auth value every node pulls with. */
   registryAuth?: string;
   signal?: AbortSignal;
@@ -120,6 +122,7 @@ async function apply(
     network: made.network,
     secretIds: made.secretIds,
     extraLabels: o.extraLabels,
+    mesh: o.mesh,
   });
   const wait = { signal, pollMs: o.pollMs, onEvent: say };
   let result: AwaitResult;
@@ -172,7 +175,7 @@ async function apply(
     if (step.action !== "keep") say(job ? "completed" : "running");
     return;
   }
-  const hint = await taskLogHint(docker, result.failedTask, signal);
+  const { hint } = result;
   const what =
     result.outcome === "rolled back"
       ? `service ${name}: the update was rolled back, the previous tasks keep serving`

@@ -5,6 +5,7 @@
  * by the update status the swarm starts afresh for each update.
  */
 import type { DockerClient } from "../docker/client.js";
+import { inspectContainer } from "../docker/containers.js";
 import { inspectService, type ServiceDetails, taskLogs } from "../docker/services.js";
 import { listTasks, type TaskDetails } from "../docker/tasks.js";
 import { HlnError, throwIfAborted } from "../errors.js";
@@ -28,8 +29,14 @@ export interface AwaitResult {
   outcome: "completed" | "rolled back" | "paused" | "failed";
   /** The swarm's word for it, or the failed task's error. */
   message: string;
-  /** The newest failed task, whose log says why. */
+  /** The newest failed task seen while waiting. */
   failedTask?: TaskDetails;
+  /**
+   * What it said as it failed: its health check's last output when its container is on
+   * this engine, and its last log lines. Read when the failure is first seen, since the
+   * swarm soon removes a failed task's container.
+   */
+  hint?: string;
 }
 
 /** Same spec: the task runs what the service now asks for. */
@@ -50,6 +57,8 @@ export async function awaitService(
   o: AwaitOptions = {},
 ): Promise<AwaitResult> {
   const started = Date.now();
+  const seen = new Set<string>();
+  let lastFailed: { task: TaskDetails; hint: string | undefined } | undefined;
   let said = "";
   const say = (m: string) => {
     if (m !== said) o.onEvent?.(m);
@@ -65,10 +74,18 @@ export async function awaitService(
     const failed = tasks.find(
       (t) => failedStates.has(t.Status.State) && Date.parse(t.CreatedAt) >= started - 60_000,
     );
+    if (failed && !seen.has(failed.ID)) {
+      seen.add(failed.ID);
+      lastFailed = { task: failed, hint: await failureHint(docker, failed, o.signal) };
+      o.onEvent?.(
+        `a new task failed: ${failed.Status.Err || failed.Status.Message || failed.Status.State}`,
+      );
+    }
+    const why = lastFailed ? { failedTask: lastFailed.task, hint: lastFailed.hint } : {};
     if (fresh && update?.State === "rollback_completed")
-      return { outcome: "rolled back", message: update.Message ?? "", failedTask: failed };
+      return { outcome: "rolled back", message: update.Message ?? "", ...why };
     if (fresh && (update?.State === "paused" || update?.State === "rollback_paused"))
-      return { outcome: "paused", message: update.Message ?? "", failedTask: failed };
+      return { outcome: "paused", message: update.Message ?? "", ...why };
     if (update?.State === "rollback_started") say("rolling back");
     const wanted = "Replicated" in service.Spec.Mode ? service.Spec.Mode.Replicated.Replicas : 1;
     const current = tasks.filter(
@@ -82,10 +99,14 @@ export async function awaitService(
       return {
         outcome: "failed",
         message: failed.Status.Err || failed.Status.Message || failed.Status.State,
-        failedTask: failed,
+        ...why,
       };
     if (update?.State !== "rollback_started")
-      say(`${settling ? "updating" : "starting"} (${running} of ${wanted} running)`);
+      say(
+        settling
+          ? `updating (${running} of ${wanted} new task${wanted === 1 ? "" : "s"} running)`
+          : `starting (${running} of ${wanted} running)`,
+      );
     await sleep(o.pollMs ?? 500, o.signal);
   }
 }
@@ -112,26 +133,44 @@ export async function awaitJob(
         outcome: "failed",
         message: failed.Status.Err || failed.Status.Message || failed.Status.State,
         failedTask: failed,
+        hint: await failureHint(docker, failed, o.signal),
       };
     await sleep(o.pollMs ?? 500, o.signal);
   }
 }
 
-/** A task's last lines, as a hint under an error; the task ran on whichever node. */
-export async function taskLogHint(
+/**
+ * Why a task failed, as a hint under an error: its health check's last output, when its
+ * container is on this engine (a manager cannot show another node's containers), then its
+ * last log lines, which the manager gathers from whichever node ran it.
+ */
+export async function failureHint(
   docker: DockerClient,
-  task: TaskDetails | undefined,
+  task: TaskDetails,
   signal?: AbortSignal,
 ): Promise<string | undefined> {
-  if (!task) return undefined;
+  const parts: string[] = [];
+  const container = task.Status.ContainerStatus?.ContainerID;
+  if (container) {
+    const c = await inspectContainer(docker, container, signal).catch(() => undefined);
+    const last = c?.State.Health?.Log?.at(-1);
+    if (last)
+      parts.push(
+        `its health check exited ${last.ExitCode}${last.Output.trim() ? `: ${last.Output.trim().split("\n").at(-1)}` : ""}`,
+      );
+  }
   const lines: string[] = [];
   try {
     for await (const l of taskLogs(docker, task.ID, { tail: 15, signal })) lines.push(l.text);
+    parts.push(
+      lines.length === 0
+        ? "it printed nothing"
+        : `its last lines:\n${lines.map((l) => `  | ${l}`).join("\n")}`,
+    );
   } catch {
-    return "its log could not be read";
+    parts.push("its log could not be read");
   }
-  if (lines.length === 0) return "it printed nothing";
-  return `its last lines:\n${lines.map((l) => `  | ${l}`).join("\n")}`;
+  return parts.join("; ");
 }
 
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {

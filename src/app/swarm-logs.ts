@@ -298,6 +298,9 @@ async function* followed(
   first.forEach((s, i) => {
     const seam = seamOf(before[i] ?? []);
     if (seam.last !== undefined) follow(s, {}, seam);
+    // Swarm reads a tail of 0 as "nothing, ever" when following (Docker 26): from now on
+    // is what it means for a container's log.
+    else if (o.tail === 0) follow(s, { since: o.since ?? Date.now() / 1000 });
     else follow(s, { since: o.since, tail: o.tail });
   });
   const pollMs = o.pollMs ?? 1000;

@@ -54,13 +54,13 @@ export function planSwarmApp(
   app: string,
   desired: readonly DesiredService[],
   observed: ObservedSwarmApp,
-  o: { nodes: number; registry: boolean },
+  o: { nodes: number; registry: boolean; mesh: boolean },
 ): SwarmPlan {
   const byService = new Map(observed.services.map((s) => [s.service, s]));
   const steps: SwarmStep[] = [];
   for (const d of inDependencyOrder(desired)) {
     const { name, kind } = d.spec;
-    const parts = swarmConfigParts(d);
+    const parts = swarmConfigParts(d, o.mesh);
     const hash = configHash(parts);
     const current = byService.get(name);
     byService.delete(name);
@@ -81,7 +81,7 @@ export function planSwarmApp(
         reasons[0] === "config"
           ? changedParts(readConfigParts(current.labels[labels.config]), parts)
           : reasons,
-      order: updateOrder(d),
+      order: updateOrder(d, o.mesh),
       rerun: reasons[0] !== "config",
       current,
     });
@@ -123,7 +123,7 @@ function reasonsFor(current: ObservedService, hash: string, kind: "service" | "j
 /** What works differently on a swarm, said in the plan so nobody learns it from an outage. */
 function notesFor(
   desired: readonly DesiredService[],
-  o: { nodes: number; registry: boolean },
+  o: { nodes: number; registry: boolean; mesh: boolean },
 ): string[] {
   const notes: string[] = [];
   if (!o.registry)
@@ -133,9 +133,16 @@ function notesFor(
   for (const d of desired) {
     const s = d.spec;
     const local = s.ports.filter((p) => p.ip !== "0.0.0.0" && p.ip !== "::" && p.ip !== "");
+    const shown = local.map((p) => `${p.ip}:${p.host}`).join(", ");
     if (local.length > 0)
       notes.push(
-        `${s.name}: port ${local.map((p) => `${p.ip}:${p.host}`).join(", ")} is published on every address of every node (the swarm's routing mesh cannot bind one address)`,
+        o.mesh
+          ? `${s.name}: port ${shown} is published on every address of every node (the swarm's routing mesh cannot bind one address)`
+          : `${s.name}: port ${shown} is published on every address of the node that runs its task (a swarm cannot bind one address)`,
+      );
+    if (!o.mesh && s.ports.length > 0 && s.kind === "service")
+      notes.push(
+        `${s.name}: without the routing mesh it runs at most one task per node, and updates stop the old task first (the port is the node's)`,
       );
     const volumes = s.volumes.filter((v) => "volume" in v.source);
     if (volumes.length > 0 && o.nodes > 1 && (s.placement ?? []).length === 0)
@@ -144,7 +151,12 @@ function notesFor(
       );
     if (s.volumes.some((v) => "hostPath" in v.source) && o.nodes > 1)
       notes.push(`${s.name}: its bind mounts name paths on whichever node runs its task`);
-    if (s.kind === "service" && volumes.length > 0 && !s.update?.order)
+    if (
+      s.kind === "service" &&
+      volumes.length > 0 &&
+      !s.update?.order &&
+      (o.mesh || s.ports.length === 0)
+    )
       notes.push(`${s.name}: updates stop the old task first (it mounts an app volume)`);
   }
   return notes;

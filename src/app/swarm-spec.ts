@@ -40,13 +40,15 @@ export function secretName(app: string, path: string, fingerprint: string): stri
  * Start-first unless the stack says otherwise, or the service mounts an app volume: two
  * tasks of a database on one data directory, even for seconds, can corrupt it.
  */
-export function updateOrder(d: DesiredService): "start-first" | "stop-first" {
+export function updateOrder(d: DesiredService, mesh: boolean): "start-first" | "stop-first" {
   const asked = d.spec.update?.order;
   if (asked) return asked;
+  // A port published on the node itself is held by the old task until it stops.
+  if (!mesh && d.spec.ports.length > 0) return "stop-first";
   return d.spec.volumes.some((v) => "volume" in v.source) ? "stop-first" : "start-first";
 }
 
-export function updateConfig(d: DesiredService): UpdateConfig {
+export function updateConfig(d: DesiredService, mesh: boolean): UpdateConfig {
   const u = d.spec.update ?? {};
   return {
     Parallelism: u.parallelism ?? 1,
@@ -54,17 +56,29 @@ export function updateConfig(d: DesiredService): UpdateConfig {
     FailureAction: u.failureAction ?? "rollback",
     Monitor: ns(monitorMs),
     MaxFailureRatio: 0,
-    Order: updateOrder(d),
+    Order: updateOrder(d, mesh),
   };
 }
 
+/**
+ * How a swarm's services are reached. With the mesh (Docker's default), each service has a
+ * virtual IP and its published ports answer on every node; both need the kernel's IPVS.
+ * Without it, a service's name resolves to its tasks' addresses (DNS round robin) and a
+ * port is published on the node that runs the task.
+ */
+export interface SwarmNetworking {
+  mesh: boolean;
+}
+
 /** The parts of a swarm service: those of a container, plus what only a swarm has. */
-export function swarmConfigParts(d: DesiredService): ConfigParts {
+export function swarmConfigParts(d: DesiredService, mesh: boolean): ConfigParts {
   const s = d.spec;
+  const base = configParts(d);
   return {
-    ...configParts(d),
+    ...base,
+    ports: mesh ? base.ports : digest([s.ports, "host"]),
     replicas: String(s.kind === "job" ? 1 : (s.replicas ?? 1)),
-    update: digest(s.kind === "job" ? null : updateConfig(d)),
+    update: digest(s.kind === "job" ? null : updateConfig(d, mesh)),
     placement: digest(s.placement ?? []),
   };
 }
@@ -89,10 +103,12 @@ export function serviceSpec(
     network: string;
     secretIds: ReadonlyMap<string, string>;
     extraLabels: Record<string, string>;
+    mesh: boolean;
   },
 ): ServiceSpec {
   const s = d.spec;
-  const parts = swarmConfigParts(d);
+  const { mesh } = o;
+  const parts = swarmConfigParts(d, mesh);
   const hc = s.healthcheck;
   const job = s.kind === "job";
   return {
@@ -152,7 +168,11 @@ export function serviceSpec(
         }),
       },
       RestartPolicy: { Condition: job ? "none" : restartCondition[s.restart] },
-      Placement: { Constraints: [...(s.placement ?? [])] },
+      Placement: {
+        Constraints: [...(s.placement ?? [])],
+        // Two tasks on one node cannot both hold a port published there.
+        ...(!mesh && s.ports.length > 0 ? { MaxReplicas: 1 } : {}),
+      },
       Networks: [{ Target: o.network, Aliases: [s.name] }],
     },
     Mode: job
@@ -161,16 +181,16 @@ export function serviceSpec(
     ...(job
       ? {}
       : {
-          UpdateConfig: updateConfig(d),
-          RollbackConfig: { ...updateConfig(d), FailureAction: "pause" as const },
+          UpdateConfig: updateConfig(d, mesh),
+          RollbackConfig: { ...updateConfig(d, mesh), FailureAction: "pause" as const },
         }),
     EndpointSpec: {
-      Mode: "vip",
+      Mode: mesh ? "vip" : "dnsrr",
       Ports: s.ports.map((p) => ({
         Protocol: p.protocol,
         TargetPort: p.container,
         PublishedPort: p.host,
-        PublishMode: "ingress" as const,
+        PublishMode: mesh ? ("ingress" as const) : ("host" as const),
       })),
     },
   };

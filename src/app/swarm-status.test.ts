@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { ServiceDetails } from "../docker/services.js";
 import type { TaskDetails } from "../docker/tasks.js";
-import { currentTasks, swarmServiceStatus, taskStatus, updateState } from "./swarm-status.js";
+import {
+  currentTasks,
+  nodeNames,
+  swarmServiceStatus,
+  taskStatus,
+  updateState,
+} from "./swarm-status.js";
 
 const hostnames = new Map([
   ["n1", "node-a"],
@@ -194,5 +200,17 @@ describe("swarm status of a job", () => {
       [s.state, s.ok, s.tasks?.map((t) => t.task)],
       ["completed", true, ["migrate@node-b"]],
     );
+  });
+});
+
+describe("node names", () => {
+  it("are hostnames, with the start of the ID where two nodes share one", () => {
+    const names = nodeNames([
+      { ID: "oxq725yi3e47", Description: { Hostname: "vm" } },
+      { ID: "sqvo2sonkrgd", Description: { Hostname: "vm" } },
+      { ID: "abcdef123456", Description: { Hostname: "node-c" } },
+      { ID: "0123456789abcdef" },
+    ]);
+    assert.deepEqual([...names.values()], ["vm(oxq725)", "vm(sqvo2s)", "node-c", "0123456789ab"]);
   });
 });

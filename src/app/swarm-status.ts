@@ -66,13 +66,34 @@ export async function swarmAppStatus(
   };
 }
 
-/** Node ID → hostname, for every node of the swarm. */
+/** Node ID → hostname, for every node of the swarm (see nodeNames). */
 export async function nodeHostnames(
   docker: DockerClient,
   signal?: AbortSignal,
 ): Promise<Map<string, string>> {
-  const nodes = await listNodes(docker, signal);
-  return new Map(nodes.map((n) => [n.ID, n.Description?.Hostname || n.ID.slice(0, 12)]));
+  return nodeNames(await listNodes(docker, signal));
+}
+
+/**
+ * Node ID → the name hln shows for the node: its hostname, and where two nodes share one
+ * (machines cloned from one image; the test swarm's two nodes are both "vm") the start
+ * of its ID too, `vm(oxq725)`, so that a task's node is still told apart. Pure.
+ */
+export function nodeNames(
+  nodes: readonly { ID: string; Description?: { Hostname?: string } }[],
+): Map<string, string> {
+  const count = new Map<string, number>();
+  for (const n of nodes) {
+    const h = n.Description?.Hostname ?? "";
+    count.set(h, (count.get(h) ?? 0) + 1);
+  }
+  return new Map(
+    nodes.map((n) => {
+      const h = n.Description?.Hostname ?? "";
+      const short = n.ID.slice(0, 6);
+      return [n.ID, !h ? n.ID.slice(0, 12) : (count.get(h) ?? 0) > 1 ? `${h}(${short})` : h];
+    }),
+  );
 }
 
 function stackOf(label: string | undefined): Pick<AppStatus, "stack"> {

@@ -31,6 +31,7 @@ import {
   publishedAddress,
 } from "./service-config.js";
 import { type AppState, type DeployRecord, fileStateStore } from "./state-store.js";
+import { swarmAddresses } from "./swarm-addresses.js";
 import { convergeSwarm, removeUnusedSecrets } from "./swarm-converge.js";
 import { observeSwarmApp } from "./swarm-observe.js";
 import { isSwarmNoop, planSwarmApp, type SwarmPlan } from "./swarm-plan.js";
@@ -56,6 +57,12 @@ export interface UpOptions
   target?: Target;
   /** Where a swarm's nodes pull the app's images from; needed by a swarm of more than one node. */
   registry?: DeployRegistry;
+  /**
+   * On a swarm: reach services through its routing mesh and virtual IPs (Docker's way,
+   * which needs the kernel's IPVS on every node), or, with false, by DNS round robin with
+   * ports published on the nodes that run the tasks. Default: as the last deploy did, else true.
+   */
+  mesh?: boolean;
   /** Told the plan once it is known, before anything is applied. */
   onPlan?: (plan: Plan | SwarmPlan, desired: readonly DesiredService[]) => void;
   /** One line per thing converge does. */
@@ -116,8 +123,10 @@ export async function upApp(o: UpOptions): Promise<UpResult> {
   const target = chooseTarget(info, docker.endpoint, o.target);
   const nodes = swarmRole(info).nodes;
   const store = fileStateStore({ env: o.env, engineId });
-  // A rerun pushes where the last deploy did, unless told otherwise.
-  const recorded = o.registry ? undefined : (await store.read(app, signal))?.engine.registry;
+  // A rerun pushes where the last deploy did, and reaches services as it did, unless told otherwise.
+  const last = (await store.read(app, signal))?.engine;
+  const recorded = o.registry ? undefined : last?.registry;
+  const mesh = o.mesh ?? last?.mesh ?? true;
   const registry =
     o.registry ??
     (recorded ? parseRegistry(recorded, `the registry recorded for ${app}`) : undefined);
@@ -174,7 +183,7 @@ export async function upApp(o: UpOptions): Promise<UpResult> {
         ),
       })),
     );
-    const result = {
+    const result: Omit<UpResult, "plan" | "unchanged" | "changes"> = {
       app,
       target,
       outputs,
@@ -192,7 +201,11 @@ export async function upApp(o: UpOptions): Promise<UpResult> {
     if (target === "swarm") {
       const observed = await observeSwarmApp(docker, app, signal);
       if (desired.length === 0 && !previous && observed.services.length === 0) throw noServices();
-      const swarmPlan = planSwarmApp(app, wanted, observed, { nodes, registry: !!registry });
+      const swarmPlan = planSwarmApp(app, wanted, observed, {
+        nodes,
+        registry: !!registry,
+        mesh,
+      });
       plan = swarmPlan;
       o.onPlan?.(swarmPlan, wanted);
       if (o.dryRun) return { ...result, plan, unchanged: isSwarmNoop(swarmPlan), changes: [] };
@@ -204,13 +217,19 @@ export async function upApp(o: UpOptions): Promise<UpResult> {
         ...(observed.network ? { networkId: observed.network.id } : {}),
         secretIds: new Map(observed.secrets.map((x) => [x.name, x.id])),
         extraLabels: { [labels.stack]: stackLabel },
+        mesh,
         signal,
         onEvent: o.onEvent,
       });
       changes = converged.changes;
       for (const name of await removeUnusedSecrets(docker, app, signal))
         changes.push(`remove secret ${name} (no longer used)`);
-      hashOf = (d) => configHash(swarmConfigParts(d));
+      hashOf = (d) => configHash(swarmConfigParts(d, mesh));
+      result.addresses = await swarmAddresses(docker, app, wanted, {
+        mesh,
+        managerAddr: info.Swarm?.NodeAddr ?? "",
+        signal,
+      });
     } else {
       for (const warning of singleEngineWarnings(desired)) o.onWarning?.(warning);
       const observed = await observeApp(docker, app, signal);
@@ -238,7 +257,7 @@ export async function upApp(o: UpOptions): Promise<UpResult> {
     }
     await store.write(
       {
-        ...stateOf(o, engineId, target, registry),
+        ...stateOf(o, engineId, target, registry, mesh),
         outputs,
         services: Object.fromEntries(
           wanted.map((d) => [
@@ -291,7 +310,7 @@ async function recordFailure(
   const message = o.redactor ? o.redactor.scrub(e.message) : e.message;
   try {
     await store.write({
-      ...stateOf(o, engineId, target, registry),
+      ...stateOf(o, engineId, target, registry, o.mesh ?? previous?.engine.mesh),
       outputs: previous?.outputs ?? null,
       services: previous?.services ?? {},
       history: [...(previous?.history ?? []), record(o, result, changes, message)],
@@ -306,6 +325,7 @@ function stateOf(
   engineId: string,
   target: Target,
   registry?: DeployRegistry,
+  mesh?: boolean,
 ): Omit<AppState, "outputs" | "services" | "history"> {
   const { prepared } = o;
   const secretSources: Record<string, string> = {};
@@ -321,6 +341,7 @@ function stateOf(
       endpoint: o.engine.docker.endpoint,
       ...(target === "swarm" ? { target } : {}),
       ...(target === "swarm" && registry ? { registry: registryText(registry) } : {}),
+      ...(target === "swarm" && mesh === false ? { mesh } : {}),
     },
     stack: {
       // A local stack given as a file (not DIR/stack.ts) is found again by its file.

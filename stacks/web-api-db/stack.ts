@@ -16,6 +16,10 @@
  * from the file /run/secrets/db-password, never from the environment or an image. It is
  * read only when the database is first made; changing it later means `hln down --volumes`.
  * `greeting` reaches only the api: changing it recreates the api and nothing else.
+ *
+ * On a swarm (`hln up` against a swarm manager), `apiReplicas` runs the api as that many
+ * tasks, and a change rolls them out one at a time, each new task healthy before an old
+ * one stops; nginx asks Docker's DNS for the api's tasks every second.
  */
 import { join } from "node:path";
 import { defineStack } from "hln";
@@ -36,6 +40,11 @@ export default defineStack({
       type: "string",
       default: "hello",
       description: "what GET /api/items says beside the rows (reaches the api only)",
+    },
+    apiReplicas: {
+      type: "number",
+      default: 1,
+      description: "api tasks on a swarm, rolled out start-first (a single engine runs one)",
     },
   },
   actions: {
@@ -67,6 +76,7 @@ export default defineStack({
         dependsOn: { db: "healthy" },
       });
       app.service("api", api, {
+        replicas: inputs.apiReplicas,
         env: { ...dbEnv, GREETING: inputs.greeting },
         secrets: password,
         dependsOn: { db: "healthy", migrate: "completed" },

@@ -29,6 +29,10 @@ export function registerUp(program: Command, ctx: CliContext, logFormat: () => L
       "--registry <registry>",
       "where a swarm's nodes pull images from: HOST[:PORT][/PREFIX], http://HOST:PORT without TLS (env HLN_REGISTRY)",
     )
+    .option(
+      "--no-mesh",
+      "on a swarm: find services by DNS round robin and publish ports on the nodes that run them, for kernels without IPVS",
+    )
     .option("--no-cache", "run every build step again instead of reusing the build cache")
     .option(
       "--no-wait",
@@ -61,11 +65,20 @@ On a swarm manager, up deploys to the swarm: each service a swarm service (repli
 rolling start-first updates that roll back by themselves when the new tasks never become
 healthy), secrets as swarm secrets, one overlay network. BuildKit pushes the images to
 --registry, which every node must reach; the plan says what differs from one engine.
-hln rollback APP returns services to their previous spec.`,
+hln rollback APP returns services to their previous spec. The routing mesh and service
+VIPs need IPVS in every node's kernel; --no-mesh does without them (remembered per app).`,
     )
-    .action(async (app: string | undefined, opts: UpOptions & { cache?: boolean }) => {
-      // commander turns --no-cache into cache: false.
-      const { runUp } = await import("./up.js");
-      await runUp(app, { ...opts, noCache: opts.cache === false }, logFormat(), ctx);
-    });
+    .action(
+      async (app: string | undefined, opts: UpOptions & { cache?: boolean; mesh?: boolean }) => {
+        // commander turns --no-cache into cache: false, and --no-mesh into mesh: false.
+        const { runUp } = await import("./up.js");
+        const { mesh, ...rest } = opts;
+        await runUp(
+          app,
+          { ...rest, noCache: opts.cache === false, ...(mesh === false ? { mesh } : {}) },
+          logFormat(),
+          ctx,
+        );
+      },
+    );
 }

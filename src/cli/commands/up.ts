@@ -40,6 +40,8 @@ export interface UpOptions {
   wait?: boolean;
   target?: string;
   registry?: string;
+  /** false with --no-mesh. */
+  mesh?: boolean;
 }
 
 /** Builds what the stack declares and converges the app on the Docker engine. */
@@ -98,6 +100,7 @@ export async function runUp(
         dryRun: o.dryRun,
         ...(target ? { target } : {}),
         ...(registry ? { registry } : {}),
+        ...(o.mesh === false ? { mesh: false } : {}),
         noCache: o.noCache,
         ledger: ledgerFor(o, ctx, progress),
         command: ["hln", "up", app, ...(o.dryRun ? ["--dry-run"] : [])].join(" "),
