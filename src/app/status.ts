@@ -62,7 +62,8 @@ export interface AppStatus {
   stack?: { name: string; version: string; ref: string };
   services: ServiceStatus[];
   outputs?: unknown;
-  lastDeploy?: { at: string; result: string; error?: string };
+  /** `action` when the last record was no deploy: "rollback" (hln rollback, on a swarm). */
+  lastDeploy?: { at: string; result: string; error?: string; action?: string };
   /** The app's named volumes (Docker's names): they outlive `hln down` unless --volumes. */
   volumes?: string[];
 }

@@ -59,6 +59,7 @@ export async function swarmAppStatus(
             at: last.at,
             result: last.result,
             ...(last.error === undefined ? {} : { error: last.error }),
+            ...(last.action === "up" ? {} : { action: last.action }),
           },
         }
       : {}),

@@ -36,6 +36,67 @@ describe("formatAppStatus", () => {
   });
 });
 
+describe("formatAppStatus on a swarm", () => {
+  it("shows tasks running of those wanted, the update state, and each task under its service", () => {
+    const now = Date.parse("2026-12-02T10:10:00Z");
+    const text = formatAppStatus(
+      {
+        app: "shop",
+        target: "swarm",
+        services: [
+          {
+            service: "api",
+            kind: "service",
+            state: "restarting",
+            ok: false,
+            image: "r/hln/shop/api@sha256:aa",
+            ports: [],
+            replicas: { running: 1, desired: 2 },
+            update: "rolled back: rollback completed",
+            tasks: [
+              {
+                task: "api.1",
+                node: "node-a",
+                state: "running",
+                desired: "running",
+                health: "healthy",
+                since: "2026-12-02T10:05:00Z",
+                ok: true,
+              },
+              {
+                task: "api.2",
+                node: "node-b",
+                state: "failed",
+                desired: "shutdown",
+                message: "task: non-zero exit (3)",
+                exitCode: 3,
+                since: "2026-12-02T10:09:50Z",
+                ok: false,
+              },
+            ],
+          },
+        ],
+        lastDeploy: { at: "2026-12-02T10:00:00.000Z", result: "ok", action: "rollback" },
+      },
+      { width: 120, now, color: false },
+    );
+    assert.equal(
+      text,
+      [
+        "app shop",
+        "SERVICE  KIND     STATE       TASKS  IMAGE                     PORTS  SINCE",
+        "api      service  restarting  1/2    r/hln/shop/api@sha256:aa  -      -",
+        "  update: rolled back: rollback completed",
+        "  api.1  node-a  running (healthy)  5m ago",
+        "  api.2  node-b  failed (exit 3)    10s ago  task: non-zero exit (3)",
+        "last deploy: 2026-12-02T10:00:00.000Z ok (rollback)",
+        "1 of 1 not ok: api (restarting)",
+        "",
+      ].join("\n"),
+    );
+  });
+});
+
 describe("formatAppListing", () => {
   it("says so when there are no apps", () => {
     assert.equal(formatAppListing([], 80), "no apps\n");

@@ -65,7 +65,8 @@ export function formatAppStatus(status: AppStatus, o: StatusTextOptions): string
   if (status.lastDeploy) {
     const d = status.lastDeploy;
     const result = d.result === "ok" ? d.result : c.red(d.result);
-    lines.push(`last deploy: ${d.at} ${result}${d.error ? `: ${d.error}` : ""}`);
+    const action = d.action ? ` (${d.action})` : "";
+    lines.push(`last deploy: ${d.at} ${result}${action}${d.error ? `: ${d.error}` : ""}`);
   }
   const failed = status.services.filter((s) => !s.ok);
   if (failed.length > 0)
