@@ -320,9 +320,12 @@ async function locked<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T>
       break;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-      // A holder that died inside the lock leaves it behind.
+      // A holder that died inside the lock leaves it behind (without its pid, if it died
+      // between making the lock and writing it: then the lock's age tells).
       const pid = Number(readFileSafe(join(lock, "pid")));
-      if (pid > 0 && !alive(pid)) rmSync(lock, { recursive: true, force: true });
+      const age = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if ((pid > 0 && !alive(pid)) || (pid === 0 && age > 10_000))
+        rmSync(lock, { recursive: true, force: true });
       else if (Date.now() > end) throw new Error(`hung: ${lock} is held by pid ${pid} for 120 s`);
       else await sleep(100, signal);
     }
