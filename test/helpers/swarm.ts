@@ -146,74 +146,46 @@ async function iptables(args: string[], tool = "iptables"): Promise<boolean> {
  */
 async function addGuards(): Promise<boolean> {
   if (await iptables(["-n", "-L", forwardGuard])) return false;
-  const own = ownInterfaces.flatMap((i) => [["-A", forwardGuard, "-i", i, "-j", "RETURN"]]);
-  const rules: string[][] = [
-    ["-N", forwardGuard],
-    ["-A", forwardGuard, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "RETURN"],
-    ...own,
+  // Whatever a run that failed halfway left, so that every -N below succeeds.
+  await removeGuards();
+  const reset = "-j REJECT --reject-with tcp-reset";
+  const own = (chain: string) => ownInterfaces.map((i) => `-A ${chain} -i ${i} -j RETURN`);
+  const established = (chain: string) =>
+    `-A ${chain} -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN`;
+  const rules = [
+    `-N ${forwardGuard}`,
+    established(forwardGuard),
+    ...own(forwardGuard),
     // A reset says at once that the guard, not a timeout, stopped a connection.
-    ["-A", forwardGuard, "-p", "tcp", "-j", "REJECT", "--reject-with", "tcp-reset"],
-    ["-A", forwardGuard, "-j", "DROP"],
-    ["-N", inputGuard],
-    ["-A", inputGuard, "-i", "lo", "-j", "RETURN"],
-    ["-A", inputGuard, "-i", "hln-+", "-j", "RETURN"],
-    ["-A", inputGuard, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "RETURN"],
-    [
-      "-A",
-      inputGuard,
-      "-d",
-      "10.201.0.0/24",
-      "-p",
-      "tcp",
-      "-j",
-      "REJECT",
-      "--reject-with",
-      "tcp-reset",
-    ],
-    ["-A", inputGuard, "-d", "10.201.0.0/24", "-j", "DROP"],
-    [
-      "-A",
-      inputGuard,
-      "-p",
-      "tcp",
-      "-m",
-      "multiport",
-      "--dports",
-      "2377,7946",
-      "-j",
-      "REJECT",
-      "--reject-with",
-      "tcp-reset",
-    ],
-    ["-A", inputGuard, "-p", "udp", "-m", "multiport", "--dports", "4789,7946", "-j", "DROP"],
-    ["-I", "INPUT", "1", "-j", inputGuard],
+    `-A ${forwardGuard} -p tcp ${reset}`,
+    `-A ${forwardGuard} -j DROP`,
+    `-N ${inputGuard}`,
+    `-A ${inputGuard} -i lo -j RETURN`,
+    `-A ${inputGuard} -i hln-+ -j RETURN`,
+    established(inputGuard),
+    `-A ${inputGuard} -d 10.201.0.0/24 -p tcp ${reset}`,
+    `-A ${inputGuard} -d 10.201.0.0/24 -j DROP`,
+    `-A ${inputGuard} -p tcp -m multiport --dports 2377,7946 ${reset}`,
+    `-A ${inputGuard} -p udp -m multiport --dports 4789,7946 -j DROP`,
+    `-I INPUT 1 -j ${inputGuard}`,
   ];
-  for (const r of rules)
-    if (!(await iptables(r))) throw new Error(`iptables ${r.join(" ")} failed (tests run as root)`);
   // Published ports are also served by docker-proxy on [::]:PORT, where no NAT or FORWARD
   // rule applies: IPv6 from outside reaches no unprivileged port while the swarm exists.
-  const rules6: string[][] = [
-    ["-N", inputGuard],
-    ...ownInterfaces.map((i) => ["-A", inputGuard, "-i", i, "-j", "RETURN"]),
-    ["-A", inputGuard, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "RETURN"],
-    [
-      "-A",
-      inputGuard,
-      "-p",
-      "tcp",
-      "--dport",
-      "1024:65535",
-      "-j",
-      "REJECT",
-      "--reject-with",
-      "tcp-reset",
-    ],
-    ["-A", inputGuard, "-p", "udp", "--dport", "1024:65535", "-j", "DROP"],
-    ["-I", "INPUT", "1", "-j", inputGuard],
+  const rules6 = [
+    `-N ${inputGuard}`,
+    ...own(inputGuard),
+    established(inputGuard),
+    `-A ${inputGuard} -p tcp --dport 1024:65535 ${reset}`,
+    `-A ${inputGuard} -p udp --dport 1024:65535 -j DROP`,
+    `-I INPUT 1 -j ${inputGuard}`,
   ];
-  for (const r of rules6)
-    if (!(await iptables(r, "ip6tables")))
-      throw new Error(`ip6tables ${r.join(" ")} failed (tests run as root)`);
+  for (const [tool, list] of [
+    ["iptables", rules],
+    ["ip6tables", rules6],
+  ] as const)
+    for (const r of list)
+      if (!(await iptables(r.split(" "), tool)))
+        throw new Error(`${tool} ${r} failed (the swarm tests run as root)`);
   await ensureForwardJump();
   return true;
 }
