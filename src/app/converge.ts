@@ -25,10 +25,12 @@ import { createNetwork } from "../docker/networks.js";
 import { tarFiles } from "../docker/tar-file.js";
 import { createVolume } from "../docker/volumes.js";
 import { HlnError, throwIfAborted } from "../errors.js";
+import { applyInDependencyOrder } from "./in-dependency-order.js";
 import { containerName, labels, networkName, volumeName } from "./names.js";
 import type { ObservedContainer } from "./observe.js";
 import type { Plan, PlanStep } from "./plan.js";
 import { createBody, type DesiredService } from "./service-config.js";
+import { pause } from "./wait.js";
 
 export interface ConvergeOptions {
   docker: DockerClient;
@@ -167,39 +169,16 @@ export async function converge(o: ConvergeOptions): Promise<ConvergeResult> {
     if (step.action === "keep") for (const c of step.extra) await discard(docker, c.id, signal);
   }
 
-  const desired = new Map(o.desired.map((d) => [d.spec.name, d]));
-  const done = new Map<string, Promise<void>>();
-  const failures: unknown[] = [];
-  // Each service waits for its own dependencies only; a failure stops its dependents.
-  const run = (step: PlanStep): Promise<void> => {
-    const existing = done.get(step.service);
-    if (existing) return existing;
-    const d = desired.get(step.service);
-    if (!d) return Promise.resolve();
-    const p = (async () => {
-      await Promise.all(
-        d.spec.dependsOn.map(async (dep) => {
-          const depStep = plan.steps.find((s) => s.service === dep.name);
-          if (depStep) await run(depStep);
-        }),
-      );
-      throwIfAborted(signal);
+  await applyInDependencyOrder(
+    plan.steps,
+    o.desired,
+    async (step, d) => {
       const id = await apply(o, step, d, changes);
       await gate(o, d, id, step.action === "keep");
-    })();
-    p.catch((err) => failures.push(err));
-    done.set(step.service, p);
-    return p;
-  };
-  const all = plan.steps.filter((s) => s.action !== "remove").map(run);
-  await Promise.allSettled(all);
-  if (failures.length > 0) throw pickFailure(failures);
+    },
+    signal,
+  );
   return { changes };
-}
-
-/** The failure to report: a service's own, rather than the "cancelled" its dependents saw. */
-function pickFailure(failures: unknown[]): unknown {
-  return failures.find((f) => !(f instanceof HlnError) || f.code !== "E_ABORTED") ?? failures[0];
 }
 
 /** Makes the step's container and resolves with the ID of the container that now serves. */
@@ -401,7 +380,7 @@ async function gate(
         );
       }
       if (Date.now() >= until) return;
-      await sleep(o.pollMs ?? 100, signal);
+      await pause(o.pollMs ?? 100, signal);
     }
   }
   const started = Date.now();
@@ -435,7 +414,7 @@ async function gate(
       o.onEvent?.(name, "waiting until healthy");
       reported = true;
     }
-    await sleep(o.pollMs ?? 250, signal);
+    await pause(o.pollMs ?? 250, signal);
   }
 }
 
@@ -453,19 +432,4 @@ async function logHint(
   }
   if (lines.length === 0) return "it printed nothing";
   return `its last lines:\n${lines.map((l) => `  | ${l}`).join("\n")}`;
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      signal?.removeEventListener("abort", stop);
-      resolve();
-    }
-    function stop() {
-      clearTimeout(timer);
-      reject(new HlnError("E_ABORTED", "cancelled", { cause: signal?.reason }));
-    }
-    signal?.addEventListener("abort", stop, { once: true });
-  });
 }

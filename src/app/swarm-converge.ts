@@ -9,7 +9,8 @@ import type { DockerClient } from "../docker/client.js";
 import { createNetwork } from "../docker/networks.js";
 import { createSecret, removeSecret } from "../docker/secrets.js";
 import { createService, removeService, updateService } from "../docker/services.js";
-import { HlnError, throwIfAborted } from "../errors.js";
+import { HlnError } from "../errors.js";
+import { applyInDependencyOrder } from "./in-dependency-order.js";
 import { labels, networkName } from "./names.js";
 import type { DesiredService } from "./service-config.js";
 import { type AwaitResult, awaitJob, awaitService } from "./swarm-gate.js";
@@ -78,31 +79,12 @@ export async function convergeSwarm(o: SwarmConvergeOptions): Promise<{ changes:
       changes.push(`remove ${step.service}`);
     }
 
-  const desired = new Map(o.desired.map((d) => [d.spec.name, d]));
-  const done = new Map<string, Promise<void>>();
-  const failures: unknown[] = [];
-  const run = (step: SwarmStep): Promise<void> => {
-    const existing = done.get(step.service);
-    if (existing) return existing;
-    const d = desired.get(step.service);
-    if (!d) return Promise.resolve();
-    const p = (async () => {
-      await Promise.all(
-        d.spec.dependsOn.map(async (dep) => {
-          const depStep = plan.steps.find((s) => s.service === dep.name);
-          if (depStep) await run(depStep);
-        }),
-      );
-      throwIfAborted(signal);
-      await apply(o, step, d, { network, secretIds }, changes);
-    })();
-    p.catch((err) => failures.push(err));
-    done.set(step.service, p);
-    return p;
-  };
-  await Promise.allSettled(plan.steps.filter((s) => s.action !== "remove").map(run));
-  if (failures.length > 0)
-    throw failures.find((f) => !(f instanceof HlnError) || f.code !== "E_ABORTED") ?? failures[0];
+  await applyInDependencyOrder(
+    plan.steps,
+    o.desired,
+    (step, d) => apply(o, step, d, { network, secretIds }, changes),
+    signal,
+  );
   return { changes };
 }
 

@@ -9,6 +9,7 @@ import { inspectContainer } from "../docker/containers.js";
 import { inspectService, type ServiceDetails, taskLogs } from "../docker/services.js";
 import { listTasks, type TaskDetails } from "../docker/tasks.js";
 import { HlnError, throwIfAborted } from "../errors.js";
+import { pause } from "./wait.js";
 
 export interface AwaitOptions {
   signal?: AbortSignal;
@@ -107,7 +108,7 @@ export async function awaitService(
           ? `updating (${running} of ${wanted} new task${wanted === 1 ? "" : "s"} running)`
           : `starting (${running} of ${wanted} running)`,
       );
-    await sleep(o.pollMs ?? 500, o.signal);
+    await pause(o.pollMs ?? 500, o.signal);
   }
 }
 
@@ -135,7 +136,7 @@ export async function awaitJob(
         failedTask: failed,
         hint: await failureHint(docker, failed, o.signal),
       };
-    await sleep(o.pollMs ?? 500, o.signal);
+    await pause(o.pollMs ?? 500, o.signal);
   }
 }
 
@@ -171,19 +172,4 @@ export async function failureHint(
     parts.push("its log could not be read");
   }
   return parts.join("; ");
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      signal?.removeEventListener("abort", stop);
-      resolve();
-    }
-    function stop() {
-      clearTimeout(timer);
-      reject(new HlnError("E_ABORTED", "cancelled", { cause: signal?.reason }));
-    }
-    signal?.addEventListener("abort", stop, { once: true });
-  });
 }
