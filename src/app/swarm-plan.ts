@@ -128,7 +128,7 @@ function notesFor(
   const notes: string[] = [];
   if (!o.registry)
     notes.push(
-      "no registry: images stay on this node, so tasks run only here (give --registry before adding nodes)",
+      "no registry: images stay on this node, so tasks run only here (name a registry every node reaches before adding nodes)",
     );
   for (const d of desired) {
     const s = d.spec;

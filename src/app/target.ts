@@ -70,9 +70,7 @@ export function chooseTarget(
         : role === "inactive"
           ? `${endpoint} is not part of a swarm, so the app cannot be deployed to a swarm there`
           : `${endpoint}: its swarm is ${role}, so the app cannot be deployed to a swarm there`,
-      role === "inactive"
-        ? { hint: "`docker swarm init` makes it a one-node swarm" }
-        : {},
+      role === "inactive" ? { hint: "`docker swarm init` makes it a one-node swarm" } : {},
     );
   return "docker";
 }
