@@ -7,6 +7,7 @@ import { hostname, userInfo } from "node:os";
 import { basename } from "node:path";
 import type { Engine } from "../engine/engine.js";
 import { HlnError } from "../errors.js";
+import { registryAuth } from "../sdk/registry-auth.js";
 import { fingerprint, fingerprintKey } from "../sdk/secret-fingerprint.js";
 import type { DeclaredService } from "../stack/app-spec.js";
 import type { PreparedStack } from "../stack/prepare-stack.js";
@@ -218,6 +219,15 @@ export async function upApp(o: UpOptions): Promise<UpResult> {
         secretIds: new Map(observed.secrets.map((x) => [x.name, x.id])),
         extraLabels: { [labels.stack]: stackLabel },
         mesh,
+        // Every node pulls with the credentials this machine pushed with.
+        ...(registry
+          ? {
+              registryAuth: await registryAuth(registry.host, {
+                env: o.env ?? process.env,
+                signal,
+              }),
+            }
+          : {}),
         signal,
         onEvent: o.onEvent,
       });
