@@ -111,7 +111,11 @@ async function apply(
   if (step.action === "keep") {
     if (job) return;
     // Kept as it is, but what depends on it still waits for its tasks to run.
-    result = await awaitService(docker, step.current.id, { ...wait, onEvent: undefined });
+    result = await awaitService(docker, step.current.id, {
+      ...wait,
+      onEvent: undefined,
+      before: step.current.details.UpdateStatus?.StartedAt,
+    });
   } else if (step.action === "create") {
     const replicas = "Replicated" in spec.Mode ? spec.Mode.Replicated.Replicas : 1;
     say(

@@ -299,6 +299,21 @@ describe("planSwarmApp notes", () => {
     ]);
   });
 
+  // With MaxReplicas 1 (a host-mode port), tasks beyond one per node stay pending, and the
+  // wait for all of them to run never ends.
+  it("says when a service without the mesh wants more tasks than there are nodes", {
+    todo: "no note or error yet: up waits forever for the pending task",
+  }, () => {
+    const notes = notesOf([service("web", { ports: [port], replicas: 3 })], {
+      mesh: false,
+      nodes: 2,
+    });
+    assert.ok(
+      notes.some((n) => n.includes("3") && n.includes("2 nodes")),
+      notes.join("\n"),
+    );
+  });
+
   it("warns of volumes without placement on more than one node, not on one or with placement", () => {
     const db = service("db", { volumes: [dataVolume] });
     const placed = service("db", { volumes: [dataVolume], placement: ["node.hostname==a"] });
