@@ -5,7 +5,7 @@
 # with another file beside it (cause not found), which run one at a time after the others.
 set -u
 cd "$(dirname "$0")/.."
-serial='^test/(cli/(cache|do|engine|interrupt|app-commands-ssh)\.int|engine/remote-|app/(engine-pairings|official-stacks|swarm-env|swarm)\.int|bench/)'
+serial='^test/(cli/(cache|do|engine|interrupt|app-commands-ssh)\.int|engine/remote-|app/(engine-pairings|official-stacks|swarm-env|swarm-commands|swarm)\.int|bench/)'
 all=$(find src test bench -name '*.test.ts' | sort)
 # What is on the engine and in /tmp now, to tell afterwards what the tests left behind.
 inventory=$(mktemp)

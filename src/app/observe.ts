@@ -3,9 +3,10 @@
  * what runs, so this works from any machine that reaches it. One label-filtered list call
  * per kind of object; nothing is inspected here, so a caller pays only for what it asks.
  */
-import type { DockerClient } from "../docker/client.js";
+import { type DockerClient, httpStatus } from "../docker/client.js";
 import { type ContainerSummary, listContainers } from "../docker/containers.js";
 import { listNetworks } from "../docker/networks.js";
+import { listServices } from "../docker/services.js";
 import { listVolumes } from "../docker/volumes.js";
 import { HlnError } from "../errors.js";
 import { labels, networkName } from "./names.js";
@@ -105,16 +106,24 @@ export function isEmptyApp(observed: ObservedApp): boolean {
   );
 }
 
-/** The apps on the engine: distinct dev.hln.app labels over containers, networks and volumes, sorted. */
+/**
+ * The apps on the engine: distinct dev.hln.app labels over containers, networks, volumes
+ * and, on a swarm manager, services; sorted.
+ */
 export async function deployedApps(docker: DockerClient, signal?: AbortSignal): Promise<string[]> {
   const filter = [labels.app];
-  const [containers, networks, volumes] = await Promise.all([
+  const [containers, networks, volumes, services] = await Promise.all([
     listContainers(docker, { labels: filter, all: true, signal }),
     listNetworks(docker, { labels: filter, signal }),
     listVolumes(docker, { labels: filter, signal }),
+    // Only a swarm manager answers /services; other engines say 503.
+    listServices(docker, { labels: filter, signal }).catch((err) => {
+      if (httpStatus(err) === 503) return [];
+      throw err;
+    }),
   ]);
   const apps = new Set<string>();
-  for (const o of [...containers, ...networks, ...volumes]) {
+  for (const o of [...containers, ...networks, ...volumes, ...services.map((s) => s.Spec)]) {
     const app = o.Labels?.[labels.app];
     if (app) apps.add(app);
   }
