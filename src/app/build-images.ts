@@ -94,13 +94,22 @@ export function parseRegistry(value: string, from: string): DeployRegistry {
   const rest = value.replace(/^https?:\/\//, "").replace(/\/+$/, "");
   const [host = "", ...path] = rest.split("/");
   const prefix = path.join("/");
+  // A first part without a dot or a port (and not localhost) is a Docker Hub namespace to
+  // every image reference parser: `myreg/hln/x` would be pushed to docker.io.
+  const isHost = host.includes(".") || host.includes(":") || host === "localhost";
+  const port = Number(host.split(":")[1] ?? "1");
   if (
-    !/^[a-zA-Z0-9.-]+(:\d{1,5})?$/.test(host) ||
+    !/^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*(:\d{1,5})?$/.test(
+      host,
+    ) ||
+    !isHost ||
+    port < 1 ||
+    port > 65535 ||
     (prefix !== "" && !/^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/.test(prefix))
   )
     throw new HlnError(
       "E_USAGE",
-      `${from} ${JSON.stringify(value)}: expected HOST[:PORT][/PREFIX], e.g. registry.example.com/team or http://10.0.0.5:5000 for a registry without TLS`,
+      `${from} ${JSON.stringify(value)}: expected HOST[:PORT][/PREFIX], the host with a dot or a port (or localhost), e.g. registry.example.com/team, registry:5000, or http://10.0.0.5:5000 for a registry without TLS`,
     );
   return { host, prefix, insecure };
 }

@@ -8,7 +8,8 @@
 import type { DockerClient } from "../docker/client.js";
 import { createNetwork } from "../docker/networks.js";
 import { createSecret, removeSecret } from "../docker/secrets.js";
-import { createService, removeService, updateService } from "../docker/services.js";
+import { createService, inspectService, removeService, updateService } from "../docker/services.js";
+import { listTasks } from "../docker/tasks.js";
 import { HlnError } from "../errors.js";
 import { applyInDependencyOrder } from "./in-dependency-order.js";
 import { labels, networkName } from "./names.js";
@@ -17,6 +18,7 @@ import { type AwaitResult, awaitJob, awaitService } from "./swarm-gate.js";
 import { observeSwarmApp } from "./swarm-observe.js";
 import type { SwarmPlan, SwarmStep } from "./swarm-plan.js";
 import { secretsOf, serviceSpec } from "./swarm-spec.js";
+import { pause } from "./wait.js";
 
 export interface SwarmConvergeOptions {
   docker: DockerClient;
@@ -116,7 +118,16 @@ async function apply(
       onEvent: undefined,
       before: step.current.details.UpdateStatus?.StartedAt,
     });
-  } else if (step.action === "create") {
+  } else if (
+    step.action === "create" ||
+    (step.action === "update" && step.current.kind !== d.spec.kind)
+  ) {
+    if (step.action === "update") {
+      // A swarm never changes a service's mode in place: the old one goes, then the new.
+      say(`replacing (${step.reasons.join(", ")})`);
+      await removeService(docker, step.current.id, signal);
+      await awaitGone(docker, step.current.id, signal);
+    }
     const replicas = "Replicated" in spec.Mode ? spec.Mode.Replicated.Replicas : 1;
     say(
       job
@@ -129,7 +140,9 @@ async function apply(
     } catch (err) {
       throw deployError(name, err);
     }
-    changes.push(`create ${name}`);
+    changes.push(
+      step.action === "update" ? `replace ${name} (${step.reasons.join(", ")})` : `create ${name}`,
+    );
     result = job
       ? await awaitJob(docker, id, wait)
       : await awaitService(docker, id, { ...wait, failFast: true });
@@ -198,6 +211,18 @@ export async function removeUnusedSecrets(
     }
   }
   return removed;
+}
+
+/** Waits until a removed service's tasks are gone, so its name and ports are free again. */
+async function awaitGone(docker: DockerClient, id: string, signal?: AbortSignal): Promise<void> {
+  for (;;) {
+    const [service, tasks] = await Promise.all([
+      inspectService(docker, id, signal),
+      listTasks(docker, { services: [id], signal }).catch(() => []),
+    ]);
+    if (!service && tasks.every((t) => t.Status.State !== "running")) return;
+    await pause(250, signal);
+  }
 }
 
 function deployError(service: string, err: unknown): HlnError {

@@ -6,7 +6,13 @@ import { secretFromValue } from "../sdk/secret.js";
 import type { DeclaredService } from "../stack/app-spec.js";
 import type { DesiredService } from "./service-config.js";
 import { type ObservedSwarmApp, observedService } from "./swarm-observe.js";
-import { isSwarmNoop, planSwarmApp, type SwarmPlan, type SwarmStep } from "./swarm-plan.js";
+import {
+  isSwarmNoop,
+  planSwarmApp,
+  type SwarmPlan,
+  type SwarmStep,
+  unplaceable,
+} from "./swarm-plan.js";
 import { secretName, serviceSpec } from "./swarm-spec.js";
 
 function service(name: string, over: Partial<DeclaredService> = {}): DesiredService {
@@ -301,17 +307,13 @@ describe("planSwarmApp notes", () => {
 
   // With MaxReplicas 1 (a host-mode port), tasks beyond one per node stay pending, and the
   // wait for all of them to run never ends.
-  it("says when a service without the mesh wants more tasks than there are nodes", {
-    todo: "no note or error yet: up waits forever for the pending task",
-  }, () => {
-    const notes = notesOf([service("web", { ports: [port], replicas: 3 })], {
-      mesh: false,
-      nodes: 2,
-    });
-    assert.ok(
-      notes.some((n) => n.includes("3") && n.includes("2 nodes")),
-      notes.join("\n"),
-    );
+  it("refuses a service without the mesh that wants more tasks than there are nodes", () => {
+    const web = service("web", { ports: [port], replicas: 3 });
+    const [refused, ...rest] = unplaceable([web], { mesh: false, nodes: 2 });
+    assert.match(refused ?? "", /^service web: 3 replicas publish port 8080 .* 2 nodes$/);
+    assert.deepEqual(rest, []);
+    assert.deepEqual(unplaceable([web], { mesh: true, nodes: 2 }), []);
+    assert.deepEqual(unplaceable([web], { mesh: false, nodes: 3 }), []);
   });
 
   it("warns of volumes without placement on more than one node, not on one or with placement", () => {

@@ -120,6 +120,25 @@ function reasonsFor(current: ObservedService, hash: string, kind: "service" | "j
   return [];
 }
 
+/**
+ * Services the swarm could never run as declared: without the routing mesh a service that
+ * publishes a port runs at most one task per node, so more replicas than nodes would wait
+ * for a node for ever. One line each; the caller refuses the deploy.
+ */
+export function unplaceable(
+  desired: readonly DesiredService[],
+  o: { nodes: number; mesh: boolean },
+): string[] {
+  if (o.mesh) return [];
+  return desired
+    .filter((d) => d.spec.kind === "service" && d.spec.ports.length > 0)
+    .filter((d) => (d.spec.replicas ?? 1) > o.nodes)
+    .map(
+      (d) =>
+        `service ${d.spec.name}: ${d.spec.replicas} replicas publish port ${d.spec.ports[0]!.host} without the routing mesh, which runs at most one such task per node, and the swarm has ${o.nodes} node${o.nodes === 1 ? "" : "s"}`,
+    );
+}
+
 /** What works differently on a swarm, said in the plan so nobody learns it from an outage. */
 function notesFor(
   desired: readonly DesiredService[],

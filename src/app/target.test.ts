@@ -105,9 +105,7 @@ describe("chooseTarget", () => {
 describe("chooseTarget on a swarm in trouble", () => {
   // A locked manager (autolock, after a restart) is still a manager: deploying containers
   // beside its services would run the app twice once it is unlocked.
-  it("does not fall back to the single engine on its own", {
-    todo: "chooseTarget picks docker for a locked, pending or error node",
-  }, () => {
+  it("does not fall back to the single engine on its own", () => {
     for (const state of ["locked", "pending", "error"]) {
       const info: DockerInfo = { Swarm: { LocalNodeState: state } };
       const err = usageError(() => chooseTarget(info, endpoint, undefined));

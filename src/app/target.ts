@@ -62,6 +62,30 @@ export function chooseTarget(
   const { role } = swarmRole(info);
   if (requested === "docker") return "docker";
   if (role === "manager") return "swarm";
+  // A manager that is locked or failing would otherwise get the app as containers, beside
+  // its services once it recovers.
+  if (role !== "worker" && role !== "inactive")
+    throw new HlnError(
+      "E_USAGE",
+      `${endpoint}: its swarm is ${role}, so hln cannot tell where the app belongs`,
+      role === "locked"
+        ? {
+            hint: "`docker swarm unlock` unlocks it",
+            remedy: {
+              settings: ["target"],
+              value: "docker",
+              lead: "or set",
+              does: "to deploy to the engine alone",
+            },
+          }
+        : {
+            remedy: {
+              settings: ["target"],
+              value: "docker",
+              does: "to deploy to the engine alone",
+            },
+          },
+    );
   if (requested === "swarm")
     throw new HlnError(
       "E_USAGE",

@@ -35,7 +35,7 @@ import { type AppState, type DeployRecord, fileStateStore } from "./state-store.
 import { swarmAddresses } from "./swarm-addresses.js";
 import { convergeSwarm, removeUnusedSecrets } from "./swarm-converge.js";
 import { observeSwarmApp } from "./swarm-observe.js";
-import { isSwarmNoop, planSwarmApp, type SwarmPlan } from "./swarm-plan.js";
+import { isSwarmNoop, planSwarmApp, type SwarmPlan, unplaceable } from "./swarm-plan.js";
 import { swarmConfigParts } from "./swarm-spec.js";
 import { chooseTarget, swarmRole, type Target } from "./target.js";
 import { singleEngineWarnings } from "./target-notes.js";
@@ -200,6 +200,8 @@ export async function upApp(o: UpOptions): Promise<UpResult> {
       );
     let hashOf: (d: DesiredService) => string;
     if (target === "swarm") {
+      const [refused] = unplaceable(wanted, { nodes, mesh });
+      if (refused) throw new HlnError("E_USAGE", refused);
       const observed = await observeSwarmApp(docker, app, signal);
       if (desired.length === 0 && !previous && observed.services.length === 0) throw noServices();
       const swarmPlan = planSwarmApp(app, wanted, observed, {
