@@ -2,11 +2,13 @@
  * hln on a swarm, end to end, as a user runs it: the test swarm of test/helpers/swarm.ts
  * (the main engine as manager, the remote host as worker, a plain-HTTP registry both
  * pull from), `hln up` with --registry, a second up that changes nothing, a rolling update
- * watched by a poller through the published port, a broken image the swarm rolls back by
- * itself, `hln rollback`, secrets kept out of everything, and `hln down`. A small stack
- * written here covers replicas and updates (its inputs can set them; the official stacks'
- * cannot); the official web-api-db stack, unchanged, shows the same stack that runs on one
- * engine runs on the swarm. Each step prints its figures; none is a timed assertion.
+ * watched by a poller through the published port, `hln rollback`, a broken image the
+ * swarm rolls back by itself, secrets kept out of everything, and `hln down`. A small
+ * stack written here covers replicas and updates (its inputs can set them; the official
+ * stacks' cannot); the official web-api-db stack, unchanged, shows the same stack that
+ * runs on one engine runs on the swarm, and rolls its api behind nginx. On a kernel without
+ * IPVS (no routing mesh) the ups pass --no-mesh. Each step prints its figures; none is a
+ * timed assertion.
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
@@ -22,12 +24,34 @@ import { ipvsAvailable, type TestSwarm, useSwarm } from "../helpers/swarm.js";
 import { tempDir } from "../helpers/temp-dir.js";
 
 /**
- * The small stack: `api`, a busybox httpd with `replicas` tasks, published on `port`,
- * answering `VERSION HOSTNAME`. `version` changes both the image (the page) and the env;
- * `broken` builds an image without /healthz, so the health check fails and no new task
- * ever becomes healthy. The secret is mounted and only its hash is ever printed.
+ * The small stack: `api`, a busybox httpd with `replicas` tasks answering its `version`,
+ * behind `front`, one busybox httpd on the manager, published on `port`, whose CGI
+ * /cgi-bin/api asks the api's tasks in turn until one answers. Requests go through the
+ * front as a user's would, so a rolling update of the api is watched from outside it
+ * whether or not the swarm has its routing mesh (without one, a published port answers
+ * only on its task's node and updates stop-first, see docs/swarm.md). `version` changes
+ * the api's image (the page) and env; `broken` builds an api image without /healthz, so
+ * no new task ever becomes healthy. The secret is mounted; only its hash is printed.
  */
+const frontCgi = `#!/bin/sh
+for ip in $(nslookup -type=a api 127.0.0.11 2>/dev/null | sed -n 's/^Address: \\([0-9.]*\\)$/\\1/p'); do
+  out=$(printf 'GET / HTTP/1.0\\r\\n\\r\\n' | timeout 2 nc "$ip" 8080 2>/dev/null)
+  case "$out" in
+    "HTTP/1."*" 200 "*)
+      printf 'Content-Type: text/plain\\r\\n\\r\\n%s\\n' "$(printf '%s' "$out" | sed '1,/^\\r*$/d')"
+      exit 0 ;;
+  esac
+done
+printf 'Status: 502 Bad Gateway\\r\\nContent-Type: text/plain\\r\\n\\r\\nno api task answered\\n'
+`;
 const stackSource = `import { defineStack } from "hln";
+const frontCgi = ${JSON.stringify(frontCgi)};
+const probe = (marker) => ({
+  test: ["sh", "-c", "wget -qO- http://127.0.0.1:8080/healthz || { echo " + marker + "; exit 1; }"],
+  interval: "500ms",
+  timeout: "3s",
+  retries: 3,
+});
 export default defineStack({
   name: "swarm-demo",
   version: "1.0.0",
@@ -40,22 +64,27 @@ export default defineStack({
   },
   actions: {
     async up({ dag, inputs, app }) {
-      let page = dag.container().from("busybox").withNewFile("/www/index.html", inputs.version + "\\n");
+      const busybox = dag.container().from("busybox");
+      let page = busybox.withNewFile("/www/index.html", inputs.version + "\\n");
       if (!inputs.broken) page = page.withNewFile("/www/healthz", "ok\\n");
       app.service("api", page, {
         command: ["sh", "-c", "sha256sum /run/secrets/pw; exec httpd -f -p 8080 -h /www"],
         env: { VERSION: inputs.version },
         secrets: { "/run/secrets/pw": inputs.pw },
         replicas: inputs.replicas,
-        ports: [{ host: inputs.port, container: 8080 }],
-        healthcheck: {
-          test: ["sh", "-c", "wget -qO- http://127.0.0.1:8080/healthz || { echo swarm-demo-health-probe-failed; exit 1; }"],
-          interval: "500ms",
-          timeout: "3s",
-          retries: 3,
-        },
+        healthcheck: probe("swarm-demo-health-probe-failed"),
       });
-      return { url: "http://127.0.0.1:" + inputs.port };
+      const front = busybox
+        .withNewFile("/www/healthz", "ok\\n")
+        .withNewFile("/www/cgi-bin/api", frontCgi, { permissions: 0o755 });
+      app.service("front", front, {
+        command: ["httpd", "-f", "-p", "8080", "-h", "/www"],
+        ports: [{ host: inputs.port, container: 8080 }],
+        placement: ["node.role == manager"],
+        dependsOn: { api: "healthy" },
+        healthcheck: probe("front-unhealthy"),
+      });
+      return { url: "http://127.0.0.1:" + inputs.port + "/cgi-bin/api" };
     },
   },
 });
@@ -223,6 +252,12 @@ async function assertGone(app: string): Promise<void> {
   );
 }
 
+/**
+ * Without IPVS in the kernel the swarm has no VIPs or routing mesh: hln deploys with
+ * --no-mesh (DNS round robin, ports published on their task's node).
+ */
+const meshFlags = ipvsAvailable() ? [] : ["--no-mesh"];
+
 /** Why a request through a published port may fail here whatever hln does. */
 const meshNote = ipvsAvailable()
   ? ""
@@ -262,7 +297,10 @@ after(async () => {
 describe("a small stack with replicas on the swarm", () => {
   const app = newApp("s");
   const name = `hln-${app}-api`;
+  const frontName = `hln-${app}-front`;
   let port: number;
+  /** Through the front, on the manager: the api's answer. */
+  const url = () => `http://127.0.0.1:${port}/cgi-bin/api`;
   let v1: Service;
   let v2: Service;
   const up = (...sets: string[]) =>
@@ -275,17 +313,18 @@ describe("a small stack with replicas on the swarm", () => {
       `http://${swarm.registry}`,
       "--set",
       `port=${port}`,
+      ...meshFlags,
       ...sets.flatMap((s) => ["--set", s]),
     ]);
 
-  it("a. comes up on the swarm: the plan says so, the service answers on its port", async () => {
+  it("a. comes up on the swarm: the plan says so, the api answers through the published front", async () => {
     port = await freePort();
     const r = ok(await up(), "up");
     console.log(`# a. swarm-demo first up: ${Math.round(r.ms / 1000)} s`);
     assert.match(`${r.stdout}\n${r.stderr}`, /on the swarm managed by /);
     assert.deepEqual(
       (await servicesOf(app)).map((s) => s.Spec.Name),
-      [name],
+      [name, frontName],
     );
     v1 = await service(name);
     assert.match(
@@ -294,7 +333,7 @@ describe("a small stack with replicas on the swarm", () => {
     );
     assert.equal(v1.Spec.Labels?.["dev.hln.app"], app);
     assert.equal(v1.Spec.Labels?.["dev.hln.service"], "api");
-    assert.match(await text(`http://127.0.0.1:${port}/`), /^v1$/);
+    assert.equal(await text(url()), "v1");
   });
 
   it("b. runs its 2 replicas one on each node", async () => {
@@ -321,7 +360,8 @@ describe("a small stack with replicas on the swarm", () => {
   });
 
   it("d. rolls an input change start-first with no failed request through the published port", async () => {
-    const poller = startPoller(`http://127.0.0.1:${port}/`, { everyMs: 100 });
+    const frontBefore = await service(frontName);
+    const poller = startPoller(url(), { everyMs: 100 });
     let r: CliResult;
     try {
       r = await up("version=v2");
@@ -345,8 +385,9 @@ describe("a small stack with replicas on the swarm", () => {
     assert.equal(v2.UpdateStatus?.State, "completed");
     assert.ok(polled.total > 0);
     assert.equal(polled.failed, 0, polled.failures.join("\n") + meshNote);
-    assert.equal(await text(`http://127.0.0.1:${port}/`), "v2");
+    assert.equal(await text(url()), "v2");
     assert.ok(v2.Spec.TaskTemplate.ContainerSpec.Env?.includes("VERSION=v2"));
+    assert.equal((await service(frontName)).Version.Index, frontBefore.Version.Index, "front kept");
   });
 
   // f before e: after the swarm rolls a failed update back by itself it keeps no previous
@@ -360,17 +401,15 @@ describe("a small stack with replicas on the swarm", () => {
     });
     assert.deepEqual(s.Spec.TaskTemplate.ContainerSpec.Env, v1.Spec.TaskTemplate.ContainerSpec.Env);
     assert.equal(s.Spec.TaskTemplate.ContainerSpec.Image, v1.Spec.TaskTemplate.ContainerSpec.Image);
-    assert.equal(await text(`http://127.0.0.1:${port}/`), "v1");
+    assert.equal(await text(url()), "v1");
     // Back to v2, so the broken image of e replaces a healthy, hln-made spec.
     ok(await up("version=v2"), "up version=v2 again");
-    await until("v2 serves again", async () =>
-      (await text(`http://127.0.0.1:${port}/`)) === "v2" ? true : undefined,
-    );
+    await until("v2 serves again", async () => ((await text(url())) === "v2" ? true : undefined));
   });
 
   it("e. a broken image fails the up with its health output; the swarm rolls back and the old tasks keep serving", async () => {
     const before = await service(name);
-    const poller = startPoller(`http://127.0.0.1:${port}/`, { everyMs: 100 });
+    const poller = startPoller(url(), { everyMs: 100 });
     const r = await up("version=v3", "broken=true");
     printed.push(r.stdout, r.stderr);
     const s = await until("the swarm's rollback completes", async () => {
@@ -385,7 +424,7 @@ describe("a small stack with replicas on the swarm", () => {
     assert.match(`${r.stdout}\n${r.stderr}`, /swarm-demo-health-probe-failed/);
     assert.deepEqual(s.Spec.TaskTemplate.ContainerSpec, before.Spec.TaskTemplate.ContainerSpec);
     assert.equal(polled.failed, 0, polled.failures.join("\n") + meshNote);
-    assert.equal(await text(`http://127.0.0.1:${port}/`), "v2");
+    assert.equal(await text(url()), "v2");
   });
 
   it("g. keeps the secret out of service inspect, the swarm secret, the state file and the output", async () => {
@@ -431,6 +470,8 @@ describe("a small stack with replicas on the swarm", () => {
 describe("the official web-api-db stack, unchanged, on the swarm", () => {
   const app = newApp("w");
   let port: number;
+  /** Where web's published port answers. */
+  let host: string;
 
   it("a. comes up as swarm services: a request through nginx reaches a row in PostgreSQL", async () => {
     port = await freePort();
@@ -445,6 +486,7 @@ describe("the official web-api-db stack, unchanged, on the swarm", () => {
           `http://${swarm.registry}`,
           "--set",
           `port=${port}`,
+          ...meshFlags,
         ],
         1_500_000,
       ),
@@ -455,12 +497,61 @@ describe("the official web-api-db stack, unchanged, on the swarm", () => {
     const names = (await servicesOf(app)).map((s) => s.Spec.Name);
     for (const s of ["db", "api", "web"])
       assert.ok(names.includes(`hln-${app}-${s}`), names.join(" "));
-    const items = JSON.parse(await text(`http://127.0.0.1:${port}/api/items`)) as {
+    // Without the mesh the port answers only on the node running web's task.
+    const [webTask] = await until("web runs", async () => {
+      const ts = await runningTasks(`hln-${app}-web`);
+      return ts.some((t) => t.Status.State === "running") ? ts : undefined;
+    });
+    host = meshFlags.length ? swarm.nodes.find((n) => n.id === webTask!.NodeID)!.addr : "127.0.0.1";
+    console.log(`#    web runs on ${host}`);
+    const items = JSON.parse(await text(`http://${host}:${port}/api/items`)) as {
       greeting: string;
       items: { name: string }[];
     };
     assert.equal(items.greeting, "hello");
     assert.ok(items.items.length > 0, JSON.stringify(items));
+  });
+
+  it("d. rolls the api on a greeting change while requests through nginx keep being answered", async () => {
+    const api = `hln-${app}-api`;
+    const before = await service(api);
+    const poller = startPoller(`http://${host}:${port}/api/items`, { everyMs: 100 });
+    let r: CliResult;
+    try {
+      r = await hln([
+        "up",
+        app,
+        "-s",
+        "web-api-db",
+        "--registry",
+        `http://${swarm.registry}`,
+        "--set",
+        `port=${port}`,
+        "--set",
+        "greeting=bonjour",
+        ...meshFlags,
+      ]);
+    } finally {
+      await until("the api's update ends", async () => {
+        const s = await service(api);
+        return s.Version.Index !== before.Version.Index &&
+          ["completed", "paused", "rollback_completed"].includes(s.UpdateStatus?.State ?? "")
+          ? true
+          : undefined;
+      }).catch(() => undefined);
+    }
+    const polled = await poller.stop();
+    ok(r, "up greeting=bonjour");
+    const after = await service(api);
+    console.log(
+      `# d. web-api-db api rolled (${after.Spec.UpdateConfig?.Order}, update ${after.UpdateStatus?.State}): ${polled.failed} failed of ${polled.total} requests through nginx; failures ${JSON.stringify(polled.failures)}`,
+    );
+    const items = JSON.parse(await text(`http://${host}:${port}/api/items`)) as {
+      greeting: string;
+    };
+    assert.equal(items.greeting, "bonjour");
+    assert.equal(after.Spec.UpdateConfig?.Order, "start-first");
+    assert.equal(polled.failed, 0, polled.failures.join("\n"));
   });
 
   it("g. keeps the database password out of service inspect, the state file and the output", async () => {
