@@ -9,6 +9,8 @@ export interface PollResult {
   ok: number;
   failed: number;
   total: number;
+  /** The longest a request took, answered or not, in ms. */
+  slowestMs: number;
   /** The first few failures: `+MS ms: REASON`, MS counted from the start. */
   failures: string[];
 }
@@ -66,13 +68,14 @@ export function startPoller(url: string, options: PollOptions = {}): Poller {
   const timeoutMs = options.timeoutMs ?? 2000;
   const keep = options.keep ?? 10;
   const started = performance.now();
-  const result: PollResult = { ok: 0, failed: 0, total: 0, failures: [] };
+  const result: PollResult = { ok: 0, failed: 0, total: 0, slowestMs: 0, failures: [] };
   let stopping = false;
   const loop = (async () => {
     while (!stopping) {
       const at = performance.now();
       const why = await get(url, timeoutMs, options.onBody);
       result.total++;
+      result.slowestMs = Math.max(result.slowestMs, Math.round(performance.now() - at));
       if (why === undefined) result.ok++;
       else {
         result.failed++;
