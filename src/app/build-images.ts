@@ -149,3 +149,39 @@ export async function pushImages(
   );
   return new Map(pushed);
 }
+
+/**
+ * Removes the names of the app's images that a swarm node pulled (`HOST/…/hln/APP/SERVICE@…`)
+ * or a registry-less deploy stored (`hln/APP/SERVICE:…`) on this engine, but those in `keep`.
+ * A name a container still uses stays: the next run removes it. Other nodes' copies are
+ * theirs to remove; a manager's API does not reach them.
+ */
+export async function pruneSwarmImages(
+  docker: DockerClient,
+  app: string,
+  keep: ReadonlySet<string>,
+  signal?: AbortSignal,
+): Promise<{ removed: string[]; inUse: string[] }> {
+  const ours = (name: string) => {
+    const path = name.replace(/[@:][^/]*$/, "");
+    const at = path.indexOf(`hln/${app}/`);
+    return (
+      (at === 0 || (at > 0 && path[at - 1] === "/")) &&
+      !path.slice(at + `hln/${app}/`.length).includes("/")
+    );
+  };
+  const removed: string[] = [];
+  const inUse: string[] = [];
+  for (const image of await listImages(docker, { signal }))
+    for (const name of image.RepoTags ?? []) {
+      if (!ours(name) || keep.has(name)) continue;
+      try {
+        await untagImage(docker, name, signal);
+        removed.push(name);
+      } catch {
+        // A task's container still uses it: the next run removes it.
+        inUse.push(name);
+      }
+    }
+  return { removed: removed.sort(), inUse: inUse.sort() };
+}

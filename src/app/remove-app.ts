@@ -10,10 +10,12 @@ import { listImages, untagImage } from "../docker/images.js";
 import { removeNetwork } from "../docker/networks.js";
 import { removeVolume } from "../docker/volumes.js";
 import { HlnError, throwIfAborted } from "../errors.js";
+import { pruneSwarmImages } from "./build-images.js";
 import { imagesOf } from "./names.js";
 import { observeApp } from "./observe.js";
 import { findSwarmApp } from "./swarm-app.js";
 import { type RemovedSwarmApp, removeSwarmApp } from "./swarm-remove.js";
+import { pause } from "./wait.js";
 
 export interface RemovedApp {
   /** Container names. */
@@ -40,9 +42,16 @@ export async function removeApp(
   const swarm = await findSwarmApp(docker, app, signal);
   if (swarm) {
     const removed = await removeSwarmApp(docker, swarm, options);
-    // Tags of the app's images, should a build on the manager have left any.
-    const images = await appImageTags(docker, app, signal);
-    for (const tag of images) await untagImage(docker, tag, signal);
+    // The images this node pulled for the app's tasks, and any a registry-less deploy
+    // stored: each goes once the swarm has removed the stopped tasks' containers.
+    const images: string[] = [];
+    const until = Date.now() + 20_000;
+    for (;;) {
+      const { removed: gone, inUse } = await pruneSwarmImages(docker, app, new Set(), signal);
+      images.push(...gone);
+      if (inUse.length === 0 || Date.now() > until) break;
+      await pause(500, signal);
+    }
     return {
       containers: [],
       ...(removed.network ? { network: removed.network } : {}),

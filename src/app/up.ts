@@ -18,6 +18,7 @@ import {
   type DeployRegistry,
   parseRegistry,
   pruneImageTags,
+  pruneSwarmImages,
   pushImages,
   registryText,
 } from "./build-images.js";
@@ -263,10 +264,9 @@ export async function upApp(o: UpOptions): Promise<UpResult> {
       changes = converged.changes;
       hashOf = (d) => configHash(configParts(d));
     }
-    if (!pushing) {
-      const keep = new Set([...images.values()].map((i) => i.tag));
-      await pruneImageTags(docker, app, keep, signal);
-    }
+    const keep = new Set([...images.values()].map((i) => i.tag));
+    if (target === "swarm") await pruneSwarmImages(docker, app, keep, signal);
+    else await pruneImageTags(docker, app, keep, signal);
     await store.write(
       {
         ...stateOf(o, engineId, target, registry, mesh),

@@ -485,12 +485,12 @@ export class Container {
     ref: string,
     options: { insecure?: boolean } = {},
   ): Promise<{ reference: string; configDigest: string }> {
-    return this.solver.track(this.#push(ref, options));
+    return this.solver.track(this.#push(ref, { ...options, store: false }));
   }
 
   async #push(
     ref: string,
-    options: { insecure?: boolean },
+    options: { insecure?: boolean; store?: boolean },
   ): Promise<{ reference: string; configDigest: string }> {
     const name = normalizeImageRef(ref);
     const repo = name.replace(/@.*$/, "").replace(/:[^/:]+$/, "");
@@ -510,6 +510,9 @@ export class Container {
       return { reference: `${repo}@${digest}`, configDigest: Id };
     }
     const attrs: Record<string, string> = { name, push: "true" };
+    // A deploy's image lives in the registry; a copy in the building engine's store would
+    // only pile up there, a new one per deploy.
+    if (options.store === false) attrs.store = "false";
     if (options.insecure) attrs["registry.insecure"] = "true";
     const res = await this.solver.exportTo(
       this.#rootfs("publish"),
