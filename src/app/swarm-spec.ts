@@ -48,15 +48,23 @@ export function updateOrder(d: DesiredService, mesh: boolean): "start-first" | "
   return d.spec.volumes.some((v) => "volume" in v.source) ? "stop-first" : "start-first";
 }
 
+/**
+ * A pause after each stop-first batch: the swarm moves on as soon as a new task has started
+ * or ended, and counts a new task that ended (a broken image) as a failure a moment later,
+ * so without it a second old task is stopped for a new one that cannot run.
+ */
+export const stopFirstDelayMs = 2000;
+
 export function updateConfig(d: DesiredService, mesh: boolean): UpdateConfig {
   const u = d.spec.update ?? {};
+  const order = updateOrder(d, mesh);
   return {
     Parallelism: u.parallelism ?? 1,
-    Delay: ns(u.delayMs ?? 0),
+    Delay: ns(u.delayMs ?? (order === "stop-first" ? stopFirstDelayMs : 0)),
     FailureAction: u.failureAction ?? "rollback",
     Monitor: ns(monitorMs),
     MaxFailureRatio: 0,
-    Order: updateOrder(d, mesh),
+    Order: order,
   };
 }
 
