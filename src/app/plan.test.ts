@@ -1,7 +1,5 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { Container } from "../sdk/container.js";
-import type { DeclaredService } from "../stack/app-spec.js";
 import { labels } from "./names.js";
 import type { ObservedApp, ObservedContainer } from "./observe.js";
 import { isNoop, planApp } from "./plan.js";
@@ -12,27 +10,7 @@ import {
   type DesiredService,
   publishedAddress,
 } from "./service-config.js";
-
-function service(name: string, over: Partial<DeclaredService> = {}): DesiredService {
-  return {
-    spec: {
-      name,
-      kind: "service",
-      container: {} as Container,
-      env: {},
-      secrets: [],
-      ports: [],
-      volumes: [],
-      dependsOn: [],
-      restart: "unless-stopped",
-      replicas: 1,
-      placement: [],
-      ...over,
-    },
-    image: { id: `sha256:${name}`, configDigest: `sha256:config-${name}` },
-    secretFingerprints: {},
-  };
-}
+import { desiredService as service } from "./testdata/desired-service.js";
 
 function running(d: DesiredService, over: Partial<ObservedContainer> = {}): ObservedContainer {
   const parts = configParts(d);

@@ -1,9 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { ServiceDetails } from "../docker/services.js";
-import type { Container } from "../sdk/container.js";
 import { secretFromValue } from "../sdk/secret.js";
-import type { DeclaredService } from "../stack/app-spec.js";
 import type { DesiredService } from "./service-config.js";
 import { type ObservedSwarmApp, observedService } from "./swarm-observe.js";
 import {
@@ -14,33 +12,12 @@ import {
   unplaceable,
 } from "./swarm-plan.js";
 import { secretName, serviceSpec } from "./swarm-spec.js";
-
-function service(name: string, over: Partial<DeclaredService> = {}): DesiredService {
-  return {
-    spec: {
-      name,
-      kind: "service",
-      container: {} as Container,
-      env: {},
-      secrets: [],
-      ports: [],
-      volumes: [],
-      dependsOn: [],
-      restart: "unless-stopped",
-      replicas: 1,
-      placement: [],
-      ...over,
-    },
-    image: { id: `sha256:${name}`, configDigest: `sha256:config-${name}` },
-    secretFingerprints: {},
-  };
-}
-
-const job = (name: string, over: Partial<DeclaredService> = {}) =>
-  service(name, { kind: "job", restart: "no", ...over });
-
-const port = { host: 8080, container: 80, ip: "127.0.0.1", protocol: "tcp" as const };
-const dataVolume = { path: "/data", source: { volume: "data" }, readOnly: false };
+import {
+  dataVolume,
+  desiredJob as job,
+  loopbackPort as port,
+  desiredService as service,
+} from "./testdata/desired-service.js";
 
 /** What a manager reports for a service hln made from `d` (as `GET /services?status=true`). */
 function deployed(

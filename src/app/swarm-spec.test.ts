@@ -2,9 +2,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
 import type { ServiceSpec } from "../docker/services.js";
-import type { Container } from "../sdk/container.js";
 import { secretFromValue } from "../sdk/secret.js";
-import type { DeclaredService } from "../stack/app-spec.js";
 import { labels } from "./names.js";
 import {
   changedParts,
@@ -22,33 +20,12 @@ import {
   updateConfig,
   updateOrder,
 } from "./swarm-spec.js";
-
-function service(name: string, over: Partial<DeclaredService> = {}): DesiredService {
-  return {
-    spec: {
-      name,
-      kind: "service",
-      container: {} as Container,
-      env: {},
-      secrets: [],
-      ports: [],
-      volumes: [],
-      dependsOn: [],
-      restart: "unless-stopped",
-      replicas: 1,
-      placement: [],
-      ...over,
-    },
-    image: { id: `sha256:${name}`, configDigest: `sha256:config-${name}` },
-    secretFingerprints: {},
-  };
-}
-
-const job = (name: string, over: Partial<DeclaredService> = {}) =>
-  service(name, { kind: "job", restart: "no", ...over });
-
-const port = { host: 8080, container: 80, ip: "127.0.0.1", protocol: "tcp" as const };
-const dataVolume = { path: "/data", source: { volume: "data" }, readOnly: false };
+import {
+  dataVolume,
+  desiredJob as job,
+  loopbackPort as port,
+  desiredService as service,
+} from "./testdata/desired-service.js";
 
 function specOf(d: DesiredService, mesh = true, app = "shop"): ServiceSpec {
   return serviceSpec(app, d, {
