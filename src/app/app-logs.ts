@@ -5,18 +5,19 @@
  * `hln logs -f` outlives a deploy as `docker compose logs -f` does not. A follow ends on
  * the signal, or when the app has no containers left (removed by `hln down`).
  */
-import { type DockerClient, httpStatus } from "../docker/client.js";
+import type { DockerClient } from "../docker/client.js";
 import { containerLogs, type LogLine } from "../docker/containers.js";
-import { HlnError } from "../errors.js";
 import {
+  checkWanted,
   compareTimes,
-  LineQueue,
+  following,
+  isGone,
   merged,
+  readOn,
+  resumeAt,
   type Seam,
   seamOf,
-  seamText,
   sinceOf,
-  sleep,
   timeKey,
 } from "./log-merge.js";
 import { type ObservedContainer, observeApp } from "./observe.js";
@@ -63,13 +64,7 @@ export async function* appLogs(
   const observed = await observeApp(docker, app, signal);
   const wanted = options.services?.length ? options.services : undefined;
   if (wanted) {
-    const known = [...new Set(observed.containers.map((c) => c.service))].sort();
-    const unknown = wanted.filter((s) => !known.includes(s));
-    if (unknown.length > 0)
-      throw new HlnError(
-        "E_USAGE",
-        `app ${app} has no service ${unknown.map((s) => `"${s}"`).join(", ")} (services: ${known.join(", ") || "none"})`,
-      );
+    checkWanted(app, [...new Set(observed.containers.map((c) => c.service))].sort(), wanted);
   }
   const pick = (cs: readonly ObservedContainer[]) =>
     currentContainers(cs).filter((c) => !wanted || wanted.includes(c.service));
@@ -141,81 +136,44 @@ async function* followed(
     if (o.signal?.aborted) return;
     yield line;
   }
-  const stop = new AbortController();
-  const signal = o.signal ? AbortSignal.any([o.signal, stop.signal]) : stop.signal;
-  const queue = new LineQueue<AppLogLine>();
-  const onAbort = () => queue.notify();
-  signal.addEventListener("abort", onAbort, { once: true });
-  const services = new Map<string, Followed>();
+  yield* following<AppLogLine>(o, (queue, signal) => {
+    const services = new Map<string, Followed>();
 
-  /** Follows a container from `from`, or on from where `seam` says it was read. */
-  const follow = (c: ObservedContainer, from: { since?: number; tail?: number }, seam?: Seam) => {
-    const f: Followed = { id: c.id, open: true, atLast: [] };
-    services.set(c.service, f);
-    const since = seam?.last === undefined ? undefined : sinceOf(seam.last);
-    const skip = since === undefined ? undefined : { last: seam!.last!, atLast: [...seam!.atLast] };
-    if (skip) {
-      f.last = skip.last;
-      f.atLast = [...skip.atLast];
-    }
-    void (async () => {
-      try {
-        for await (const l of containerLogs(docker, c.id, {
-          follow: true,
-          timestamps: true,
-          ...(skip ? { since } : from),
-          signal,
-        })) {
-          if (skip) {
-            const order = compareTimes(l.time, skip.last);
-            if (order < 0) continue;
-            if (order === 0) {
-              const i = skip.atLast.indexOf(seamText(l));
-              if (i >= 0) {
-                skip.atLast.splice(i, 1);
-                continue;
-              }
-            }
-          }
-          if (l.time !== undefined) {
-            if (f.last !== undefined && timeKey(l.time) === timeKey(f.last))
-              f.atLast.push(seamText(l));
-            else f.atLast = [seamText(l)];
-            f.last = l.time;
-          }
-          queue.push(appLine(c.service, l));
+    /** Follows a container from `from`, or on from where `seam` says it was read. */
+    const follow = (c: ObservedContainer, from: { since?: number; tail?: number }, seam?: Seam) => {
+      const { since, skip } = resumeAt(seam);
+      const f: Followed = { id: c.id, open: true, atLast: [] };
+      services.set(c.service, f);
+      if (skip) {
+        f.last = skip.last;
+        f.atLast = [...skip.atLast];
+      }
+      void (async () => {
+        try {
+          for await (const l of containerLogs(docker, c.id, {
+            follow: true,
+            timestamps: true,
+            ...(skip ? { since } : from),
+            signal,
+          }))
+            if (readOn(l, skip, f)) queue.push(appLine(c.service, l));
+        } catch (err) {
+          // The container went away under the stream: its replacement, if any, is found by the poll.
+          if (!signal.aborted && !isGone(err)) queue.fail(err);
+        } finally {
+          f.open = false;
         }
-      } catch (err) {
-        // The container went away under the stream: its replacement, if any, is found by the poll.
-        if (!signal.aborted && !isGone(err)) queue.fail(err);
-      } finally {
-        f.open = false;
-      }
-    })();
-  };
+      })();
+    };
 
-  first.forEach((c, i) => {
-    const seam = seamOf(before[i]!);
-    if (seam.last !== undefined) follow(c, {}, seam);
-    else follow(c, { since: o.since, tail: o.tail });
-  });
-  const pollMs = o.pollMs ?? 1000;
-  const poll = (async () => {
-    while (!signal.aborted) {
-      await sleep(pollMs, signal);
-      if (signal.aborted) return;
-      let all: ObservedContainer[];
-      try {
-        all = (await observeApp(docker, app, signal)).containers;
-      } catch (err) {
-        if (!signal.aborted) queue.fail(err);
-        return;
-      }
-      // `hln down` (or anyone) removed the app: nothing will ever be printed again.
-      if (all.length === 0) {
-        queue.close();
-        return;
-      }
+    first.forEach((c, i) => {
+      const seam = seamOf(before[i]!);
+      if (seam.last !== undefined) follow(c, {}, seam);
+      else follow(c, { since: o.since, tail: o.tail });
+    });
+    return async () => {
+      const all = (await observeApp(docker, app, signal)).containers;
+      if (all.length === 0) return false;
       for (const c of pick(all)) {
         const f = services.get(c.service);
         if (!f || f.id !== c.id) follow(c, {});
@@ -225,35 +183,7 @@ async function* followed(
           else follow(c, {});
         }
       }
-    }
-  })();
-
-  try {
-    while (!signal.aborted) {
-      let lines: AppLogLine[] | undefined;
-      try {
-        lines = await queue.take();
-      } catch (err) {
-        if (signal.aborted) return;
-        throw err;
-      }
-      if (signal.aborted) return;
-      if (lines === undefined) return;
-      yield* lines;
-    }
-  } finally {
-    signal.removeEventListener("abort", onAbort);
-    // Every stream and the poll end with the reader, however it stops.
-    stop.abort();
-    await poll.catch(() => undefined);
-  }
-}
-
-/**
- * A container removed while its log was read, or just before: Docker answers 404, or 409
- * ("dead or marked for removal") for one it is removing.
- */
-function isGone(err: unknown): boolean {
-  const status = httpStatus(err);
-  return status === 404 || status === 409;
+      return true;
+    };
+  });
 }

@@ -6,21 +6,18 @@
  * then lines as they come, until the signal or until the app has no services left.
  */
 import type { DockerClient } from "../docker/client.js";
-import { httpStatus } from "../docker/client.js";
 import { serviceLogs } from "../docker/services.js";
 import { listTasks, type TaskDetails } from "../docker/tasks.js";
-import { HlnError } from "../errors.js";
 import type { AppLogLine, AppLogsOptions } from "./app-logs.js";
 import {
-  compareTimes,
-  LineQueue,
+  checkWanted,
+  following,
+  isGone,
   merged,
+  readOn,
+  resumeAt,
   type Seam,
   seamOf,
-  seamText,
-  sinceOf,
-  sleep,
-  timeKey,
 } from "./log-merge.js";
 import { type ObservedService, type ObservedSwarmApp, observeSwarmApp } from "./swarm-observe.js";
 import { currentTasks, nodeHostnames } from "./swarm-status.js";
@@ -146,13 +143,11 @@ export async function swarmLogSources(
 
 function pick(observed: ObservedSwarmApp, services: readonly string[]): ObservedService[] {
   if (services.length === 0) return observed.services;
-  const known = observed.services.map((s) => s.service);
-  const unknown = services.filter((s) => !known.includes(s));
-  if (unknown.length > 0)
-    throw new HlnError(
-      "E_USAGE",
-      `app ${observed.app} has no service ${unknown.map((s) => `"${s}"`).join(", ")} (services: ${known.join(", ") || "none"})`,
-    );
+  checkWanted(
+    observed.app,
+    observed.services.map((s) => s.service),
+    services,
+  );
   return observed.services.filter((s) => services.includes(s.service));
 }
 
@@ -232,94 +227,56 @@ async function* followed(
   wanted: readonly string[],
   o: AppLogsOptions,
 ): AsyncIterable<AppLogLine> {
-  const stop = new AbortController();
-  const signal = o.signal ? AbortSignal.any([o.signal, stop.signal]) : stop.signal;
-  const queue = new LineQueue<AppLogLine>();
-  const onAbort = () => queue.notify();
-  signal.addEventListener("abort", onAbort, { once: true });
-  const streams = new Map<string, Followed>();
-  const namer = new TaskNamer(
-    docker,
-    first.map((s) => s.id),
-  );
+  yield* following<AppLogLine>(o, async (queue, signal) => {
+    const streams = new Map<string, Followed>();
+    const namer = new TaskNamer(
+      docker,
+      first.map((s) => s.id),
+    );
 
-  /**
-   * Follows a service from where `seam` says it was read, else from `from`. One stream
-   * covers every task of the service, those an update or a restart makes later included.
-   */
-  const follow = (s: ObservedService, from: { since?: number; tail?: number }, seam?: Seam) => {
-    const since = seam?.last === undefined ? undefined : sinceOf(seam.last);
-    const skip = since === undefined ? undefined : { last: seam!.last!, atLast: [...seam!.atLast] };
-    const f: Followed = {
-      open: true,
-      atLast: skip ? [...skip.atLast] : [],
-      ...(skip ? { last: skip.last } : {}),
-    };
-    streams.set(s.id, f);
-    void (async () => {
-      try {
-        for await (const l of read(
-          docker,
-          namer,
-          s,
-          { ...(skip ? { since } : from), follow: true },
-          signal,
-        )) {
-          if (skip) {
-            const order = compareTimes(l.time, skip.last);
-            if (order < 0) continue;
-            if (order === 0) {
-              const i = skip.atLast.indexOf(seamText(l));
-              if (i >= 0) {
-                skip.atLast.splice(i, 1);
-                continue;
-              }
-            }
-          }
-          if (l.time !== undefined) {
-            if (f.last !== undefined && timeKey(l.time) === timeKey(f.last))
-              f.atLast.push(seamText(l));
-            else f.atLast = [seamText(l)];
-            f.last = l.time;
-          }
-          queue.push(l);
+    /**
+     * Follows a service from where `seam` says it was read, else from `from`. One stream
+     * covers every task of the service, those an update or a restart makes later included.
+     */
+    const follow = (s: ObservedService, from: { since?: number; tail?: number }, seam?: Seam) => {
+      const { since, skip } = resumeAt(seam);
+      const f: Followed = {
+        open: true,
+        atLast: skip ? [...skip.atLast] : [],
+        ...(skip ? { last: skip.last } : {}),
+      };
+      streams.set(s.id, f);
+      void (async () => {
+        try {
+          for await (const l of read(
+            docker,
+            namer,
+            s,
+            { ...(skip ? { since } : from), follow: true },
+            signal,
+          ))
+            if (readOn(l, skip, f)) queue.push(l);
+        } catch (err) {
+          // The service went away under the stream: the poll finds whether the app did.
+          if (!signal.aborted && !isGone(err)) queue.fail(err);
+        } finally {
+          f.open = false;
         }
-      } catch (err) {
-        // The service went away under the stream: the poll finds whether the app did.
-        const status = httpStatus(err);
-        if (!signal.aborted && status !== 404 && status !== 409) queue.fail(err);
-      } finally {
-        f.open = false;
-      }
-    })();
-  };
+      })();
+    };
 
-  await namer.refresh(signal, true).catch(() => undefined);
-  first.forEach((s, i) => {
-    const seam = seamOf(before[i] ?? []);
-    if (seam.last !== undefined) follow(s, {}, seam);
-    // Swarm reads a tail of 0 as "nothing, ever" when following (Docker 26): from now on
-    // is what it means for a container's log.
-    else if (o.tail === 0) follow(s, { since: o.since ?? Date.now() / 1000 });
-    else follow(s, { since: o.since, tail: o.tail });
-  });
-  const pollMs = o.pollMs ?? 1000;
-  const poll = (async () => {
-    while (!signal.aborted) {
-      await sleep(pollMs, signal);
-      if (signal.aborted) return;
-      let now: ObservedSwarmApp;
-      try {
-        now = await observeSwarmApp(docker, app, signal);
-      } catch (err) {
-        if (!signal.aborted) queue.fail(err);
-        return;
-      }
-      // `hln down` (or anyone) removed the app's services: nothing will be printed again.
-      if (now.services.length === 0) {
-        queue.close();
-        return;
-      }
+    await namer.refresh(signal, true).catch(() => undefined);
+    first.forEach((s, i) => {
+      const seam = seamOf(before[i] ?? []);
+      if (seam.last !== undefined) follow(s, {}, seam);
+      // Swarm reads a tail of 0 as "nothing, ever" when following (Docker 26): from now on
+      // is what it means for a container's log.
+      else if (o.tail === 0) follow(s, { since: o.since ?? Date.now() / 1000 });
+      else follow(s, { since: o.since, tail: o.tail });
+    });
+    return async () => {
+      const now = await observeSwarmApp(docker, app, signal);
+      if (now.services.length === 0) return false;
       for (const s of now.services) {
         if (wanted.length > 0 && !wanted.includes(s.service)) continue;
         const f = streams.get(s.id);
@@ -328,24 +285,7 @@ async function* followed(
         if (!f) follow(s, {});
         else if (!f.open) follow(s, {}, f.last === undefined ? undefined : f);
       }
-    }
-  })();
-
-  try {
-    while (!signal.aborted) {
-      let lines: AppLogLine[] | undefined;
-      try {
-        lines = await queue.take();
-      } catch (err) {
-        if (signal.aborted) return;
-        throw err;
-      }
-      if (signal.aborted || lines === undefined) return;
-      yield* lines;
-    }
-  } finally {
-    signal.removeEventListener("abort", onAbort);
-    stop.abort();
-    await poll.catch(() => undefined);
-  }
+      return true;
+    };
+  });
 }
