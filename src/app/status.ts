@@ -7,6 +7,7 @@ import type { DockerClient } from "../docker/client.js";
 import { inspectContainer } from "../docker/containers.js";
 import { labels } from "./names.js";
 import { type ObservedContainer, observeApp } from "./observe.js";
+import { recordedStatus } from "./recorded-status.js";
 import { publishedAddress } from "./service-config.js";
 import type { AppState } from "./state-store.js";
 import { findSwarmApp } from "./swarm-app.js";
@@ -84,33 +85,14 @@ export async function appStatus(
       return startedAt(details?.State.StartedAt);
     }),
   );
-  const services = current.map((c, i) => serviceStatus(c, started[i]));
-  for (const [name, s] of Object.entries(state?.services ?? {}))
-    if (!services.some((x) => x.service === name))
-      services.push({
-        service: name,
-        kind: s.kind === "job" ? "job" : "service",
-        state: "missing",
-        ok: false,
-        image: s.image,
-        ports: [],
-      });
-  services.sort((a, b) => a.service.localeCompare(b.service));
-  const last = state?.history.at(-1);
+  const stackLabel = current.find((c) => c.labels[labels.stack])?.labels[labels.stack];
   return {
     app,
-    ...(state ? { stack: { ...state.stack } } : stackOfLabels(current)),
-    services,
-    ...(state && state.outputs !== undefined ? { outputs: state.outputs } : {}),
-    ...(last
-      ? {
-          lastDeploy: {
-            at: last.at,
-            result: last.result,
-            ...(last.error === undefined ? {} : { error: last.error }),
-          },
-        }
-      : {}),
+    ...recordedStatus(
+      current.map((c, i) => serviceStatus(c, started[i])),
+      state,
+      stackLabel,
+    ),
     ...(observed.volumes.length > 0 ? { volumes: observed.volumes.map((v) => v.name) } : {}),
   };
 }
@@ -132,14 +114,6 @@ export function currentContainers(containers: readonly ObservedContainer[]): Obs
 function startedAt(text: string | undefined): string | undefined {
   if (!text || text.startsWith("0001-")) return undefined;
   return text;
-}
-
-/** Without a state file (another machine deployed it), the label says which stack runs. */
-function stackOfLabels(containers: readonly ObservedContainer[]): Pick<AppStatus, "stack"> {
-  const label = containers.find((c) => c.labels[labels.stack])?.labels[labels.stack];
-  const at = label?.lastIndexOf("@") ?? -1;
-  if (!label || at <= 0) return {};
-  return { stack: { name: label.slice(0, at), version: label.slice(at + 1), ref: label } };
 }
 
 /** The status of one service from its container; pure. */

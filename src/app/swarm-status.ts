@@ -10,6 +10,7 @@ import type { ServiceDetails } from "../docker/services.js";
 import { listNodes, listTasks, type TaskDetails } from "../docker/tasks.js";
 import { listVolumes } from "../docker/volumes.js";
 import { labels } from "./names.js";
+import { recordedStatus } from "./recorded-status.js";
 import { publishedAddress } from "./service-config.js";
 import type { AppState } from "./state-store.js";
 import type { AppStatus, ServiceStatus, TaskStatus } from "./status.js";
@@ -27,42 +28,21 @@ export async function swarmAppStatus(
     nodeHostnames(docker, signal),
     listVolumes(docker, { labels: [`${labels.app}=${observed.app}`], signal }),
   ]);
-  const services = observed.services.map((s) =>
-    swarmServiceStatus(
-      s.details,
-      tasks.filter((t) => t.ServiceID === s.id),
-      hostnames,
-    ),
-  );
-  for (const [name, s] of Object.entries(state?.services ?? {}))
-    if (!services.some((x) => x.service === name))
-      services.push({
-        service: name,
-        kind: s.kind === "job" ? "job" : "service",
-        state: "missing",
-        ok: false,
-        image: s.image,
-        ports: [],
-      });
-  services.sort((a, b) => a.service.localeCompare(b.service));
-  const last = state?.history.at(-1);
   const stackLabel = observed.services.find((s) => s.labels[labels.stack])?.labels[labels.stack];
   return {
     app: observed.app,
     target: "swarm",
-    ...(state ? { stack: { ...state.stack } } : stackOf(stackLabel)),
-    services,
-    ...(state && state.outputs !== undefined ? { outputs: state.outputs } : {}),
-    ...(last
-      ? {
-          lastDeploy: {
-            at: last.at,
-            result: last.result,
-            ...(last.error === undefined ? {} : { error: last.error }),
-            ...(last.action === "up" ? {} : { action: last.action }),
-          },
-        }
-      : {}),
+    ...recordedStatus(
+      observed.services.map((s) =>
+        swarmServiceStatus(
+          s.details,
+          tasks.filter((t) => t.ServiceID === s.id),
+          hostnames,
+        ),
+      ),
+      state,
+      stackLabel,
+    ),
     ...(volumes.length > 0 ? { volumes: volumes.map((v) => v.Name).sort() } : {}),
   };
 }
@@ -95,12 +75,6 @@ export function nodeNames(
       return [n.ID, !h ? n.ID.slice(0, 12) : (count.get(h) ?? 0) > 1 ? `${h}(${short})` : h];
     }),
   );
-}
-
-function stackOf(label: string | undefined): Pick<AppStatus, "stack"> {
-  const at = label?.lastIndexOf("@") ?? -1;
-  if (!label || at <= 0) return {};
-  return { stack: { name: label.slice(0, at), version: label.slice(at + 1), ref: label } };
 }
 
 /** What swarm wants of tasks that no longer count: scaled away or left by a gone node. */
