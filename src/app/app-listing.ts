@@ -19,20 +19,8 @@ export interface AppListing {
 
 export function appListing(observed: ObservedApp, state: AppState | undefined): AppListing {
   const current = currentContainers(observed.containers).filter((c) => c.kind === "service");
-  const names = new Set(current.map((c) => c.service));
-  for (const [name, s] of Object.entries(state?.services ?? {}))
-    if (s.kind === "service") names.add(name);
-  // Without a state file (deployed from another machine) the label names the stack.
-  const label = current.find((c) => c.labels[labels.stack])?.labels[labels.stack] ?? "";
-  const at = label.lastIndexOf("@");
-  const last = state?.history.at(-1);
-  return {
-    app: observed.app,
-    stack: state?.stack.name ?? (at > 0 ? label.slice(0, at) : null),
-    version: state?.stack.version ?? (at > 0 ? label.slice(at + 1) : null),
-    services: { running: current.filter((c) => c.state === "running").length, total: names.size },
-    lastDeploy: last ? { at: last.at, result: last.result } : null,
-  };
+  const running = current.filter((c) => c.state === "running").length;
+  return listing(observed.app, current, running, state);
 }
 
 /**
@@ -44,20 +32,32 @@ export function swarmAppListing(
   state: AppState | undefined,
 ): AppListing {
   const services = observed.services.filter((s) => s.kind === "service");
+  const running = services.filter((s) => s.replicas > 0 && s.running >= s.replicas).length;
+  return listing(observed.app, services, running, state);
+}
+
+/**
+ * The row from the services (jobs aside) the engine has, how many of them run, and the
+ * state file, which adds the services it knows and names the stack.
+ */
+function listing(
+  app: string,
+  services: readonly { service: string; labels: Record<string, string> }[],
+  running: number,
+  state: AppState | undefined,
+): AppListing {
   const names = new Set(services.map((s) => s.service));
   for (const [name, s] of Object.entries(state?.services ?? {}))
     if (s.kind === "service") names.add(name);
+  // Without a state file (deployed from another machine) the label names the stack.
   const label = services.find((s) => s.labels[labels.stack])?.labels[labels.stack] ?? "";
   const at = label.lastIndexOf("@");
   const last = state?.history.at(-1);
   return {
-    app: observed.app,
+    app,
     stack: state?.stack.name ?? (at > 0 ? label.slice(0, at) : null),
     version: state?.stack.version ?? (at > 0 ? label.slice(at + 1) : null),
-    services: {
-      running: services.filter((s) => s.replicas > 0 && s.running >= s.replicas).length,
-      total: names.size,
-    },
+    services: { running, total: names.size },
     lastDeploy: last ? { at: last.at, result: last.result } : null,
   };
 }
