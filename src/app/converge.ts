@@ -26,6 +26,7 @@ import { tarFiles } from "../docker/tar-file.js";
 import { createVolume } from "../docker/volumes.js";
 import { HlnError, throwIfAborted } from "../errors.js";
 import { applyInDependencyOrder } from "./in-dependency-order.js";
+import { hintLines, logHint } from "./log-hint.js";
 import { containerName, labels, networkName, volumeName } from "./names.js";
 import type { ObservedContainer } from "./observe.js";
 import type { Plan, PlanStep } from "./plan.js";
@@ -358,7 +359,7 @@ async function gate(
         : await waitContainer(docker, id, signal);
     if (code !== 0)
       throw new HlnError("E_DEPLOY_FAILED", `job ${name} exited with ${code}`, {
-        hint: await logHint(docker, id, signal),
+        hint: await containerHint(docker, id, signal),
       });
     if (!kept) o.onEvent?.(name, "completed");
     return;
@@ -376,7 +377,7 @@ async function gate(
         throw new HlnError(
           "E_DEPLOY_FAILED",
           `service ${name} exited${code === undefined ? "" : ` with ${code}`} as it started`,
-          { hint: await logHint(docker, id, signal) },
+          { hint: await containerHint(docker, id, signal) },
         );
       }
       if (Date.now() >= until) return;
@@ -399,7 +400,7 @@ async function gate(
       throw new HlnError(
         "E_DEPLOY_FAILED",
         `service ${name} exited with ${c.State.ExitCode} before it became healthy`,
-        { hint: await logHint(docker, id, signal) },
+        { hint: await containerHint(docker, id, signal) },
       );
     if (health === "unhealthy") {
       const last = c.State.Health?.Log?.at(-1);
@@ -407,7 +408,7 @@ async function gate(
       throw new HlnError(
         "E_DEPLOY_FAILED",
         `service ${name} is unhealthy: its health check ${last ? `exited ${last.ExitCode}` : "failed"}${output ? `: ${output}` : ""}`,
-        { hint: await logHint(docker, id, signal) },
+        { hint: await containerHint(docker, id, signal) },
       );
     }
     if (!reported) {
@@ -419,17 +420,10 @@ async function gate(
 }
 
 /** The container's last lines, as a hint under the error. */
-async function logHint(
+function containerHint(
   docker: DockerClient,
   id: string,
   signal: AbortSignal | undefined,
 ): Promise<string> {
-  const lines: string[] = [];
-  try {
-    for await (const l of containerLogs(docker, id, { tail: 15, signal })) lines.push(l.text);
-  } catch {
-    return "its log could not be read";
-  }
-  if (lines.length === 0) return "it printed nothing";
-  return `its last lines:\n${lines.map((l) => `  | ${l}`).join("\n")}`;
+  return logHint(containerLogs(docker, id, { tail: hintLines, signal }));
 }

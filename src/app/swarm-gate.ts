@@ -9,6 +9,7 @@ import { inspectContainer } from "../docker/containers.js";
 import { inspectService, type ServiceDetails, taskLogs } from "../docker/services.js";
 import { listTasks, type TaskDetails } from "../docker/tasks.js";
 import { HlnError, throwIfAborted } from "../errors.js";
+import { hintLines, logHint } from "./log-hint.js";
 import { pause } from "./wait.js";
 
 export interface AwaitOptions {
@@ -160,16 +161,6 @@ export async function failureHint(
         `its health check exited ${last.ExitCode}${last.Output.trim() ? `: ${last.Output.trim().split("\n").at(-1)}` : ""}`,
       );
   }
-  const lines: string[] = [];
-  try {
-    for await (const l of taskLogs(docker, task.ID, { tail: 15, signal })) lines.push(l.text);
-    parts.push(
-      lines.length === 0
-        ? "it printed nothing"
-        : `its last lines:\n${lines.map((l) => `  | ${l}`).join("\n")}`,
-    );
-  } catch {
-    parts.push("its log could not be read");
-  }
+  parts.push(await logHint(taskLogs(docker, task.ID, { tail: hintLines, signal })));
   return parts.join("; ");
 }
