@@ -25,6 +25,7 @@ import { createNetwork } from "../docker/networks.js";
 import { tarFiles } from "../docker/tar-file.js";
 import { createVolume } from "../docker/volumes.js";
 import { HlnError, throwIfAborted } from "../errors.js";
+import { deployError } from "./deploy-error.js";
 import { applyInDependencyOrder } from "./in-dependency-order.js";
 import { hintLines, logHint } from "./log-hint.js";
 import { containerName, labels, networkName, volumeName } from "./names.js";
@@ -326,17 +327,6 @@ export async function exitCodeAsItStarted(
 
 async function discard(docker: DockerClient, id: string, signal: AbortSignal | undefined) {
   await removeContainer(docker, id, { force: true, signal });
-}
-
-function deployError(service: string, err: unknown): HlnError {
-  const e = HlnError.from(err, "E_DEPLOY_FAILED");
-  // An engine that went away (killed, restarted) is not the service's failure: the user
-  // reads that the engine was lost, with its exit code, whichever request it cut short.
-  if (e.code === "E_ABORTED" || e.code === "E_ENGINE_UNREACHABLE") return e;
-  return new HlnError("E_DEPLOY_FAILED", `service ${service}: ${e.message}`, {
-    cause: err,
-    hint: e.hint,
-  });
 }
 
 /**

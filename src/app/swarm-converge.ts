@@ -11,6 +11,7 @@ import { createSecret, removeSecret } from "../docker/secrets.js";
 import { createService, inspectService, removeService, updateService } from "../docker/services.js";
 import { listTasks } from "../docker/tasks.js";
 import { HlnError } from "../errors.js";
+import { deployError } from "./deploy-error.js";
 import { applyInDependencyOrder } from "./in-dependency-order.js";
 import { labels, networkName } from "./names.js";
 import type { DesiredService } from "./service-config.js";
@@ -223,13 +224,4 @@ async function awaitGone(docker: DockerClient, id: string, signal?: AbortSignal)
     if (!service && tasks.every((t) => t.Status.State !== "running")) return;
     await pause(250, signal);
   }
-}
-
-function deployError(service: string, err: unknown): HlnError {
-  const e = HlnError.from(err, "E_DEPLOY_FAILED");
-  if (e.code === "E_ABORTED" || e.code === "E_ENGINE_UNREACHABLE") return e;
-  return new HlnError("E_DEPLOY_FAILED", `service ${service}: ${e.message}`, {
-    cause: err,
-    hint: e.hint,
-  });
 }
