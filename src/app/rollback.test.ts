@@ -4,23 +4,7 @@ import type { ServiceDetails, ServiceSpec } from "../docker/services.js";
 import { cannotRollBack, rollbackReasons } from "./rollback.js";
 import type { ConfigParts } from "./service-config.js";
 import { observedService } from "./swarm-observe.js";
-
-function parts(over: Partial<ConfigParts> = {}): ConfigParts {
-  return {
-    image: "sha256:aa",
-    env: { GREETING: "d1" },
-    secrets: {},
-    ports: "p",
-    volumes: "v",
-    command: "c",
-    entrypoint: "e",
-    user: "u",
-    workdir: "w",
-    healthcheck: "h",
-    restart: "r",
-    ...over,
-  };
-}
+import { sampleParts } from "./testdata/config-parts.js";
 
 function spec(p: ConfigParts | undefined, kind = "service"): ServiceSpec {
   return {
@@ -45,7 +29,7 @@ function details(over: Partial<ServiceDetails>): ServiceDetails {
     Version: { Index: 5 },
     CreatedAt: "2026-12-02T10:00:00Z",
     UpdatedAt: "2026-12-02T10:00:00Z",
-    Spec: spec(parts()),
+    Spec: spec(sampleParts()),
     ...over,
   };
 }
@@ -53,8 +37,8 @@ function details(over: Partial<ServiceDetails>): ServiceDetails {
 describe("rollback", () => {
   it("says what going back to the previous spec changes", () => {
     const s = details({
-      Spec: spec(parts({ env: { GREETING: "d2" }, image: "sha256:bb" })),
-      PreviousSpec: spec(parts({ env: { GREETING: "d1", EXTRA: "x" } })),
+      Spec: spec(sampleParts({ env: { GREETING: "d2" }, image: "sha256:bb" })),
+      PreviousSpec: spec(sampleParts({ env: { GREETING: "d1", EXTRA: "x" } })),
     });
     assert.deepEqual(rollbackReasons(s), [
       "image changed",
@@ -74,17 +58,17 @@ describe("rollback", () => {
     assert.match(cannotRollBack(never) ?? "", /no previous spec/);
     const rolled = observedService(
       details({
-        PreviousSpec: spec(parts()),
+        PreviousSpec: spec(sampleParts()),
         UpdateStatus: { State: "rollback_completed", Message: "rollback completed" },
       }),
     );
     assert.match(cannotRollBack(rolled) ?? "", /^already rolled back \(rollback completed\)/);
     const job = observedService(
-      details({ Spec: spec(parts(), "job"), PreviousSpec: spec(parts(), "job") }),
+      details({ Spec: spec(sampleParts(), "job"), PreviousSpec: spec(sampleParts(), "job") }),
     );
     assert.match(cannotRollBack(job) ?? "", /a job/);
     const updated = observedService(
-      details({ PreviousSpec: spec(parts()), UpdateStatus: { State: "completed" } }),
+      details({ PreviousSpec: spec(sampleParts()), UpdateStatus: { State: "completed" } }),
     );
     assert.equal(cannotRollBack(updated), undefined);
   });

@@ -12,6 +12,7 @@ import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { fileStateStore } from "../../src/app/state-store.js";
 import { nodeNames } from "../../src/app/swarm-status.js";
+import { sampleParts } from "../../src/app/testdata/config-parts.js";
 import { httpStatus } from "../../src/docker/client.js";
 import { nonce } from "../helpers/engine.js";
 import { repoRoot, runCli } from "../helpers/run-cli.js";
@@ -66,19 +67,9 @@ function tasksOf(service: string): Promise<Task[]> {
 
 /** The parts label hln puts on a service: only env differs between the two specs here. */
 function configLabel(greeting: string): string {
-  return JSON.stringify({
-    image: "sha256:busybox",
-    env: { GREETING: greeting === "one" ? "d1" : "d2" },
-    secrets: {},
-    ports: "p",
-    volumes: "v",
-    command: "c",
-    entrypoint: "e",
-    user: "u",
-    workdir: "w",
-    healthcheck: "h",
-    restart: "r",
-  });
+  return JSON.stringify(
+    sampleParts({ image: "sha256:busybox", env: { GREETING: greeting === "one" ? "d1" : "d2" } }),
+  );
 }
 
 function webSpec(greeting: string, network: string, secret: string) {
