@@ -36,12 +36,12 @@ export type {
   App,
   DependsOnCondition,
   HealthcheckSpec,
-  UpdateSpec,
   JobOptions,
   MountSource,
   PortSpec,
   ServiceOptions,
   ServiceRef,
+  UpdateSpec,
   VolumeRef,
 } from "./stack/app-spec.js";
 export {

@@ -55,7 +55,10 @@ export async function createNetwork(
   }
 }
 
-/** `DELETE /networks/{id}`; a network already gone is fine. */
+/**
+ * `DELETE /networks/{id}`; a network already gone is fine. A swarm manager answers 500
+ * "not found" for an overlay network the swarm removed while its local copy lingers.
+ */
 export async function removeNetwork(
   docker: DockerClient,
   id: string,
@@ -64,6 +67,9 @@ export async function removeNetwork(
   try {
     await docker.json("DELETE", `/networks/${encodeURIComponent(id)}`, { signal });
   } catch (err) {
-    if (httpStatus(err) !== 404) throw err;
+    const status = httpStatus(err);
+    if (status === 404) return;
+    if (status === 500 && /not found/i.test((err as Error).message)) return;
+    throw err;
   }
 }
