@@ -185,7 +185,7 @@ async function apply(
           ? `job ${name} failed`
           : `service ${name} failed as it started`;
   const task = result.failedTask;
-  const why = task?.Status.Err || task?.Status.Message || result.message;
+  const why = task?.Status.Err || result.message;
   throw new HlnError("E_DEPLOY_FAILED", `${what}${why ? `: ${why}` : ""}`, hint ? { hint } : {});
 }
 

@@ -73,8 +73,15 @@ export async function awaitService(
     const tasks = await listTasks(docker, { services: [service.ID], signal: o.signal });
     const update = service.UpdateStatus;
     const fresh = update?.StartedAt !== undefined && update.StartedAt !== o.before;
+    const recent = (t: TaskDetails) => Date.parse(t.CreatedAt) >= started - 60_000;
+    // A task that ended on its own (a service's task "completes" when its process exits 0,
+    // e.g. on the SIGTERM an unhealthy container gets) failed as much as one that crashed.
     const failed = tasks.find(
-      (t) => failedStates.has(t.Status.State) && Date.parse(t.CreatedAt) >= started - 60_000,
+      (t) =>
+        recent(t) &&
+        (failedStates.has(t.Status.State) ||
+          (t.Status.State === "complete" && t.DesiredState === "running") ||
+          (t.Status.State === "shutdown" && Boolean(t.Status.Err))),
     );
     if (failed && !seen.has(failed.ID)) {
       seen.add(failed.ID);
@@ -82,6 +89,12 @@ export async function awaitService(
       o.onEvent?.(
         `a new task failed: ${failed.Status.Err || failed.Status.Message || failed.Status.State}`,
       );
+    }
+    if (fresh && update?.State === "rollback_completed" && !lastFailed) {
+      // Its end came and went between two looks: the newest task of the spec rolled back
+      // from is the one that failed.
+      const undone = tasks.find((t) => recent(t) && !runsCurrentSpec(t, service));
+      if (undone) lastFailed = { task: undone, hint: await failureHint(docker, undone, o.signal) };
     }
     const why = lastFailed ? { failedTask: lastFailed.task, hint: lastFailed.hint } : {};
     if (fresh && update?.State === "rollback_completed")
