@@ -18,6 +18,7 @@ import { nonce } from "../helpers/engine.js";
 import { repoRoot, runCli } from "../helpers/run-cli.js";
 import { managerEndpoint, type TestSwarm, useSwarm } from "../helpers/swarm.js";
 import { tempDir } from "../helpers/temp-dir.js";
+import { until } from "../helpers/until.js";
 
 const bin = fileURLToPath(new URL("../../bin/hln.js", import.meta.url));
 const id = nonce();
@@ -43,21 +44,6 @@ interface Task {
   Slot?: number;
   DesiredState: string;
   Status: { State: string; Err?: string; ContainerStatus?: { ContainerID?: string } };
-}
-
-function sleep(ms: number) {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-/** Polls `check` until it returns a value; `ms` is kill-safety, not a speed check. */
-async function until<T>(what: string, check: () => Promise<T | undefined>, ms = 120_000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`hung: still waiting until ${what} after ${ms / 1000} s`);
-    await sleep(250);
-  }
 }
 
 function tasksOf(service: string): Promise<Task[]> {

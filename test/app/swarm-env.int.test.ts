@@ -19,6 +19,7 @@ import { nonce } from "../helpers/engine.js";
 import { freePort } from "../helpers/free-port.js";
 import { startPoller } from "../helpers/poller.js";
 import { ipvsAvailable, type TestSwarm, useSwarm, workerAddr } from "../helpers/swarm.js";
+import { until } from "../helpers/until.js";
 
 const id = nonce();
 const name = `hln-env-${id}`;
@@ -34,16 +35,6 @@ interface Task {
   ID: string;
   NodeID: string;
   Status: { State: string; Err?: string; ContainerStatus?: { ContainerID?: string } };
-}
-
-async function until<T>(what: string, check: () => Promise<T | undefined>, ms = 60_000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`hung: still waiting until ${what} after ${ms / 1000} s`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 /**
@@ -104,12 +95,17 @@ function running(service: string): Promise<Task[]> {
   const filters = encodeURIComponent(
     JSON.stringify({ service: [service], "desired-state": ["running"] }),
   );
-  return until(`both tasks of ${service} run`, async () => {
-    const ts = await swarm.manager.json<Task[]>("GET", `/tasks?filters=${filters}`);
-    const failed = ts.find((t) => ["failed", "rejected"].includes(t.Status.State));
-    if (failed) throw new Error(`task ${failed.ID}: ${failed.Status.State}: ${failed.Status.Err}`);
-    return ts.length === 2 && ts.every((t) => t.Status.State === "running") ? ts : undefined;
-  });
+  return until(
+    `both tasks of ${service} run`,
+    async () => {
+      const ts = await swarm.manager.json<Task[]>("GET", `/tasks?filters=${filters}`);
+      const failed = ts.find((t) => ["failed", "rejected"].includes(t.Status.State));
+      if (failed)
+        throw new Error(`task ${failed.ID}: ${failed.Status.State}: ${failed.Status.Err}`);
+      return ts.length === 2 && ts.every((t) => t.Status.State === "running") ? ts : undefined;
+    },
+    60_000,
+  );
 }
 
 async function taskContainers(docker: DockerClient, service: string) {
@@ -156,15 +152,20 @@ after(async () => {
   // network and the image cannot go before.
   for (const docker of [swarm.manager, swarm.worker])
     for (const service of [name, meshName])
-      await until(`${docker.endpoint} has no task of ${service}`, async () =>
-        (await taskContainers(docker, service)).length === 0 ? true : undefined,
+      await until(
+        `${docker.endpoint} has no task of ${service}`,
+        async () => ((await taskContainers(docker, service)).length === 0 ? true : undefined),
+        60_000,
       );
   if (made.network)
-    await until("the overlay network is removed", async () =>
-      swarm.manager
-        .json("DELETE", `/networks/${made.network}`)
-        .then(() => true)
-        .catch(() => undefined),
+    await until(
+      "the overlay network is removed",
+      async () =>
+        swarm.manager
+          .json("DELETE", `/networks/${made.network}`)
+          .then(() => true)
+          .catch(() => undefined),
+      60_000,
     );
   // By name, never by ID (busybox:latest is the same image): the tag on the manager, and
   // on the worker the name it pulled, pinned by digest (NAME:TAG@sha256:…).

@@ -22,6 +22,7 @@ import { startPoller } from "../helpers/poller.js";
 import { type CliResult, runCli } from "../helpers/run-cli.js";
 import { ipvsAvailable, type TestSwarm, useSwarm } from "../helpers/swarm.js";
 import { tempDir } from "../helpers/temp-dir.js";
+import { until } from "../helpers/until.js";
 
 /**
  * The small stack: `api`, a busybox httpd with `replicas` tasks answering its `version`,
@@ -128,16 +129,6 @@ interface Task {
   ID: string;
   NodeID: string;
   Status: { State: string; Err?: string };
-}
-
-async function until<T>(what: string, check: () => Promise<T | undefined>, ms = 120_000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`hung: still waiting until ${what} after ${ms / 1000} s`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 function q(filters: Record<string, string[]>): string {
@@ -480,28 +471,27 @@ describe("the official web-api-db stack, unchanged, on the swarm", () => {
   let port: number;
   /** Where web's published port answers. */
   let host: string;
+  /**
+   * `hln up` of the official stack with the api at 2 replicas; without `registry` the one
+   * recorded by the last up is used.
+   */
+  const upWeb = (sets: string[], o: { registry: boolean; timeoutMs?: number }) =>
+    hln(
+      [
+        "up",
+        app,
+        "-s",
+        "web-api-db",
+        ...(o.registry ? ["--registry", `http://${swarm.registry}`] : []),
+        ...[`port=${port}`, ...sets, "apiReplicas=2"].flatMap((v) => ["--set", v]),
+        ...meshFlags,
+      ],
+      o.timeoutMs,
+    );
 
   it("a. comes up as swarm services: a request through nginx reaches a row in PostgreSQL", async () => {
     port = await freePort();
-    const r = ok(
-      await hln(
-        [
-          "up",
-          app,
-          "-s",
-          "web-api-db",
-          "--registry",
-          `http://${swarm.registry}`,
-          "--set",
-          `port=${port}`,
-          "--set",
-          "apiReplicas=2",
-          ...meshFlags,
-        ],
-        1_500_000,
-      ),
-      "up",
-    );
+    const r = ok(await upWeb([], { registry: true, timeoutMs: 1_500_000 }), "up");
     console.log(`# a. web-api-db first up on the swarm: ${Math.round(r.ms / 1000)} s`);
     assert.match(`${r.stdout}\n${r.stderr}`, /on the swarm managed by /);
     const names = (await servicesOf(app)).map((s) => s.Spec.Name);
@@ -527,20 +517,7 @@ describe("the official web-api-db stack, unchanged, on the swarm", () => {
 
   it("c. changes nothing on a second up", async () => {
     const before = (await servicesOf(app)).map((s) => [s.Spec.Name, s.Version.Index]);
-    const r = ok(
-      await hln([
-        "up",
-        app,
-        "-s",
-        "web-api-db",
-        "--set",
-        `port=${port}`,
-        "--set",
-        "apiReplicas=2",
-        ...meshFlags,
-      ]),
-      "second up",
-    );
+    const r = ok(await upWeb([], { registry: false }), "second up");
     console.log(`# c. web-api-db second up: ${Math.round(r.ms / 1000)} s`);
     assert.match(r.stdout, /is up to date/);
     assert.deepEqual(
@@ -560,21 +537,7 @@ describe("the official web-api-db stack, unchanged, on the swarm", () => {
     });
     let r: CliResult;
     try {
-      r = await hln([
-        "up",
-        app,
-        "-s",
-        "web-api-db",
-        "--registry",
-        `http://${swarm.registry}`,
-        "--set",
-        `port=${port}`,
-        "--set",
-        "greeting=bonjour",
-        "--set",
-        "apiReplicas=2",
-        ...meshFlags,
-      ]);
+      r = await upWeb(["greeting=bonjour"], { registry: true });
     } finally {
       await until("the api's update ends", async () => {
         const s = await service(api);
